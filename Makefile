@@ -1,0 +1,42 @@
+# mlops-nb developer entry points. Each target does its own set-up on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup system-deps lab demo test lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lab: setup
+	cd notebooks && ../$(BIN)/jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1
+
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+lint: setup
+	$(BIN)/ruff check mlops_nb tests benchmarks scripts
+	$(BIN)/ruff format --check mlops_nb tests benchmarks scripts
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit -q
+
+test: setup system-deps lint typecheck
+	$(BIN)/pytest tests -q
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Drift monitoring with Evidently, inline in the notebook and against running services."""

@@ -1,0 +1,1 @@
+"""Pipelines: papermill-executed notebooks as cached DAG steps, local or on Dask."""

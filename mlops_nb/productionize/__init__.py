@@ -1,0 +1,1 @@
+"""Productionize: notebook to training script, FastAPI service and Docker image."""

@@ -1,0 +1,1 @@
+"""Tracking: one notebook cell becomes one MLflow run."""
