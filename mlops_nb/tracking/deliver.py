@@ -1,0 +1,276 @@
+"""Turn one outbox record into one MLflow run, resumably and exactly once.
+
+Two phases. :func:`prepare` runs once, as soon as the background writer sees the record, and needs
+no tracking server: it adds what is too slow for the cell's critical path (git state, environment,
+notebook snapshot, plotly HTML). :func:`deliver` then talks to MLflow in stages; each finished
+stage is written to ``state.json``, so a retry after a crash or an outage resumes where it stopped.
+The run is created with a ``mlops_nb.record_id`` tag, so even a crash between "run created" and
+"state saved" is recovered by a search rather than creating a second run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlops_nb.tracking import context
+from mlops_nb.tracking.outbox import DeliveryState
+
+PREPARED = "prepared"
+STAGES = ("run", "data", "artifacts", "inputs", "models", "terminated")
+
+
+def prepare(folder: Path, record: dict[str, Any]) -> None:
+    """Add context files to a record (idempotent; offline)."""
+    marker = folder / ".prepared"
+    if marker.exists():
+        return
+    ctx = record.get("context", {})
+    artifacts = folder / "artifacts"
+    tags: dict[str, str] = {}
+    notebook = ctx.get("notebook")
+    if notebook and Path(notebook).is_file():
+        target = artifacts / "notebook" / Path(notebook).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(Path(notebook).read_bytes())
+        if not ctx.get("cell_id"):
+            cell_id = context.notebook_cell_id(notebook, ctx.get("cell_source", ""))
+            if cell_id:
+                tags["mlops_nb.cell_id"] = cell_id
+    git_dir = Path(notebook).parent if notebook else Path(ctx.get("cwd") or ".")
+    git = context.git_state(git_dir)
+    if git is not None:
+        tags["mlflow.source.git.commit"] = git.commit
+        tags["mlops_nb.git.dirty"] = str(git.dirty).lower()
+        if git.branch:
+            tags["mlflow.source.git.branch"] = git.branch
+        if git.remote:
+            tags["mlflow.source.git.repoURL"] = git.remote
+        if git.dirty and git.diff:
+            (artifacts / "git").mkdir(parents=True, exist_ok=True)
+            (artifacts / "git" / "uncommitted.diff").write_text(git.diff)
+    if ctx.get("env", True):
+        (artifacts / "environment").mkdir(parents=True, exist_ok=True)
+        (artifacts / "environment" / "requirements.txt").write_text(context.pip_freeze())
+        summary = json.dumps(context.environment_summary(), indent=2)
+        (artifacts / "environment" / "python.json").write_text(summary)
+    for item in record.get("plotly", []):
+        _plotly_html(folder / item["file"], artifacts / "figures" / f"{item['name']}.html")
+    (folder / "context_tags.json").write_text(json.dumps(tags))
+    marker.touch()
+
+
+def _plotly_html(source: Path, target: Path) -> None:
+    try:
+        import plotly.io as pio
+
+        figure = pio.from_json(source.read_text())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        figure.write_html(str(target), include_plotlyjs=True, full_html=True)
+    except Exception as exc:  # keep the JSON: it is still a faithful copy of the figure
+        target.with_suffix(".error.txt").write_text(f"could not render HTML: {exc}")
+
+
+def _client(uri: str) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _experiment_id(client: Any, name: str) -> str:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return str(exp.experiment_id)
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException:  # created concurrently by another kernel
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return str(exp.experiment_id)
+
+
+def _find_run(client: Any, experiment_id: str, record_id: str) -> str | None:
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.`mlops_nb.record_id` = '{record_id}'", max_results=1
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> DeliveryState:
+    """Log the record to MLflow; raises on failure with ``state`` saved up to the last stage."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = _client(record["tracking_uri"])
+
+    def done(stage: str) -> None:
+        state.done.append(stage)
+        state.save(folder)
+
+    if "run" not in state.done:
+        state.experiment_id = state.experiment_id or _experiment_id(client, record["experiment"])
+        state.run_id = _find_run(client, state.experiment_id, record["record_id"])
+        if state.run_id is None:
+            tags = {**record["tags"], "mlops_nb.record_id": record["record_id"]}
+            if record.get("parent_run_id"):
+                tags["mlflow.parentRunId"] = record["parent_run_id"]
+            run = client.create_run(
+                state.experiment_id,
+                start_time=record["start_time"],
+                tags=tags,
+                run_name=record.get("run_name"),
+            )
+            state.run_id = run.info.run_id
+        done("run")
+    run_id = state.run_id
+    assert run_id is not None
+
+    if "data" not in state.done:
+        ctx_tags = json.loads((folder / "context_tags.json").read_text())
+        stamp = record["end_time"]
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), stamp, 0) for k, v in record["metrics"].items()],
+            params=[Param(k, str(v)) for k, v in record["params"].items()],
+            tags=[RunTag(k, str(v)) for k, v in ctx_tags.items()],
+        )
+        done("data")
+
+    if "artifacts" not in state.done:
+        artifacts = folder / "artifacts"
+        if artifacts.is_dir() and any(artifacts.iterdir()):
+            client.log_artifacts(run_id, str(artifacts))
+        done("artifacts")
+
+    if "inputs" not in state.done:
+        _log_datasets(client, run_id, folder, record)
+        done("inputs")
+
+    for model in record.get("models", []):
+        stage = f"model:{model['name']}"
+        if stage not in state.done:
+            _log_model(client, run_id, state.experiment_id, folder, model)
+            done(stage)
+
+    if "terminated" not in state.done:
+        client.set_terminated(run_id, status=record["status"], end_time=record["end_time"])
+        done("terminated")
+    return state
+
+
+def _load_pickle(path: Path) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def _log_datasets(client: Any, run_id: str, folder: Path, record: dict[str, Any]) -> None:
+    datasets = record.get("datasets", [])
+    if not datasets:
+        return
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.types.utils import _infer_schema
+
+    inputs = []
+    for item in datasets:
+        schema = ""
+        if item.get("example"):
+            try:
+                schema = json.dumps(
+                    {
+                        "mlflow_colspec": _infer_schema(
+                            _load_pickle(folder / item["example"])
+                        ).to_dict()
+                    }
+                )
+            except Exception:
+                schema = ""
+        dataset = Dataset(
+            name=item["name"],
+            digest=item["digest"],
+            source_type="code",
+            source=json.dumps(
+                {"notebook": record["context"].get("notebook"), "expr": item["name"]}
+            ),
+            schema=schema,
+            profile=json.dumps(item.get("profile", {})),
+        )
+        inputs.append(
+            DatasetInput(
+                dataset, tags=[InputTag("mlflow.data.context", item.get("context", "train"))]
+            )
+        )
+    client.log_inputs(run_id, datasets=inputs)
+
+
+def _logged_model(client: Any, experiment_id: str, run_id: str, name: str) -> tuple[str, bool]:
+    """The LoggedModel for ``name`` of this run: (model id, already complete?). Created in the
+    run's experiment (MLflow would otherwise put it in the default experiment)."""
+    from mlflow.entities import LoggedModelStatus
+
+    found = client.search_logged_models(
+        experiment_ids=[experiment_id],
+        filter_string=f"source_run_id = '{run_id}' AND name = '{name}'",
+        max_results=1,
+    )
+    if found:
+        return found[0].model_id, found[0].status == LoggedModelStatus.READY
+    model = client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+    return model.model_id, False
+
+
+def _log_model(
+    client: Any, run_id: str, experiment_id: str | None, folder: Path, spec: dict[str, Any]
+) -> None:
+    assert experiment_id is not None
+    model_id, complete = _logged_model(client, experiment_id, run_id, spec["name"])
+    if complete:
+        return
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    model = _load_pickle(folder / spec["file"])
+    example = _load_pickle(folder / spec["example"]) if spec.get("example") else None
+    signature = None
+    if example is not None:
+        predictions = getattr(model, spec.get("predict", "predict"))(example)
+        signature = infer_signature(example, predictions)
+    with _global_tracking_uri(client.tracking_uri):
+        mlflow.sklearn.log_model(
+            model,
+            name=spec["name"],
+            run_id=run_id,
+            model_id=model_id,
+            signature=signature,
+            input_example=example,
+            pip_requirements=spec["requirements"],
+            serialization_format="cloudpickle",
+        )
+
+
+_uri_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _global_tracking_uri(uri: str) -> Iterator[None]:
+    """``log_model`` reads MLflow's process-wide tracking URI; point it at the record's store."""
+    import mlflow
+
+    with _uri_lock:
+        previous = mlflow.get_tracking_uri()
+        if previous == uri:
+            yield
+            return
+        mlflow.set_tracking_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous)

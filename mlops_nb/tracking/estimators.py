@@ -1,0 +1,125 @@
+"""scikit-learn knowledge, kept apart from the generic capture rules.
+
+Never imports scikit-learn itself: if the user has not imported it, no estimator can exist.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def sklearn_loaded() -> bool:
+    return "sklearn.base" in sys.modules
+
+
+def is_estimator(value: Any) -> bool:
+    base = sys.modules.get("sklearn.base")
+    if base is None or isinstance(value, type):
+        return False
+    return isinstance(value, base.BaseEstimator)
+
+
+def _fitted_attrs(value: Any) -> list[str]:
+    try:
+        attrs = vars(value)
+    except TypeError:
+        return []
+    return [k for k in attrs if k.endswith("_") and not k.startswith("__")]
+
+
+def is_fitted(value: Any) -> bool:
+    """scikit-learn's own convention: a fitted estimator has attributes ending in ``_``."""
+    if hasattr(value, "__sklearn_is_fitted__"):
+        try:
+            return bool(value.__sklearn_is_fitted__())
+        except Exception:
+            return False
+    return bool(_fitted_attrs(value))
+
+
+def fitted_fingerprint(value: Any) -> Any:
+    """Changes when an estimator is (re)fitted: ids of its fitted attributes' values."""
+    try:
+        attrs = vars(value)
+    except TypeError:
+        return None
+    state = tuple(sorted((k, id(attrs[k])) for k in _fitted_attrs(value)))
+    steps = getattr(value, "steps", None)
+    if isinstance(steps, list):
+        state += tuple(fitted_fingerprint(step) for _, step in steps if step is not None)
+    return state
+
+
+def children(value: Any) -> Iterator[Any]:
+    """Estimators contained in ``value``: pipeline steps, a search's best estimator, params."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        for child in _direct_children(current):
+            if id(child) not in seen and child is not value:
+                seen.add(id(child))
+                yield child
+                stack.append(child)
+
+
+def _direct_children(value: Any) -> Iterator[Any]:
+    for name in ("best_estimator_", "estimator_", "estimators_", "steps", "transformers_"):
+        attr = getattr(value, name, None)
+        items = attr if isinstance(attr, list | tuple) else [attr]
+        for item in items:
+            if isinstance(item, tuple):  # (name, estimator[, columns])
+                item = item[1] if len(item) > 1 else None
+            if is_estimator(item):
+                yield item
+    try:
+        params = value.get_params(deep=False)
+    except Exception:
+        return
+    for item in params.values():
+        if is_estimator(item):
+            yield item
+
+
+def flat_params(model: Any) -> dict[str, Any]:
+    """``get_params(deep=True)`` limited to scalar values, with nested estimators as class names.
+
+    Grid searches report their base estimator's params (``estimator__max_depth`` becomes
+    ``max_depth``) plus ``best_params.*`` (see :func:`search_results`).
+    """
+    try:
+        params = model.get_params(deep=True)
+    except Exception:
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, _SCALARS):
+            out[key] = value
+        elif is_estimator(value):
+            out[key] = type(value).__name__
+        elif isinstance(value, list | tuple) and all(isinstance(v, _SCALARS) for v in value):
+            out[key] = value
+    if "steps" in params or "estimator" in params:
+        out = {k: v for k, v in out.items() if k not in ("memory", "verbose")}
+    return out
+
+
+def search_results(model: Any) -> dict[str, Any]:
+    """A fitted search's ``best_params_`` (as ``best_params.<name>``) and ``best_score``."""
+    out: dict[str, Any] = {}
+    best = getattr(model, "best_params_", None)
+    if isinstance(best, dict):
+        for key, value in best.items():
+            out[f"best_params.{key}"] = value
+    score = getattr(model, "best_score_", None)
+    if score is not None:
+        out["best_cv_score"] = score
+    return out
+
+
+def predict_method(model: Any) -> str:
+    return "predict" if hasattr(model, "predict") else "transform"
