@@ -73,6 +73,9 @@ def track(
     log_env: bool = True,
 ) -> Iterator[TrackedBlock]:
     """Record the ``with`` block as one MLflow run (see the module docstring)."""
+    import mlflow  # noqa: F401 - in this thread, so the writer never imports it concurrently
+
+    get_session().start()
     frame = inspect.currentframe()
     caller = frame.f_back.f_back if frame and frame.f_back else None
     ns = namespace if namespace is not None else (caller.f_globals if caller else {})

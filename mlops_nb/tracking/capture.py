@@ -39,7 +39,7 @@ def looks_like_metric(name: str) -> bool:
     """True when a variable name reads like a metric: ``accuracy``, ``val_loss``, ``test_f1``,
     ``roc_auc``, ``r2``... but not ``n_estimators`` or ``loss_fn``-style callables (values are
     checked separately)."""
-    tokens = [t for t in _SPLIT.split(name.lower()) if t]
+    tokens = [t.lower() for t in _SPLIT.split(name) if t]
     strong = [t for t in tokens if t in METRIC_TOKENS and t not in _WEAK_TOKENS]
     if strong:
         return True
@@ -278,8 +278,7 @@ def _collect_metrics(
 
 
 def _metric_keys(mapping: Mapping[Any, Any]) -> bool:
-    keys = [k for k in mapping if isinstance(k, str)]
-    return bool(keys) and all(looks_like_metric(k) for k in keys)
+    return any(isinstance(k, str) and looks_like_metric(k) for k in mapping)
 
 
 def collect(

@@ -16,6 +16,7 @@ from mlops_nb.config import configure, get_settings
 from mlops_nb.tracking import capture
 from mlops_nb.tracking.recorder import CellRun
 from mlops_nb.tracking.runner import Observation, execute, new_open_figures
+from mlops_nb.tracking.writer import IMPORT_GATE
 from mlops_nb.tracking.session import cell_key, get_session, namespace_params, reset_session
 
 
@@ -45,6 +46,11 @@ class TrackMagics(Magics):
 
     def pre_run_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
+        with IMPORT_GATE:  # wait if the writer is importing MLflow right now (once, ~1 s)
+            pass
+
+    def post_run_cell(self, result: Any) -> None:
+        get_session().idle()
 
     @magic_arguments()
     @argument("--experiment", "-e", help="MLflow experiment (default: the notebook's name)")
@@ -199,6 +205,7 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = TrackMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ipython)] = magics
     try:
         from mlops_nb.monitoring.magics import register_magics
@@ -206,10 +213,11 @@ def load_ipython_extension(ipython: Any) -> None:
         pass
     else:
         register_magics(ipython)
-    get_session().start()
+    get_session().start(idle=False)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     magics = _loaded.pop(id(ipython), None)
     if magics is not None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+        ipython.events.unregister("post_run_cell", magics.post_run_cell)

@@ -103,7 +103,7 @@ class Outbox:
         """Record folders waiting for delivery, oldest first."""
         try:
             entries = sorted(p for p in self.root.iterdir() if p.is_dir() and p.name[0].isdigit())
-        except FileNotFoundError:
+        except OSError:  # no outbox yet (or not a folder: reported when a record is written)
             return []
         return [p for p in entries if (p / RECORD).exists()]
 

@@ -7,6 +7,7 @@ own outcome stands.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -79,6 +80,7 @@ class TrackingSession:
         settings = get_settings()
         self.outbox = Outbox(settings.spool_dir)
         self._writer: BackgroundWriter | None = None
+        self.go = threading.Event()
         self.last_metrics = LastMetrics(settings.home / "last_metrics.json")
         self._param_names: dict[str, list[str]] = {}
         self._reported: set[str] = set()
@@ -86,12 +88,27 @@ class TrackingSession:
     @property
     def writer(self) -> BackgroundWriter:
         if self._writer is None:
-            self._writer = BackgroundWriter(self.outbox)
+            self._writer = BackgroundWriter(self.outbox, go=self.go)
         return self._writer
 
-    def start(self) -> None:
-        """Start the writer thread now (it imports MLflow off the critical path)."""
+    def start(self, *, idle: bool = True) -> None:
+        """Start the writer thread. With ``idle`` it may import MLflow right away; in a kernel
+        the magics call :meth:`idle` once the current cell has finished instead."""
         _ = self.writer
+        atexit.register(self._flush_at_exit)
+        if idle:
+            self.go.set()
+
+    def idle(self) -> None:
+        """The kernel is between cells: the writer may import MLflow now."""
+        self.go.set()
+
+    def _flush_at_exit(self) -> None:
+        """Give queued runs a few seconds when the kernel exits; the rest stay in the outbox for
+        ``mlops-nb sync`` (``MLOPS_NB_EXIT_FLUSH_TIMEOUT``, default 4 s: less than the 5 s a
+        Jupyter client waits before killing a kernel)."""
+        if self._writer is not None and self.outbox.pending():
+            self._writer.flush(float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "4")))
 
     def parameter_names(self, notebook: str | None) -> list[str]:
         """Papermill parameter names: ``MLOPS_NB_PARAMETERS`` plus the notebook's tagged cell."""

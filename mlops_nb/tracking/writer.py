@@ -116,11 +116,38 @@ def process(outbox: Outbox, folder: Path, *, wait: float = 0.0) -> Outcome:
 Listener = Callable[[Outcome], None]
 
 
-class BackgroundWriter:
-    """A daemon thread that drains the outbox; woken by each new record."""
+#: held while the writer imports MLflow; a kernel's ``pre_run_cell`` waits on it, so the user's
+#: code and the writer never import at the same time (concurrent imports of one package can
+#: hand a thread a half-initialised module).
+IMPORT_GATE = threading.Lock()
 
-    def __init__(self, outbox: Outbox, *, warm_up: bool = True) -> None:
+
+def warm_up(uri: str | None) -> None:
+    """Import what delivery needs and open the store (schema creation takes ~1.3 s on a new
+    sqlite file), under the import gate."""
+    with IMPORT_GATE:
+        import mlflow
+        import mlflow.models
+        import mlflow.sklearn  # noqa: F401
+        from mlflow.tracking import MlflowClient
+
+        quiet_background()
+        if uri and not uri.startswith(("http://", "https://")):
+            MlflowClient(uri).search_experiments(max_results=1)
+        del mlflow
+
+
+class BackgroundWriter:
+    """A daemon thread that drains the outbox; woken by each new record.
+
+    It starts delivering once ``go`` is set: in a kernel, after the cell that loaded the
+    extension has finished (see :data:`IMPORT_GATE`).
+    """
+
+    def __init__(self, outbox: Outbox, *, go: threading.Event | None = None) -> None:
         self.outbox = outbox
+        self.go = go or threading.Event()
+        self.ready = threading.Event()
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._busy = False
@@ -130,9 +157,7 @@ class BackgroundWriter:
         self.outage: str | None = None
         self.failures: list[Outcome] = []
         self._notices: list[str] = []
-        self._thread = threading.Thread(
-            target=self._run, args=(warm_up,), name=THREAD_NAME, daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     # -- API used by the cell ------------------------------------------------------------
@@ -167,13 +192,15 @@ class BackgroundWriter:
         self._wake.set()
 
     # -- the thread ----------------------------------------------------------------------
-    def _run(self, warm_up: bool) -> None:
-        if warm_up:
-            try:
-                import mlflow  # noqa: F401 - load it now, off the cell's path
-            except Exception:  # pragma: no cover - reported at delivery time
-                pass
-        quiet_background()
+    def _run(self) -> None:
+        self.go.wait()
+        try:
+            from mlops_nb.config import get_settings
+
+            warm_up(get_settings().tracking_uri)
+        except Exception:  # reported when delivery is attempted
+            log.debug("warm-up failed", exc_info=True)
+        self.ready.set()
         while not self._stop:
             self._wake.wait(timeout=self._backoff or 5.0)
             with self._idle:
