@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (callable from tests)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="mlops-nb", standalone_mode=False)
+        rv = app(args=args, prog_name="mlops-nb", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):  # click returns typer.Exit's code
+            return rv
     except MlopsNbError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         return exc.exit_code

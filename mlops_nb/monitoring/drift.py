@@ -1,0 +1,109 @@
+"""Reference vs current frames → :class:`DriftResult`: the local path of ``mlops_nb.drift``.
+
+A short recipe: validate and sample the inputs, take the reference's prepared side from the cache,
+prepare the current side, run Evidently 0.7's default test on each column, decide the verdict the
+way Evidently does, keep small distributions for the widget. Evidently's own report is built from
+the same sampled frames and column kinds, only when it is asked for (``DriftResult.report``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from mlops_nb.monitoring.distributions import distribution
+from mlops_nb.monitoring.errors import DriftDataError
+from mlops_nb.monitoring.frames import as_frame, check_current, normalize
+from mlops_nb.monitoring.profile import ReferenceProfile, prepare_side, reference_profile
+from mlops_nb.monitoring.result import DriftResult, ReportSource
+from mlops_nb.monitoring.sampling import DEFAULT_SEED, resolve_cap, sample_rows
+from mlops_nb.monitoring.stats import ColumnDrift, dataset_verdict, run_test
+
+SHARE_THRESHOLD = 0.5
+MAX_PLOTS = 40  # distributions kept for the widget: drifted columns first
+
+
+def compare_frames(
+    reference: Any,
+    current: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    target: str | None = None,
+    prediction: str | None = None,
+    sample: int | bool | None = None,
+    seed: int = DEFAULT_SEED,
+) -> DriftResult:
+    """Compare two tables (frames, records or .csv/.parquet paths) column by column."""
+    cap = resolve_cap(sample)
+    if isinstance(reference, ReferenceProfile):
+        profile = reference
+        _check_profile_matches(profile, columns, target, prediction)
+    else:
+        ref_frame = _str_columns(as_frame(reference, "reference"))
+        profile = reference_profile(
+            ref_frame, columns=columns, target=target, prediction=prediction, cap=cap, seed=seed
+        )
+    cur_frame = _str_columns(as_frame(current, "current"))
+    specs = list(profile.specs)
+    check_current(cur_frame, specs, explicit=columns is not None)
+    sampled, cur_note = sample_rows(cur_frame, cap, side="current", seed=seed + 1)
+    cur_norm = normalize(sampled, specs)
+    cur_values = prepare_side(cur_norm, specs, "current")
+
+    results = [run_test(profile.values[s.name], cur_values[s.name]) for s in specs]
+    plotted = sorted(results, key=lambda r: not r.drifted)[:MAX_PLOTS]
+    distributions = {
+        r.name: distribution(profile.values[r.name], cur_values[r.name]) for r in plotted
+    }
+    summary = build_summary(
+        results,
+        reference_rows=len(profile.frame),
+        current_rows=len(cur_norm),
+        sampling={"reference": profile.note.to_dict(), "current": cur_note.to_dict()},
+        source="frames",
+    )
+    source = ReportSource(profile.frame, cur_norm, tuple(specs), SHARE_THRESHOLD)
+    return DriftResult(summary, distributions, source)
+
+
+def build_summary(
+    results: Sequence[ColumnDrift],
+    *,
+    reference_rows: int,
+    current_rows: int,
+    sampling: dict[str, Any],
+    source: str,
+) -> dict[str, Any]:
+    """The plain-dict summary; the same keys as a service's ``GET /monitoring/drift``."""
+    return {
+        **dataset_verdict(results, SHARE_THRESHOLD),
+        "reference_rows": reference_rows,
+        "current_rows": current_rows,
+        "columns": {r.name: r.to_dict() for r in results},
+        "drifted_columns": [r.name for r in results if r.drifted],
+        "sampling": sampling,
+        "source": source,
+    }
+
+
+def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.rename(columns=str)
+
+
+def _check_profile_matches(
+    profile: ReferenceProfile,
+    columns: Sequence[str] | None,
+    target: str | None,
+    prediction: str | None,
+) -> None:
+    roles = {s.name: s.role for s in profile.specs}
+    wanted = set(columns or ()) | {c for c in (target, prediction) if c}
+    if wanted - set(roles) or (target and roles.get(target) != "target"):
+        raise DriftDataError(
+            f"this reference profile compares {', '.join(roles)}; build a new one with "
+            "reference_profile(frame, columns=..., target=..., prediction=...) for other columns"
+        )
