@@ -89,6 +89,10 @@ def reference_profile(
 ) -> ReferenceProfile:
     """:func:`build_profile`, reusing the profile of an identical reference when there is one."""
     digest = frame_digest(reference)
+    if digest is None:  # unhashable cells (lists, dicts): no cache; validation explains
+        return build_profile(
+            reference, columns=columns, target=target, prediction=prediction, cap=cap, seed=seed
+        )
     key = (digest, tuple(columns or ()), columns is None, target, prediction, cap, seed)
     with _lock:
         hit = _cache.get(key)
@@ -116,8 +120,8 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def frame_digest(frame: pd.DataFrame) -> str:
-    """A digest of a frame's column names, dtypes and values (not its index)."""
+def frame_digest(frame: pd.DataFrame) -> str | None:
+    """A digest of a frame's column names, dtypes and values (not its index); None if unhashable."""
     h = hashlib.blake2b(digest_size=16)
     h.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
     h.update(str(frame.shape).encode())
@@ -126,5 +130,9 @@ def frame_digest(frame: pd.DataFrame) -> str:
         if col.dtype.kind in "fiub" and not isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
             h.update(np.ascontiguousarray(col.to_numpy()).tobytes())
         else:
-            h.update(pd.util.hash_pandas_object(col, index=False).to_numpy().tobytes())
+            try:
+                hashed = pd.util.hash_pandas_object(col, index=False)
+            except TypeError:
+                return None
+            h.update(hashed.to_numpy().tobytes())
     return h.hexdigest()

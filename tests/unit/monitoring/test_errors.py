@@ -1,0 +1,74 @@
+"""Bad inputs fail with a DriftDataError (a ValueError) that says what to do next."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from drift_data import customers
+
+import mlops_nb
+from mlops_nb.exceptions import MlopsNbError
+from mlops_nb.monitoring.errors import DriftDataError
+
+
+def _fails(ref, cur, match: str, **kwargs) -> DriftDataError:
+    with pytest.raises(DriftDataError, match=match) as info:
+        mlops_nb.drift(ref, cur, **kwargs)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, MlopsNbError)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def test_mismatched_columns_name_the_missing_ones_and_the_fix() -> None:
+    err = _fails(customers(100), customers(100).drop(columns=["plan"]), "missing from the current")
+    assert "plan" in str(err) and "columns=[...]" in str(err)
+    err = _fails(customers(100), customers(100), "missing from the reference", columns=["nope"])
+    assert "nope" in str(err)
+
+
+def test_empty_frames() -> None:
+    _fails(customers(100).iloc[:0], customers(100), "reference data has no rows")
+    _fails(customers(100), customers(100).iloc[:0], "current data has no rows")
+    _fails(pd.DataFrame(), customers(100), "no rows|no columns")
+
+
+def test_all_null_columns() -> None:
+    ref = customers(200)
+    cur = customers(200).assign(income=np.nan)
+    err = _fails(ref, cur, "'income' is entirely null in the current data")
+    assert "columns=[...]" in str(err)
+    _fails(ref.assign(plan=None), customers(200), "'plan' is entirely null in the reference")
+    _fails(ref, customers(200).assign(age=np.inf), "no usable values .* current data for: age")
+
+
+def test_unsupported_types_are_named_with_a_way_out() -> None:
+    ref = customers(300).assign(
+        when=pd.date_range("2024-01-01", periods=300, freq="h"),
+        note=[f"free text number {i}" for i in range(300)],
+        tags=[["a", "b"]] * 300,
+    )
+    err = _fails(ref, ref.copy(), "cannot compare these columns")
+    text = str(err)
+    assert "'when' is a date/time column" in text
+    assert "'note' looks like free text" in text
+    assert "'tags' holds list objects" in text
+    assert "age" not in text
+    # leaving them out works
+    assert mlops_nb.drift(ref, ref.copy(), columns=["age", "plan"]).dataset_drift is False
+
+
+def test_numeric_reference_against_strings_in_current() -> None:
+    cur = customers(200).assign(age=lambda f: f.age.astype(str))
+    _fails(customers(200), cur, "'age' is numeric in the reference but object in the current")
+
+
+def test_bad_arguments() -> None:
+    _fails(customers(50), customers(50), "sample=1 is not a row count", sample=1)
+    _fails(customers(50), customers(50), "columns=\\[\\] selects nothing", columns=[])
+    with pytest.raises(DriftDataError, match="needs reference and current"):
+        mlops_nb.drift(customers(50))
+    with pytest.raises(DriftDataError, match="not a table"):
+        mlops_nb.drift(42, customers(50))
+    with pytest.raises(DriftDataError, match="either service=URL or"):
+        mlops_nb.drift(customers(50), customers(50), service="http://127.0.0.1:1")
