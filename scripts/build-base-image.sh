@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build a local Python base image from Debian packages, for machines where no image registry is
+# reachable: debootstrap (bookworm, minbase, python3 + venv) -> `docker import`. Cached by tag: a
+# no-op when the image exists (pass --force to rebuild). Debian bookworm's python3 is 3.11.
+#
+#   scripts/build-base-image.sh [TAG] [--force]      default TAG: mlops-nb/python-base:3.11-bookworm
+#
+# Use it with: mlops-nb productionize NOTEBOOK --build --base-image TAG --wheelhouse
+set -euo pipefail
+
+TAG="mlops-nb/python-base:3.11-bookworm"
+FORCE=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) TAG="$arg" ;;
+  esac
+done
+SUITE="${MLOPS_NB_BASE_SUITE:-bookworm}"
+MIRROR="${MLOPS_NB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+if [ "$FORCE" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
+  echo "build-base-image: $TAG exists (cached)"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+command -v debootstrap >/dev/null 2>&1 || { echo "debootstrap is missing: run scripts/install-system-deps.sh" >&2; exit 1; }
+
+ROOT="$(mktemp -d /tmp/mlops-nb-rootfs.XXXXXX)"
+trap '$SUDO rm -rf "$ROOT"' EXIT
+echo "build-base-image: debootstrap $SUITE into $ROOT"
+$SUDO debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+  "$SUITE" "$ROOT" "$MIRROR" >"$ROOT.log" 2>&1 || { tail -20 "$ROOT.log" >&2; exit 1; }
+rm -f "$ROOT.log"
+
+# Slim the root file system: no package lists, docs, man pages, locales or caches.
+$SUDO rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/* "$ROOT"/var/cache/debconf/*-old \
+  "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* \
+  "$ROOT"/var/log/* "$ROOT"/tmp/*
+$SUDO find "$ROOT"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name 'en*' -exec rm -rf {} + 2>/dev/null || true
+$SUDO find "$ROOT"/usr/lib/python3* -name '__pycache__' -prune -exec rm -rf {} + 2>/dev/null || true
+
+echo "build-base-image: docker import -> $TAG"
+$SUDO tar -C "$ROOT" -c . | docker import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'CMD ["python3"]' \
+  - "$TAG" >/dev/null
+docker image inspect "$TAG" --format 'build-base-image: {{.RepoTags}} {{.Size}} bytes'

@@ -1,0 +1,150 @@
+"""Request bodies to validated rows: our own /predict records, and MLflow's scoring payloads
+(``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``, or CSV) for /invocations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.schema import COLUMN_TYPES, INPUT_COLUMNS, MANY, ONE, row_of
+
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+class PayloadError(ValueError):
+    """The body is not a payload we understand; ``errors`` are FastAPI-style details."""
+
+    def __init__(self, errors: list[dict[str, Any]], status: int = 422) -> None:
+        super().__init__(errors[0]["msg"] if errors else "invalid payload")
+        self.errors = errors
+        self.status = status
+
+
+def _error(msg: str, loc: tuple[Any, ...] = ("body",), kind: str = "value_error") -> PayloadError:
+    return PayloadError([{"loc": list(loc), "msg": msg, "type": kind}])
+
+
+def _details(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)[:50]
+    ]
+
+
+def _check_rows(count: int, max_rows: int) -> None:
+    if count == 0:
+        raise _error("no records: send at least one")
+    if count > max_rows:
+        raise PayloadError(
+            [{"loc": ["body"], "msg": f"{count} records; at most {max_rows} per request",
+              "type": "too_many_records"}],
+            status=413,
+        )
+
+
+def predict_rows(body: bytes, max_rows: int) -> list[tuple[Any, ...]]:
+    """/predict: one record object, or a list of them."""
+    start = body.lstrip()[:1]
+    try:
+        if start == b"[":
+            records = MANY.validate_json(body)
+        else:
+            records = [ONE.validate_json(body)]
+    except ValidationError as exc:
+        raise PayloadError(_details(exc, ("body",))) from None
+    _check_rows(len(records), max_rows)
+    return [row_of(r) for r in records]
+
+
+def _records_from_lists(rows: Any, columns: list[Any], where: str) -> list[Any]:
+    if not isinstance(rows, list):
+        raise _error(f"'{where}' must be a list of rows", ("body", where))
+    out = []
+    for i, row in enumerate(rows):
+        if isinstance(row, dict):
+            out.append(row)
+        elif isinstance(row, list):
+            if len(row) != len(columns):
+                raise _error(
+                    f"row has {len(row)} values, expected {len(columns)} ({', '.join(map(str, columns))})",
+                    ("body", where, i),
+                )
+            out.append(dict(zip(columns, row, strict=True)))
+        else:
+            raise _error("each row must be an object or a list", ("body", where, i))
+    return out
+
+
+def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
+    if not isinstance(payload, dict):
+        raise _error("expected a JSON object with one of: " + ", ".join(MLFLOW_KEYS))
+    keys = [k for k in MLFLOW_KEYS if k in payload]
+    if len(keys) != 1:
+        raise _error("expected exactly one of: " + ", ".join(MLFLOW_KEYS))
+    key = keys[0]
+    value = payload[key]
+    if key == "dataframe_split":
+        if not isinstance(value, dict) or "data" not in value:
+            raise _error("dataframe_split needs 'columns' and 'data'", ("body", key))
+        columns = value.get("columns") or INPUT_COLUMNS
+        if not isinstance(columns, list):
+            raise _error("'columns' must be a list", ("body", key, "columns"))
+        return _records_from_lists(value["data"], columns, key), key
+    if key == "inputs" and isinstance(value, dict):
+        columns = list(value)
+        lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
+        if -1 in lengths or len(lengths) > 1:
+            raise _error("'inputs' as an object needs equal-length lists per column", ("body", key))
+        n = lengths.pop() if lengths else 0
+        return [{c: value[c][i] for c in columns} for i in range(n)], key
+    return _records_from_lists(value, INPUT_COLUMNS, key), key
+
+
+def _csv_value(value: str | None, kind: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        if kind == "number":
+            return float(value)
+        if kind == "integer":
+            return int(value)
+    except ValueError:
+        return value  # validation reports it, with the column
+    if kind == "boolean":
+        return value.strip().lower() in {"1", "true", "yes"}
+    return value
+
+
+def _csv_records(body: bytes) -> list[Any]:
+    try:
+        reader = csv.DictReader(io.StringIO(body.decode("utf-8")))
+        return [
+            {name: _csv_value(value, COLUMN_TYPES.get(name, "string")) for name, value in row.items()}
+            for row in reader
+        ]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _error(f"unreadable CSV: {exc}") from None
+
+
+def invocation_rows(body: bytes, content_type: str, max_rows: int) -> list[tuple[Any, ...]]:
+    """/invocations: MLflow's JSON payloads, or CSV with a header row."""
+    if content_type.startswith("text/csv"):
+        records = _csv_records(body)
+        prefix: tuple[Any, ...] = ("body",)
+    else:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _error(f"invalid JSON: {exc}", kind="json_invalid") from None
+        records, key = _mlflow_records(payload)
+        prefix = ("body", key)
+    _check_rows(len(records), max_rows)
+    try:
+        validated = MANY.validate_python(records)
+    except ValidationError as exc:
+        raise PayloadError(_details(exc, prefix)) from None
+    return [row_of(r) for r in validated]
