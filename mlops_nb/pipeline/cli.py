@@ -1,9 +1,174 @@
-"""CLI commands of this capability (registered by ``mlops_nb.cli``)."""
+"""``mlops-nb run``, ``mlops-nb pipeline run|show`` and ``mlops-nb sweep`` (thin: parse, call
+:mod:`mlops_nb.pipeline.api`, print, map the outcome to an exit code).
+
+Import-light on purpose: a fully cached ``pipeline run`` must finish in well under a second, CLI
+start included, so papermill, MLflow, Dask and even the runner load inside the commands.
+Exit codes: 0 success, 1 a notebook or step failed, 2 invalid pipeline, notebook or arguments.
+"""
 
 from __future__ import annotations
 
+import types
+from pathlib import Path
+from typing import Any
+
 import typer
+from typer.core import TyperCommand
+
+PARAM_HELP = "Parameter NAME VALUE (typed: 3 is an int, 0.5 a float, true a bool). Repeatable."
+
+
+def _as_pairs(self: Any, ctx: Any, value: Any) -> list[tuple[str, str]]:
+    return [(str(v[0]), str(v[1])) for v in (value or ())]
+
+
+class PairOptionCommand(TyperCommand):
+    """``-p NAME VALUE`` (papermill's syntax): a repeatable option taking two arguments."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for option in self.params:
+            if option.name == "param":
+                option.nargs = 2
+                option.metavar = "NAME VALUE"
+                option.process_value = types.MethodType(_as_pairs, option)  # type: ignore[method-assign]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _usage_error(exc: Exception) -> Exception:
+    from mlops_nb.pipeline.errors import PipelineError
+
+    return PipelineError(str(exc))
+
+
+def run_command(
+    notebook: Path = typer.Argument(..., help="The notebook to execute."),
+    param: list[str] = typer.Option([], "-p", "--parameter", help=PARAM_HELP),
+    param_file: list[Path] = typer.Option([], "-f", "--parameters-file", help="YAML file of parameters."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the executed notebook (default: NOTEBOOK's folder/out)."),
+    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: the notebook's name)."),
+    kernel: str | None = typer.Option(None, "--kernel", help="Kernel name (default: the notebook's)."),
+) -> None:
+    """Execute a notebook with papermill as one MLflow run (parameters, executed notebook, HTML)."""
+    from mlops_nb.exceptions import NotebookError
+    from mlops_nb.pipeline import params
+    from mlops_nb.pipeline.api import run_notebook
+
+    values = params.merge(param_file, param)  # type: ignore[arg-type]  # pairs, see PairOptionCommand
+    try:
+        result = run_notebook(notebook, values, out=out, experiment=experiment, kernel=kernel)
+    except NotebookError as exc:
+        raise _usage_error(exc) from None
+    console = _console()
+    console.print(f"executed notebook: {result.output_path}")
+    if result.html_path:
+        console.print(f"html: {result.html_path}")
+    console.print(f"run {result.run_id}: {result.status.lower()} in {result.duration:.1f}s")
+    result.raise_for_status()
+
+
+def pipeline_run(
+    file: Path | None = typer.Argument(None, help="pipeline.yaml (default: ./pipeline.yaml)."),
+    only: str | None = typer.Option(None, "--only", help="Run just this step."),
+    from_step: str | None = typer.Option(None, "--from", help="Rerun this step and everything after it."),
+    force: bool = typer.Option(False, "--force", help="Ignore the cache."),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster."),
+    jobs: int | None = typer.Option(None, "-j", "--jobs", help="Steps at once."),
+    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: the pipeline's name)."),
+) -> None:
+    """Run the pipeline: dependency order, parallel where possible, unchanged steps cached."""
+    from mlops_nb.pipeline import progress, runner, spec
+    from mlops_nb.pipeline.errors import PipelineFailed
+
+    pipeline = spec.load(file)
+    console = _console()
+    with progress.PipelineProgress(pipeline, console) as display:
+        result = runner.run(
+            pipeline,
+            only=only,
+            from_step=from_step,
+            force=force,
+            executor=executor,
+            scheduler=scheduler,
+            jobs=jobs,
+            progress=display,
+            experiment=experiment,
+            tracking="background",
+        )
+    progress.summary(result, console)
+    if not result.ok:
+        failed = result.failed_steps[0]
+        raise PipelineFailed(
+            f"step '{failed.name}' failed: {failed.message}", result=result, failed_step=failed.name
+        )
+
+
+def pipeline_show(
+    file: Path | None = typer.Argument(None, help="pipeline.yaml (default: ./pipeline.yaml)."),
+) -> None:
+    """Print the DAG and each step's cache state (cached, stale, missing-outputs, never-run)."""
+    from mlops_nb.pipeline import progress, spec
+    from mlops_nb.pipeline.api import pipeline_status
+
+    pipeline = spec.load(file)
+    progress.show(pipeline, pipeline_status(pipeline.path), _console())
+
+
+def sweep_command(
+    notebook: Path = typer.Argument(..., help="The notebook to run once per combination."),
+    param: list[str] = typer.Option([], "-p", "--parameter", help="Axis NAME V1,V2,... Repeatable."),
+    param_file: list[Path] = typer.Option([], "-f", "--parameters-file", help="YAML file of fixed parameters."),
+    metric: str | None = typer.Option(None, "--metric", help="Sort by this metric (logged by %%track cells)."),
+    maximize: bool = typer.Option(False, "--maximize/--minimize", help="Higher metric is better."),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    jobs: int | None = typer.Option(None, "-j", "--jobs", help="Trials at once."),
+    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment."),
+    kernel: str | None = typer.Option(None, "--kernel", help="Kernel name."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for executed notebooks."),
+) -> None:
+    """Run a parameter grid, each combination a child run; print the runs sorted by --metric."""
+    from mlops_nb.exceptions import NotebookError
+    from mlops_nb.pipeline import params, progress
+    from mlops_nb.pipeline.api import sweep
+
+    console = _console()
+    try:
+        result = sweep(
+            notebook,
+            params.parse_grid(param),  # type: ignore[arg-type]
+            metric=metric,
+            maximize=maximize,
+            fixed=params.merge(param_file),
+            executor=executor,
+            scheduler=scheduler,
+            jobs=jobs,
+            experiment=experiment,
+            kernel=kernel,
+            out=out,
+            progress=lambda trial: progress.trial_line(trial, console),
+        )
+    except NotebookError as exc:
+        raise _usage_error(exc) from None
+    progress.sweep_table(result, console)
+    if result.failed:
+        from mlops_nb.exceptions import ExecutionError
+
+        raise ExecutionError(f"{len(result.failed)} of {len(result.trials)} sweep runs failed")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this capability's commands to the ``mlops-nb`` app."""
+    """Add ``run``, ``pipeline run|show`` and ``sweep`` to the ``mlops-nb`` app."""
+    app.command("run", cls=PairOptionCommand)(run_command)
+    pipeline_app = typer.Typer(help="Notebook pipelines: pipeline.yaml DAGs with caching.",
+                               no_args_is_help=True)
+    pipeline_app.command("run")(pipeline_run)
+    pipeline_app.command("show")(pipeline_show)
+    app.add_typer(pipeline_app, name="pipeline")
+    app.command("sweep", cls=PairOptionCommand)(sweep_command)

@@ -1,0 +1,149 @@
+"""Sweeps: a parameter grid fanned out over an executor, each trial a child run of one sweep run.
+
+A trial's metrics are what its ``%%track`` cells logged (copied onto the trial run), so the table
+can be sorted by any of them; the best trial is tagged ``mlops_nb.best=true``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops_nb.config import get_settings
+from mlops_nb.exceptions import ConfigError
+from mlops_nb.pipeline import notebook as nbmod
+from mlops_nb.pipeline import runs as R
+from mlops_nb.pipeline.executors import Executor, make_executor
+from mlops_nb.pipeline.notebook_run import NotebookRunResult, run_notebook
+from mlops_nb.pipeline.params import expand_grid
+
+BEST = "mlops_nb.best"
+
+
+@dataclass
+class SweepResult:
+    """Trials sorted by ``metric`` (best first; trials without it last), and the sweep run."""
+
+    run_id: str
+    experiment: str
+    metric: str | None
+    maximize: bool
+    trials: list[NotebookRunResult] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def best(self) -> NotebookRunResult | None:
+        if self.metric is None:
+            return None
+        for trial in self.trials:
+            if trial.ok and self.metric in trial.metrics:
+                return trial
+        return None
+
+    @property
+    def failed(self) -> list[NotebookRunResult]:
+        return [t for t in self.trials if not t.ok]
+
+
+def sweep(
+    notebook: str | Path,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    metric: str | None = None,
+    maximize: bool = False,
+    fixed: Mapping[str, Any] | None = None,
+    executor: str | Executor = "local",
+    scheduler: str | None = None,
+    jobs: int | None = None,
+    experiment: str | None = None,
+    kernel: str | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[NotebookRunResult], None] | None = None,
+) -> SweepResult:
+    """Run ``notebook`` once per combination of ``grid`` (plus ``fixed`` parameters).
+
+    Each trial is a ``sweep-trial`` child run of one ``sweep`` run; executed notebooks go to
+    ``out/<notebook>-sweep/<i>.ipynb``. ``metric`` sorts the trials (ascending unless
+    ``maximize``) and the best one is tagged ``mlops_nb.best=true``.
+    """
+    source = Path(notebook).resolve()
+    combos = expand_grid(grid)
+    if not combos:
+        raise ConfigError("the sweep grid is empty; give at least one -p NAME V1,V2,...")
+    nbmod.require_parameters_cell(source, nbmod.read(source), list(grid) + list(fixed or {}))
+    settings = get_settings()
+    exp_name = experiment or settings.experiment or source.stem
+    folder = (Path(out) if out else source.parent / "out").resolve() / f"{source.stem}-sweep"
+    runs = R.Runs(settings.tracking_uri)
+    t0 = time.perf_counter()
+    parent = runs.start(
+        exp_name,
+        name=f"{source.stem} sweep",
+        kind="sweep",
+        notebook=str(source),
+        params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
+        tags={"mlops_nb.sweep.metric": metric or ""},
+    )
+    pool = executor if not isinstance(executor, str) else make_executor(
+        executor, scheduler=scheduler, jobs=jobs
+    )
+    trials: list[NotebookRunResult] = []
+    try:
+        futures = [
+            pool.submit(
+                run_notebook,
+                source,
+                {**(fixed or {}), **combo},
+                output_path=folder / f"{i:03d}.ipynb",
+                experiment=exp_name,
+                kernel=kernel,
+                parent_run_id=parent,
+                run_name=_trial_name(combo),
+                kind="sweep-trial",
+                collect_metrics=True,
+                html=False,
+                tracking_uri=settings.tracking_uri,
+            )
+            for i, combo in enumerate(combos)
+        ]
+        for future in cf.as_completed(futures):
+            trial = future.result()
+            trials.append(trial)
+            if progress is not None:
+                progress(trial)
+    finally:
+        if isinstance(executor, str):
+            pool.close()
+    trials.sort(key=lambda t: _sort_key(t, metric, maximize))
+    result = SweepResult(parent, exp_name, metric, maximize, trials, time.perf_counter() - t0)
+    best = result.best
+    if best is not None and best.run_id:
+        runs.client.set_tag(best.run_id, BEST, "true")
+    metrics = {"trials": float(len(trials)), "failed": float(len(result.failed))}
+    if best is not None and metric:
+        metrics[f"best_{metric}"] = best.metrics[metric]
+    runs.finish(
+        parent,
+        status="FAILED" if result.failed else "FINISHED",
+        metrics=metrics,
+        tags={"mlops_nb.best_run_id": best.run_id} if best and best.run_id else {},
+    )
+    return result
+
+
+def _trial_name(combo: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in combo.items())[:250]
+
+
+def _sort_key(trial: NotebookRunResult, metric: str | None, maximize: bool) -> tuple[int, float]:
+    if metric is None or metric not in trial.metrics or not trial.ok:
+        return (1, 0.0)
+    value = trial.metrics[metric]
+    if math.isnan(value):
+        return (1, 0.0)
+    return (0, -value if maximize else value)
