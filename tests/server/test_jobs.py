@@ -1,0 +1,235 @@
+"""Long work runs as a background job: 202 with a job id, progress events, then the result.
+
+The productionize and pipeline libraries are other parts of mlops-nb; here they are replaced by
+small in-process modules honouring their contracts (progress callback, result dataclass), so the
+job machinery and the routes are tested on their own. 501 is what a user sees while a part is
+not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+
+@dataclass
+class StepStarted:
+    step: str
+    message: str
+
+
+@dataclass
+class Result:
+    service_dir: Path
+    image_tag: str | None
+    command: str
+
+
+def fake_library(monkeypatch, module: str, **functions):
+    lib = types.ModuleType(module)
+    for name, fn in functions.items():
+        setattr(lib, name, fn)
+    monkeypatch.setitem(sys.modules, module, lib)
+    return lib
+
+
+async def post(jp_fetch, route, body):
+    response = await jp_fetch("mlops-nb", *route.split("/"), method="POST", body=json.dumps(body))
+    return response.code, json.loads(response.body)
+
+
+async def poll(jp_fetch, job_id, timeout=20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        job = json.loads((await jp_fetch("mlops-nb", "jobs", job_id)).body)
+        if job["state"] not in ("queued", "running"):
+            return job
+        assert asyncio.get_running_loop().time() < deadline, f"job still {job['state']}"
+        await asyncio.sleep(0.05)
+
+
+async def test_productionize_job_streams_progress_then_the_service(jp_fetch, store, monkeypatch):
+    release = threading.Event()
+    calls = []
+
+    def productionize(notebook, *, build=False, progress=None, **_):
+        calls.append((notebook, build))
+        progress(StepStarted("extract", "writing train.py"))
+        assert release.wait(10)
+        progress(StepStarted("render", "rendering the service"))
+        return Result(notebook.parent / "service", None, "uvicorn app.main:app --port 8000")
+
+    fake_library(monkeypatch, "mlops_nb.productionize.api", productionize=productionize)
+    code, job = await post(jp_fetch, "productionize", {"notebook": "train.ipynb"})
+    assert code == 202 and job["state"] in ("queued", "running") and job["kind"] == "productionize"
+
+    # a second click while it runs does not start a second job
+    with pytest.raises(HTTPClientError) as info:
+        await post(jp_fetch, "productionize", {"notebook": "train.ipynb"})
+    assert info.value.code == 409
+    assert json.loads(info.value.response.body)["job_id"] == job["id"]
+
+    for _ in range(100):  # the first event is visible while the job still runs
+        running = json.loads((await jp_fetch("mlops-nb", "jobs", job["id"])).body)
+        if running["events"]:
+            break
+        await asyncio.sleep(0.05)
+    assert running["state"] == "running"
+    assert running["events"] == [
+        {"event": "StepStarted", "step": "extract", "message": "writing train.py"}
+    ]
+    release.set()
+    done = await poll(jp_fetch, job["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert [e["step"] for e in done["events"]] == ["extract", "render"]
+    assert done["result"] == {
+        "service_dir": str(store["train"].parent / "service"),
+        "image_tag": None,
+        "command": "uvicorn app.main:app --port 8000",
+    }
+    assert calls == [(store["train"], False)]
+    later = json.loads((await jp_fetch("mlops-nb", "jobs", job["id"], params={"since": "1"})).body)
+    assert [e["step"] for e in later["events"]] == ["render"] and later["n_events"] == 2
+    listed = json.loads((await jp_fetch("mlops-nb", "jobs")).body)["jobs"]
+    assert [j["id"] for j in listed] == [job["id"]]
+
+
+async def test_a_failing_job_reports_the_error_message(jp_fetch, store, monkeypatch):
+    def productionize(notebook, **_):
+        raise ValueError(f"{notebook.name}: no cell fits a model; tag one with 'train'")
+
+    fake_library(monkeypatch, "mlops_nb.productionize.api", productionize=productionize)
+    _, job = await post(jp_fetch, "productionize", {"notebook": "train.ipynb", "build": True})
+    done = await poll(jp_fetch, job["id"])
+    assert done["state"] == "failed"
+    assert done["error"] == "train.ipynb: no cell fits a model; tag one with 'train'"
+
+
+async def test_pipeline_run_job_passes_options_and_returns_the_result(
+    jp_fetch, store, jp_root_dir, monkeypatch
+):
+    (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
+    seen = {}
+
+    def run_pipeline(path, *, only=None, force=False, progress=None, **_):
+        seen.update(path=path, only=only, force=force)
+        progress(StepStarted("prepare", "running"))
+        return {"status": "succeeded", "steps": {"prepare": "succeeded"}}
+
+    fake_library(monkeypatch, "mlops_nb.pipeline.api", run_pipeline=run_pipeline)
+    code, job = await post(
+        jp_fetch, "pipeline/run", {"notebook": "train.ipynb", "force": True, "only": ["prepare"]}
+    )
+    assert code == 202
+    done = await poll(jp_fetch, job["id"])
+    assert done["state"] == "succeeded", done["error"]
+    assert done["result"]["steps"] == {"prepare": "succeeded"}
+    assert seen == {"path": jp_root_dir / "pipeline.yaml", "only": ["prepare"], "force": True}
+
+
+async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, monkeypatch):
+    (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
+
+    @dataclass
+    class StepStatus:
+        name: str
+        needs: list[str]
+        cache: str
+        last_status: str | None
+        last_run_id: str | None
+
+    def pipeline_status(path):
+        assert path == jp_root_dir / "pipeline.yaml"
+        return [
+            StepStatus("prepare", [], "fresh", "FINISHED", "r1"),
+            StepStatus("train", ["prepare"], "stale", None, None),
+        ]
+
+    fake_library(monkeypatch, "mlops_nb.pipeline.api", pipeline_status=pipeline_status)
+    data = json.loads(
+        (await jp_fetch("mlops-nb", "pipeline", params={"notebook": "train.ipynb"})).body
+    )
+    assert data["exists"] is True and data["path"] == "pipeline.yaml"
+    assert [s["name"] for s in data["steps"]] == ["prepare", "train"]
+    assert data["steps"][1] == {
+        "name": "train",
+        "needs": ["prepare"],
+        "cache": "stale",
+        "last_status": None,
+        "last_run_id": None,
+    }
+
+
+async def test_invalid_pipeline_yaml_is_422_with_the_reason(
+    jp_fetch, store, jp_root_dir, monkeypatch
+):
+    (jp_root_dir / "pipeline.yaml").write_text("steps: [\n")
+
+    def pipeline_status(path):
+        raise ValueError("line 1: expected a mapping of steps")
+
+    fake_library(monkeypatch, "mlops_nb.pipeline.api", pipeline_status=pipeline_status)
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("mlops-nb", "pipeline", params={"notebook": "train.ipynb"})
+    assert info.value.code == 422
+    assert "expected a mapping" in json.loads(info.value.response.body)["message"]
+
+
+async def test_no_pipeline_yaml_says_so(jp_fetch, store):
+    data = json.loads(
+        (await jp_fetch("mlops-nb", "pipeline", params={"notebook": "train.ipynb"})).body
+    )
+    assert data == {"path": "pipeline.yaml", "exists": False, "steps": []}
+
+
+async def test_pipeline_run_without_pipeline_yaml_is_404(jp_fetch, store):
+    with pytest.raises(HTTPClientError) as info:
+        await post(jp_fetch, "pipeline/run", {"notebook": "train.ipynb"})
+    assert info.value.code == 404
+    assert "pipeline.yaml" in json.loads(info.value.response.body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "fragment"),
+    [
+        ("productionize", {"notebook": "train.ipynb", "build": "yes"}, "build"),
+        ("pipeline/run", {"notebook": "train.ipynb", "force": 1}, "force"),
+        ("pipeline/run", {"notebook": "train.ipynb", "only": "train"}, "only"),
+    ],
+)
+async def test_bad_options_are_400(jp_fetch, store, jp_root_dir, route, body, fragment):
+    (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
+    with pytest.raises(HTTPClientError) as info:
+        await post(jp_fetch, route, body)
+    assert info.value.code == 400
+    assert fragment in json.loads(info.value.response.body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("route", "module"),
+    [("productionize", "mlops_nb.productionize.api"), ("pipeline/run", "mlops_nb.pipeline.api")],
+)
+async def test_a_missing_part_is_501_with_what_to_install(
+    jp_fetch, store, jp_root_dir, monkeypatch, route, module
+):
+    (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    with pytest.raises(HTTPClientError) as info:
+        await post(jp_fetch, route, {"notebook": "train.ipynb"})
+    assert info.value.code == 501
+    assert "pip install" in json.loads(info.value.response.body)["message"]
+
+
+async def test_unknown_job_is_404(jp_fetch, store):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("mlops-nb", "jobs", "deadbeef")
+    assert info.value.code == 404
+    assert "deadbeef" in json.loads(info.value.response.body)["message"]

@@ -1,0 +1,127 @@
+"""GET /mlops-nb/runs: the runs of the open notebook, newest first, paginated server-side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from server.panel_store import N_OTHER, N_TRAIN, T0, write_notebook
+from support import free_port
+from tornado.httpclient import HTTPClientError
+
+from mlops_nb import __version__
+
+
+async def get_json(jp_fetch, *parts, **params):
+    response = await jp_fetch(*parts, params=params)
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+async def error_of(jp_fetch, *parts, method="GET", body=None, **params):
+    kwargs = {"method": method, "params": params}
+    if body is not None:
+        kwargs["body"] = body
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*parts, **kwargs)
+    payload = json.loads(info.value.response.body)
+    assert isinstance(payload["message"], str) and payload["message"]
+    return info.value.code, payload
+
+
+async def test_version_is_the_python_package_version(jp_fetch, store):
+    data = await get_json(jp_fetch, "mlops-nb", "version")
+    assert data["version"] == __version__
+
+
+async def test_first_page_is_newest_runs_of_this_notebook_only(jp_fetch, store):
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="5")
+    assert data["notebook"] == "train.ipynb"
+    assert [r["name"] for r in data["runs"]] == [f"train-{i}" for i in range(119, 114, -1)]
+    first = data["runs"][0]
+    assert first["status"] == "FINISHED"
+    assert first["params"] == {"alpha": "1.19", "model": "ridge"}
+    assert first["metrics"]["rmse"] == pytest.approx(1 / 120)
+    assert first["duration_s"] == pytest.approx(2.0)
+    assert first["start_time"] == T0 + 119_000
+    assert first["cell_id"] == "cell-1" and first["cell_key"] == "key-1"
+    assert first["url"].endswith(f"/#/experiments/{first['experiment_id']}/runs/{first['run_id']}")
+    assert data["next_page_token"]
+
+
+async def test_failed_runs_report_their_status(jp_fetch, store):
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="10")
+    statuses = {r["name"]: r["status"] for r in data["runs"]}
+    assert statuses["train-110"] == "FAILED"
+    assert statuses["train-111"] == "FINISHED"
+
+
+async def test_pages_cover_every_run_once(jp_fetch, store):
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        params = {"notebook": "train.ipynb", "page_size": "50"}
+        if token:
+            params["page_token"] = token
+        data = await get_json(jp_fetch, "mlops-nb", "runs", **params)
+        seen += [r["name"] for r in data["runs"]]
+        pages += 1
+        token = data["next_page_token"]
+        if not token:
+            break
+    assert pages == 3
+    assert seen == [f"train-{i}" for i in range(N_TRAIN - 1, -1, -1)]
+
+
+async def test_notebook_in_a_subfolder_sees_only_its_runs(jp_fetch, store):
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="sub/other.ipynb")
+    assert [r["name"] for r in data["runs"]] == [f"other-{i}" for i in range(N_OTHER - 1, -1, -1)]
+    assert data["next_page_token"] is None
+
+
+async def test_notebook_without_runs_is_an_empty_list(jp_fetch, store, jp_root_dir):
+    write_notebook(jp_root_dir / "new.ipynb")
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="new.ipynb")
+    assert data["runs"] == [] and data["store_exists"] is True
+
+
+async def test_no_store_yet_is_empty_and_creates_nothing(jp_fetch, jp_root_dir):
+    write_notebook(jp_root_dir / "a.ipynb")
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="a.ipynb")
+    assert data["runs"] == [] and data["store_exists"] is False
+    assert data["tracking_uri"] == f"sqlite:///{(jp_root_dir / 'mlflow.db').resolve()}"
+    assert not (jp_root_dir / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "many"}, "page_size"),
+        ({"page_size": "100000"}, "page_size"),
+        ({"page_token": "not-a-token"}, "token"),
+    ],
+)
+async def test_bad_parameters_are_400(jp_fetch, store, params, fragment):
+    code, payload = await error_of(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", **params)
+    assert code == 400
+    assert fragment in payload["message"]
+
+
+async def test_missing_notebook_argument_is_400(jp_fetch, store):
+    code, payload = await error_of(jp_fetch, "mlops-nb", "runs")
+    assert code == 400 and "notebook" in payload["message"]
+
+
+DOWN = f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize("tracking_env", [DOWN], indirect=True)
+async def test_unreachable_tracking_server_is_503_with_uri(jp_fetch, jp_root_dir, tracking_env):
+    uri = tracking_env
+    write_notebook(jp_root_dir / "a.ipynb")
+    code, payload = await error_of(jp_fetch, "mlops-nb", "runs", notebook="a.ipynb")
+    assert code == 503
+    assert payload["tracking_uri"] == uri
+    assert uri in payload["message"] and payload["error"]
