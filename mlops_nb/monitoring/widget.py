@@ -18,13 +18,15 @@ import traitlets
 from mlops_nb.monitoring.stats import STATTEST_NAMES
 
 _STATIC = Path(__file__).resolve().parent / "static"
+ESM_PATH = _STATIC / "drift_widget.js"
+CSS_PATH = _STATIC / "drift_widget.css"
 
 
 class DriftWidget(anywidget.AnyWidget):
     """Verdict, per-column table, distributions of the drifted columns, full report on demand."""
 
-    _esm = _STATIC / "drift_widget.js"
-    _css = _STATIC / "drift_widget.css"
+    _esm = ESM_PATH
+    _css = CSS_PATH
 
     summary = traitlets.Dict().tag(sync=True)
     distributions = traitlets.Dict().tag(sync=True)
