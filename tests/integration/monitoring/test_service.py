@@ -46,7 +46,7 @@ def test_unreachable_and_foreign_services_fail_clearly(broken_service, capsys) -
     from support import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(DriftServiceError, match="cannot reach .*is the service running"):
+    with pytest.raises(DriftServiceError, match=r"cannot reach .*is the service running"):
         mlops_nb.drift(service=dead)
     assert main(["drift", "--service", dead]) == 2
     with pytest.raises(DriftServiceError, match="unexpected summary"):
