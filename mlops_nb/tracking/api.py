@@ -73,8 +73,6 @@ def track(
     log_env: bool = True,
 ) -> Iterator[TrackedBlock]:
     """Record the ``with`` block as one MLflow run (see the module docstring)."""
-    import mlflow  # noqa: F401 - in this thread, so the writer never imports it concurrently
-
     get_session().start()
     frame = inspect.currentframe()
     caller = frame.f_back.f_back if frame and frame.f_back else None
@@ -111,7 +109,7 @@ def track(
         session = get_session()
         from mlops_nb.tracking.widget import RunCard
 
-        block.card = session.record(run, card=RunCard())
+        block.card = session.record(run, card=RunCard.create())
 
 
 def flush(timeout: float | None = 60.0) -> bool:

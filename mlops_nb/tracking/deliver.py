@@ -32,6 +32,8 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
         return
     ctx = record.get("context", {})
     artifacts = folder / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "cell.py").write_text(ctx.get("cell_source", ""))
     tags: dict[str, str] = {}
     notebook = ctx.get("notebook")
     if notebook and Path(notebook).is_file():

@@ -16,7 +16,6 @@ from mlops_nb.config import configure, get_settings
 from mlops_nb.tracking import capture
 from mlops_nb.tracking.recorder import CellRun
 from mlops_nb.tracking.runner import Observation, execute, new_open_figures
-from mlops_nb.tracking.writer import IMPORT_GATE
 from mlops_nb.tracking.session import cell_key, get_session, namespace_params, reset_session
 
 
@@ -46,11 +45,6 @@ class TrackMagics(Magics):
 
     def pre_run_cell(self, info: Any) -> None:
         self.cell_id = getattr(info, "cell_id", None)
-        with IMPORT_GATE:  # wait if the writer is importing MLflow right now (once, ~1 s)
-            pass
-
-    def post_run_cell(self, result: Any) -> None:
-        get_session().idle()
 
     @magic_arguments()
     @argument("--experiment", "-e", help="MLflow experiment (default: the notebook's name)")
@@ -70,14 +64,15 @@ class TrackMagics(Magics):
         assert shell is not None
         session = get_session()
         ns = shell.user_ns
-        info = capture.analyze_source(shell.transform_cell(cell))
+        transformed = shell.transform_cell(cell)
+        info = capture.analyze_source(transformed)
         before = capture.snapshot(ns)
         error: BaseException | None = None
         result = None
         started, t0 = time.time(), time.perf_counter()
         with Observation(shell) as seen:
             try:
-                result = execute(shell, cell)
+                result = execute(shell, cell, transformed)
             except BaseException as exc:
                 error = exc
         duration = time.perf_counter() - t0
@@ -141,7 +136,7 @@ class TrackMagics(Magics):
             displayed_plotly=seen.plotly,
             log_env=not args.no_env,
         )
-        card = session.record(run, card=RunCard())
+        card = session.record(run, card=RunCard.create())
         if card is not None:
             display(card)
         for notice in session.notices():
@@ -205,7 +200,6 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = TrackMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
-    ipython.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ipython)] = magics
     try:
         from mlops_nb.monitoring.magics import register_magics
@@ -213,11 +207,10 @@ def load_ipython_extension(ipython: Any) -> None:
         pass
     else:
         register_magics(ipython)
-    get_session().start(idle=False)
+    get_session().start()
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     magics = _loaded.pop(id(ipython), None)
     if magics is not None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
-        ipython.events.unregister("post_run_cell", magics.post_run_cell)

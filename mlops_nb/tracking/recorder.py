@@ -65,7 +65,7 @@ def build(
 ) -> tuple[dict[str, Any], dict[str, bytes | Writer]]:
     """The record and the files to write with it."""
     record_id = new_record_id()
-    files: dict[str, bytes | Writer] = {"artifacts/cell.py": run.source.encode()}
+    files: dict[str, bytes | Writer] = {}
     status = status_of(run.error)
     tags = {
         "mlops_nb.version": __version__,

@@ -16,10 +16,11 @@ from typing import Any
 MAX_FIGURES = 20
 
 
-def execute(shell: Any, cell: str) -> Any:
+def execute(shell: Any, cell: str, transformed: str | None = None) -> Any:
     """Execute ``cell`` in ``shell.user_ns``; return the value of a trailing expression."""
     __tracebackhide__ = True  # IPython shows the user's frames, not ours
-    transformed = shell.transform_cell(cell)
+    if transformed is None:
+        transformed = shell.transform_cell(cell)
     filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
     tree = shell.compile.ast_parse(transformed, filename=filename)
     tree = shell.transform_ast(tree)

@@ -7,7 +7,6 @@ own outcome stands.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import logging
@@ -22,7 +21,7 @@ from mlops_nb.config import get_settings
 from mlops_nb.tracking import context
 from mlops_nb.tracking.outbox import Outbox
 from mlops_nb.tracking.recorder import CellRun, build
-from mlops_nb.tracking.writer import BackgroundWriter, Outcome
+from mlops_nb.tracking.writer import BackgroundWriter
 
 log = logging.getLogger("mlops_nb")
 
@@ -38,39 +37,37 @@ def cell_key(source: str, cell_id: str | None, name: str | None) -> str:
 
 
 class LastMetrics:
-    """The metrics of the previous run of each cell, kept across kernel restarts."""
+    """The metrics of the previous run of each cell. Read once from the file the delivery worker
+    keeps (so it survives kernel restarts), then kept in memory; the kernel never writes it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._data: dict[str, dict[str, float]] | None = None
-        self._lock = threading.Lock()
 
-    def _load(self) -> dict[str, dict[str, float]]:
+    def swap(self, key: str, metrics: dict[str, float]) -> dict[str, float] | None:
+        """Note this run's metrics for ``key``; return the previous run's."""
         if self._data is None:
             try:
                 self._data = json.loads(self.path.read_text())
             except (OSError, ValueError):
                 self._data = {}
-        return self._data
-
-    def swap(self, key: str, metrics: dict[str, float]) -> dict[str, float] | None:
-        """Store this run's metrics for ``key``; return the previous run's."""
-        with self._lock:
-            data = self._load()
-            previous = data.get(key)
-            data[key] = dict(metrics)
-        threading.Thread(target=self._save, daemon=True).start()
+        previous = self._data.get(key)
+        self._data[key] = dict(metrics)
         return previous
 
-    def _save(self) -> None:
-        with self._lock:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(self._data or {}))
-                os.replace(tmp, self.path)
-            except OSError:
-                pass
+
+def remember_metrics(path: Path, record: dict[str, Any]) -> None:
+    """Worker side: persist a delivered run's metrics as its cell's "previous run"."""
+    key = f"{record['context'].get('notebook')}::{record['tags'].get('mlops_nb.cell_key')}"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[key] = record["metrics"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
 
 
 class TrackingSession:
@@ -79,8 +76,8 @@ class TrackingSession:
     def __init__(self) -> None:
         settings = get_settings()
         self.outbox = Outbox(settings.spool_dir)
+        self.home = settings.home
         self._writer: BackgroundWriter | None = None
-        self.go = threading.Event()
         self.last_metrics = LastMetrics(settings.home / "last_metrics.json")
         self._param_names: dict[str, list[str]] = {}
         self._reported: set[str] = set()
@@ -88,27 +85,14 @@ class TrackingSession:
     @property
     def writer(self) -> BackgroundWriter:
         if self._writer is None:
-            self._writer = BackgroundWriter(self.outbox, go=self.go)
+            self._writer = BackgroundWriter(self.outbox, self.home)
         return self._writer
 
-    def start(self, *, idle: bool = True) -> None:
-        """Start the writer thread. With ``idle`` it may import MLflow right away; in a kernel
-        the magics call :meth:`idle` once the current cell has finished instead."""
+    def start(self) -> None:
+        """Start the delivery worker (a separate process: it imports MLflow, not the kernel).
+        When the kernel exits, the worker keeps delivering what is queued for up to
+        ``MLOPS_NB_EXIT_FLUSH_TIMEOUT`` seconds (default 30); the rest waits for ``sync``."""
         _ = self.writer
-        atexit.register(self._flush_at_exit)
-        if idle:
-            self.go.set()
-
-    def idle(self) -> None:
-        """The kernel is between cells: the writer may import MLflow now."""
-        self.go.set()
-
-    def _flush_at_exit(self) -> None:
-        """Give queued runs a few seconds when the kernel exits; the rest stay in the outbox for
-        ``mlops-nb sync`` (``MLOPS_NB_EXIT_FLUSH_TIMEOUT``, default 4 s: less than the 5 s a
-        Jupyter client waits before killing a kernel)."""
-        if self._writer is not None and self.outbox.pending():
-            self._writer.flush(float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "4")))
 
     def parameter_names(self, notebook: str | None) -> list[str]:
         """Papermill parameter names: ``MLOPS_NB_PARAMETERS`` plus the notebook's tagged cell."""
@@ -140,7 +124,8 @@ class TrackingSession:
             )
             if not record["run_name"]:
                 record["run_name"] = _default_name(run)
-            previous = self.last_metrics.swap(f"{notebook.path}::{run.cell_key}", run.capture.metrics)
+            key = f"{notebook.path if run.log_notebook else None}::{run.cell_key}"
+            previous = self.last_metrics.swap(key, run.capture.metrics)
             self.outbox.put(record, files)
             if card is not None:
                 card.show_record(record, previous, queued_in=str(self.outbox.root))
@@ -177,11 +162,10 @@ def _listener(card: Any, settings: Any) -> Any:
     if card is None:
         return None
 
-    def on_delivered(outcome: Outcome) -> None:
-        if outcome.run_id and outcome.experiment_id:
-            card.show_delivered(
-                outcome.run_id, settings.run_url(outcome.experiment_id, outcome.run_id)
-            )
+    def on_delivered(event: dict[str, Any]) -> None:
+        run_id, experiment_id = event.get("run_id"), event.get("experiment_id")
+        if run_id and experiment_id:
+            card.show_delivered(run_id, settings.run_url(experiment_id, run_id))
 
     return on_delivered
 

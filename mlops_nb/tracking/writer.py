@@ -1,15 +1,25 @@
-"""Delivery of the outbox: a background thread in the kernel, and the same loop for ``sync``.
+"""Delivery of the outbox, off the kernel: a worker process per kernel, and ``sync``.
 
-The cell only writes a record folder (see :mod:`outbox`) and wakes the writer. The writer prepares
-each record offline, checks that the tracking store answers, and delivers. When it does not
-answer, records stay queued and the writer retries with backoff (1 s doubling to 30 s); nothing is
-dropped. A record that keeps failing for another reason (5 attempts) is moved to ``failed/`` and
-reported, so one bad record cannot hold the queue forever.
+The cell only writes a record folder (see :mod:`outbox`) and tells the worker. The worker
+(``python -m mlops_nb.tracking.worker``) is a separate process, so MLflow is never imported in
+the kernel: no import time, no GIL taken from the user's code, no MLflow warnings in cell output.
+It prepares each record offline, checks that the tracking store answers, and delivers. When the
+store does not answer, records stay queued and the worker retries with backoff (1 s doubling to
+30 s); nothing is dropped. A record that keeps failing for another reason (5 attempts) is moved
+to ``failed/`` and reported, so one bad record cannot hold the queue forever.
+
+The worker reports on stdout, one JSON object a line: ``delivered``, ``outage``, ``back``,
+``failed``. The kernel side (:class:`BackgroundWriter`) reads them on a thread that sleeps in
+``readline`` and updates run cards and the one-line notices shown to the user.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -17,46 +27,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from mlops_nb.tracking import deliver as _deliver
 from mlops_nb.tracking.outbox import DeliveryState, Outbox
 
 log = logging.getLogger("mlops_nb")
 MAX_ATTEMPTS = 5
-THREAD_NAME = "mlops-nb-writer"
-
-
-class _NotFromWriter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != THREAD_NAME
-
-
-_quiet_installed = False
-
-
-def quiet_background() -> None:
-    """Keep MLflow's warnings and log lines raised while the writer delivers out of the user's
-    cell output (they would land in whichever cell runs at that moment). Other threads are
-    untouched."""
-    global _quiet_installed
-    if _quiet_installed:
-        return
-    _quiet_installed = True
-    import warnings
-
-    shown = warnings.showwarning
-
-    def showwarning(message: Any, category: Any, filename: str, lineno: int, *a: Any) -> None:
-        if threading.current_thread().name == THREAD_NAME:
-            log.debug("suppressed in writer: %s", message)
-            return
-        shown(message, category, filename, lineno, *a)
-
-    warnings.showwarning = showwarning  # type: ignore[assignment]
-    for name in ("mlflow", ""):
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(_NotFromWriter())
 
 
 def store_reachable(uri: str, timeout: float = 2.0) -> str | None:
@@ -84,19 +60,21 @@ class Outcome:
 
 def process(outbox: Outbox, folder: Path, *, wait: float = 0.0) -> Outcome:
     """One attempt at one record, under its lock."""
+    from mlops_nb.tracking import deliver
+
     with Outbox.lock(folder, wait=wait) as held:
         if not held:
             status = "locked" if (folder / "record.json").exists() else "delivered"
             return Outcome(folder, status)
         record = Outbox.read(folder)
-        _deliver.prepare(folder, record)
+        deliver.prepare(folder, record)
         down = store_reachable(record["tracking_uri"])
         if down:
             return Outcome(folder, "queued", record=record, error=down)
         state = DeliveryState.load(folder)
         state.attempts += 1
         try:
-            state = _deliver.deliver(folder, record, state)
+            state = deliver.deliver(folder, record, state)
         except Exception as exc:
             down = store_reachable(record["tracking_uri"])
             if down:
@@ -113,157 +91,9 @@ def process(outbox: Outbox, folder: Path, *, wait: float = 0.0) -> Outcome:
         return Outcome(folder, "delivered", state.run_id, state.experiment_id, record)
 
 
-Listener = Callable[[Outcome], None]
-
-
-#: held while the writer imports MLflow; a kernel's ``pre_run_cell`` waits on it, so the user's
-#: code and the writer never import at the same time (concurrent imports of one package can
-#: hand a thread a half-initialised module).
-IMPORT_GATE = threading.Lock()
-
-
-def warm_up(uri: str | None) -> None:
-    """Import what delivery needs and open the store (schema creation takes ~1.3 s on a new
-    sqlite file), under the import gate."""
-    with IMPORT_GATE:
-        import mlflow
-        import mlflow.models
-        import mlflow.sklearn  # noqa: F401
-        from mlflow.tracking import MlflowClient
-
-        quiet_background()
-        if uri and not uri.startswith(("http://", "https://")):
-            MlflowClient(uri).search_experiments(max_results=1)
-        del mlflow
-
-
-class BackgroundWriter:
-    """A daemon thread that drains the outbox; woken by each new record.
-
-    It starts delivering once ``go`` is set: in a kernel, after the cell that loaded the
-    extension has finished (see :data:`IMPORT_GATE`).
-    """
-
-    def __init__(self, outbox: Outbox, *, go: threading.Event | None = None) -> None:
-        self.outbox = outbox
-        self.go = go or threading.Event()
-        self.ready = threading.Event()
-        self._wake = threading.Event()
-        self._idle = threading.Condition()
-        self._busy = False
-        self._stop = False
-        self._listeners: dict[str, Listener] = {}
-        self._backoff = 0.0
-        self.outage: str | None = None
-        self.failures: list[Outcome] = []
-        self._notices: list[str] = []
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
-        self._thread.start()
-
-    # -- API used by the cell ------------------------------------------------------------
-    def submit(self, record_id: str, listener: Listener | None = None) -> None:
-        if listener is not None:
-            self._listeners[record_id] = listener
-        self._backoff = 0.0
-        self._wake.set()
-
-    def notices(self) -> list[str]:
-        """One-line messages for the user since the last call (outage began/ended, failures)."""
-        out, self._notices = self._notices, []
-        return out
-
-    def flush(self, timeout: float | None = 60.0) -> bool:
-        """Wait until the outbox is empty (or only failed/locked-elsewhere records remain)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        self._backoff = 0.0
-        self._wake.set()
-        with self._idle:
-            while (
-                self._busy or self._wake.is_set() or (self.outbox.pending() and self.outage is None)
-            ):
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._idle.wait(timeout=min(0.1, remaining) if remaining else 0.1)
-        return not self.outbox.pending()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-
-    # -- the thread ----------------------------------------------------------------------
-    def _run(self) -> None:
-        self.go.wait()
-        try:
-            from mlops_nb.config import get_settings
-
-            warm_up(get_settings().tracking_uri)
-        except Exception:  # reported when delivery is attempted
-            log.debug("warm-up failed", exc_info=True)
-        self.ready.set()
-        while not self._stop:
-            self._wake.wait(timeout=self._backoff or 5.0)
-            with self._idle:
-                self._busy = True
-                self._wake.clear()
-            try:
-                self._drain()
-            except Exception as exc:  # never let the thread die
-                log.exception("mlops-nb writer error")
-                self._notices.append(f"mlops-nb: tracking writer error: {exc}")
-                self._backoff = 5.0
-            finally:
-                with self._idle:
-                    self._busy = False
-                    self._idle.notify_all()
-
-    def _drain(self) -> None:
-        queued = 0
-        for folder in self.outbox.pending():
-            outcome = process(self.outbox, folder)
-            if outcome.status == "queued":
-                queued = len(self.outbox.pending())
-                self._enter_outage(outcome, queued)
-                return
-            if outcome.status in ("retry",):
-                self._backoff = 5.0
-                continue
-            if outcome.status == "failed":
-                self.failures.append(outcome)
-                self._notices.append(
-                    f"mlops-nb: could not record run {outcome.record.get('run_name')!r} "
-                    f"after {MAX_ATTEMPTS} attempts ({outcome.error}); it is kept in "
-                    f"{self.outbox.root / 'failed'}"
-                )
-            if outcome.status == "delivered":
-                self._leave_outage()
-                listener = self._listeners.pop(outcome.record.get("record_id", ""), None)
-                if listener is not None:
-                    try:
-                        listener(outcome)
-                    except Exception:  # a closed widget must not stop delivery
-                        log.debug("run card update failed", exc_info=True)
-        self._backoff = 0.0 if not queued else self._backoff
-
-    def _enter_outage(self, outcome: Outcome, queued: int) -> None:
-        if self.outage is None:
-            uri = outcome.record.get("tracking_uri")
-            self._notices.append(
-                f"mlops-nb: tracking server {uri} unreachable ({outcome.error}); {queued} run(s) "
-                f"queued in {self.outbox.root}, delivered when it is back (or run `mlops-nb sync`)"
-            )
-        self.outage = outcome.error
-        self._backoff = min(30.0, max(1.0, self._backoff * 2))
-
-    def _leave_outage(self) -> None:
-        if self.outage is not None:
-            self._notices.append("mlops-nb: tracking server is back; queued runs delivered")
-        self.outage = None
-
-
 @dataclass
 class SyncReport:
-    """What ``sync`` did: counts, the runs delivered, and what is left and why."""
+    """What ``sync`` did: the runs delivered, and what is left and why."""
 
     delivered: list[Outcome] = field(default_factory=list)
     queued: list[Outcome] = field(default_factory=list)
@@ -277,20 +107,258 @@ class SyncReport:
 def sync(outbox: Outbox, *, wait: float = 30.0, attempts: int = 3) -> SyncReport:
     """Deliver everything queued, in order, from the calling thread (what ``mlops-nb sync`` runs).
 
-    Records locked by a live writer are waited for up to ``wait`` seconds each.
+    Records locked by a live worker are waited for up to ``wait`` seconds each.
     """
     report = SyncReport()
     for folder in outbox.pending():
-        for _ in range(attempts):
-            outcome = process(outbox, folder, wait=wait)
+        outcome = process(outbox, folder, wait=wait)
+        for _ in range(attempts - 1):
             if outcome.status != "retry":
                 break
+            outcome = process(outbox, folder, wait=wait)
         if outcome.status == "delivered":
             report.delivered.append(outcome)
-        elif outcome.status == "failed" or outcome.status == "retry":
+        elif outcome.status in ("failed", "retry"):
             report.failed.append(outcome)
         else:
             report.queued.append(outcome)
             if outcome.status == "queued":  # the store is down: the rest would wait too
                 break
     return report
+
+
+# ------------------------------------------------------------------------------------------
+# the worker process
+
+
+class Drainer:
+    """The worker's loop body: deliver what is pending, emit events, compute the next wait."""
+
+    def __init__(
+        self, outbox: Outbox, emit: Callable[[dict[str, Any]], None], home: Path | None = None
+    ) -> None:
+        self.outbox = outbox
+        self.emit = emit
+        self.home = home
+        self.backoff = 0.0
+        self.outage: str | None = None
+
+    def drain(self) -> None:
+        retry = False
+        for folder in self.outbox.pending():
+            outcome = process(self.outbox, folder)
+            if outcome.status == "queued":
+                self.emit(
+                    {
+                        "event": "outage",
+                        "uri": outcome.record.get("tracking_uri"),
+                        "error": outcome.error,
+                        "queued": len(self.outbox.pending()),
+                    }
+                )
+                self.outage = outcome.error
+                self.backoff = min(30.0, max(1.0, self.backoff * 2))
+                return
+            if outcome.status == "retry":
+                retry = True
+            elif outcome.status == "failed":
+                self.emit(
+                    {
+                        "event": "failed",
+                        "record_id": outcome.record.get("record_id"),
+                        "run_name": outcome.record.get("run_name"),
+                        "error": outcome.error,
+                        "where": str(self.outbox.root / "failed"),
+                    }
+                )
+            elif outcome.status == "delivered" and outcome.run_id:
+                if self.home is not None:
+                    from mlops_nb.tracking.session import remember_metrics
+
+                    remember_metrics(self.home / "last_metrics.json", outcome.record)
+                if self.outage is not None:
+                    self.outage = None
+                    self.emit({"event": "back"})
+                self.emit(
+                    {
+                        "event": "delivered",
+                        "record_id": outcome.record.get("record_id"),
+                        "run_id": outcome.run_id,
+                        "experiment_id": outcome.experiment_id,
+                    }
+                )
+        self.backoff = 5.0 if retry else 0.0
+
+
+def worker_main(spool: str, home: str, exit_timeout: float) -> int:
+    """Run until stdin closes (the kernel exited), then deliver for up to ``exit_timeout`` s."""
+    import select
+
+    out = os.fdopen(os.dup(1), "w")  # events only; anything else printed goes to the log
+    os.dup2(2, 1)
+    lock = threading.Lock()
+
+    def emit(event: dict[str, Any]) -> None:
+        with lock:
+            out.write(json.dumps(event) + "\n")
+            out.flush()
+
+    drainer = Drainer(Outbox(Path(spool)), emit, Path(home))
+    stdin = sys.stdin.buffer
+    while True:
+        ready, _, _ = select.select([stdin], [], [], drainer.backoff or 5.0)
+        if ready:
+            line = stdin.readline()
+            if not line:  # the kernel is gone
+                break
+        try:
+            drainer.drain()
+        except Exception:
+            log.exception("mlops-nb worker error")
+            drainer.backoff = 5.0
+    deadline = time.monotonic() + exit_timeout
+    while drainer.outbox.pending() and time.monotonic() < deadline and drainer.outage is None:
+        drainer.drain()
+    return 0
+
+
+# ------------------------------------------------------------------------------------------
+# the kernel side
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+class BackgroundWriter:
+    """Starts the worker process and listens to it; never blocks the cell."""
+
+    def __init__(self, outbox: Outbox, home: Path) -> None:
+        self.outbox = outbox
+        self.home = home
+        self.outage: str | None = None
+        self.failures: list[dict[str, Any]] = []
+        self._notices: list[str] = []
+        self._listeners: dict[str, Listener] = {}
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._outage_seen = 0.0
+        self._ensure()
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                return self._proc
+            self.home.mkdir(parents=True, exist_ok=True)
+            logfile = open(self.home / "worker.log", "ab")  # noqa: SIM115 - owned by the child
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlops_nb.tracking.worker",
+                    "--spool",
+                    str(self.outbox.root),
+                    "--home",
+                    str(self.home),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=logfile,
+                start_new_session=True,  # a kernel interrupt (SIGINT to its group) spares it
+                close_fds=True,
+            )
+            logfile.close()
+            assert self._proc.stdout is not None
+            threading.Thread(
+                target=self._listen, args=(self._proc.stdout,), name="mlops-nb-listener",
+                daemon=True,
+            ).start()
+            return self._proc
+
+    def _listen(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            kind = event.get("event")
+            if kind == "delivered":
+                self.outage = None
+                listener = self._listeners.pop(event.get("record_id", ""), None)
+                if listener is not None:
+                    try:
+                        listener(event)
+                    except Exception:  # a closed card must not stop listening
+                        log.debug("run card update failed", exc_info=True)
+            elif kind == "outage":
+                first = self.outage is None
+                self.outage = event.get("error") or "unreachable"
+                self._outage_seen = time.monotonic()
+                if first:
+                    self._notices.append(
+                        f"mlops-nb: tracking server {event.get('uri')} unreachable "
+                        f"({event.get('error')}); {event.get('queued')} run(s) queued in "
+                        f"{self.outbox.root}, delivered when it is back (or run `mlops-nb sync`)"
+                    )
+            elif kind == "back":
+                self.outage = None
+                self._notices.append("mlops-nb: tracking server is back; queued runs delivered")
+            elif kind == "failed":
+                self.failures.append(event)
+                self._notices.append(
+                    f"mlops-nb: could not record run {event.get('run_name')!r} after "
+                    f"{MAX_ATTEMPTS} attempts ({event.get('error')}); kept in {event.get('where')}"
+                )
+
+    def submit(self, record_id: str, listener: Listener | None = None) -> None:
+        if listener is not None:
+            self._listeners[record_id] = listener
+        self.wake()
+
+    def wake(self) -> None:
+        try:
+            proc = self._ensure()
+            assert proc.stdin is not None
+            proc.stdin.write(b"\n")
+            proc.stdin.flush()
+        except (OSError, ValueError):  # the worker died: restart it next time
+            self._proc = None
+
+    def notices(self) -> list[str]:
+        """One-line messages for the user since the last call (outage began/ended, failures)."""
+        out, self._notices = self._notices, []
+        return out
+
+    def flush(self, timeout: float | None = 60.0) -> bool:
+        """Wait until the outbox is empty; returns early (False) while the store is down."""
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+        self.wake()
+        while self.outbox.pending():
+            if self.outage is not None and self._outage_seen >= started:
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m mlops_nb.tracking.worker")
+    parser.add_argument("--spool", required=True)
+    parser.add_argument("--home", required=True)
+    args = parser.parse_args(argv)
+    timeout = float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "30"))
+    return worker_main(args.spool, args.home, timeout)

@@ -20,7 +20,6 @@ def ip(isolated: Path) -> Iterator[Any]:
     if "mlops_nb" not in shell.extension_manager.loaded:
         shell.extension_manager.load_extension("mlops_nb")
     get_session().start()
-    assert get_session().writer.ready.wait(120), "the writer did not warm up"
     shell.run_line_magic("reset", "-f")
     shell.run_cell("import matplotlib\nmatplotlib.use('Agg')")
     yield shell
