@@ -53,7 +53,9 @@ class StateStore:
     def last(self, name: str) -> dict[str, Any] | None:
         return self.data["steps"].get(name, {}).get("last")
 
-    def record(self, name: str, *, key: str, run_id: str | None, status: str, error: str | None) -> None:
+    def record(
+        self, name: str, *, key: str, run_id: str | None, status: str, error: str | None
+    ) -> None:
         entry = self.step(name)
         now = time.time()
         entry["last"] = {"key": key, "run_id": run_id, "status": status, "error": error, "at": now}

@@ -49,17 +49,25 @@ def _usage_error(exc: Exception) -> Exception:
 def run_command(
     notebook: Path = typer.Argument(..., help="The notebook to execute."),
     param: list[str] = typer.Option([], "-p", "--parameter", help=PARAM_HELP),
-    param_file: list[Path] = typer.Option([], "-f", "--parameters-file", help="YAML file of parameters."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for the executed notebook (default: NOTEBOOK's folder/out)."),
-    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: the notebook's name)."),
-    kernel: str | None = typer.Option(None, "--kernel", help="Kernel name (default: the notebook's)."),
+    param_file: list[Path] = typer.Option(
+        [], "-f", "--parameters-file", help="YAML file of parameters."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the executed notebook (default: NOTEBOOK's folder/out)."
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="MLflow experiment (default: the notebook's name)."
+    ),
+    kernel: str | None = typer.Option(
+        None, "--kernel", help="Kernel name (default: the notebook's)."
+    ),
 ) -> None:
     """Execute a notebook with papermill as one MLflow run (parameters, executed notebook, HTML)."""
     from mlops_nb.exceptions import NotebookError
     from mlops_nb.pipeline import params
     from mlops_nb.pipeline.api import run_notebook
 
-    values = params.merge(param_file, param)  # type: ignore[arg-type]  # pairs, see PairOptionCommand
+    values = params.merge(param_file, param)  # pairs: PairOptionCommand
     try:
         result = run_notebook(notebook, values, out=out, experiment=experiment, kernel=kernel)
     except NotebookError as exc:
@@ -75,12 +83,21 @@ def run_command(
 def pipeline_run(
     file: Path | None = typer.Argument(None, help="pipeline.yaml (default: ./pipeline.yaml)."),
     only: str | None = typer.Option(None, "--only", help="Run just this step."),
-    from_step: str | None = typer.Option(None, "--from", help="Rerun this step and everything after it."),
+    from_step: str | None = typer.Option(
+        None, "--from", help="Rerun this step and everything after it."
+    ),
     force: bool = typer.Option(False, "--force", help="Ignore the cache."),
     executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster."),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786); default DASK_SCHEDULER_ADDRESS, "
+        "else a local cluster.",
+    ),
     jobs: int | None = typer.Option(None, "-j", "--jobs", help="Steps at once."),
-    experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment (default: the pipeline's name)."),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="MLflow experiment (default: the pipeline's name)."
+    ),
 ) -> None:
     """Run the pipeline: dependency order, parallel where possible, unchanged steps cached."""
     from mlops_nb.pipeline import progress, runner, spec
@@ -122,9 +139,15 @@ def pipeline_show(
 
 def sweep_command(
     notebook: Path = typer.Argument(..., help="The notebook to run once per combination."),
-    param: list[str] = typer.Option([], "-p", "--parameter", help="Axis NAME V1,V2,... Repeatable."),
-    param_file: list[Path] = typer.Option([], "-f", "--parameters-file", help="YAML file of fixed parameters."),
-    metric: str | None = typer.Option(None, "--metric", help="Sort by this metric (logged by %%track cells)."),
+    param: list[str] = typer.Option(
+        [], "-p", "--parameter", help="Axis NAME V1,V2,... Repeatable."
+    ),
+    param_file: list[Path] = typer.Option(
+        [], "-f", "--parameters-file", help="YAML file of fixed parameters."
+    ),
+    metric: str | None = typer.Option(
+        None, "--metric", help="Sort by this metric (logged by %%track cells)."
+    ),
     maximize: bool = typer.Option(False, "--maximize/--minimize", help="Higher metric is better."),
     executor: str = typer.Option("local", "--executor", help="local (process pool) or dask."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
@@ -166,8 +189,9 @@ def sweep_command(
 def register(app: typer.Typer) -> None:
     """Add ``run``, ``pipeline run|show`` and ``sweep`` to the ``mlops-nb`` app."""
     app.command("run", cls=PairOptionCommand)(run_command)
-    pipeline_app = typer.Typer(help="Notebook pipelines: pipeline.yaml DAGs with caching.",
-                               no_args_is_help=True)
+    pipeline_app = typer.Typer(
+        help="Notebook pipelines: pipeline.yaml DAGs with caching.", no_args_is_help=True
+    )
     pipeline_app.command("run")(pipeline_run)
     pipeline_app.command("show")(pipeline_show)
     app.add_typer(pipeline_app, name="pipeline")

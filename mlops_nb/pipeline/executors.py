@@ -134,7 +134,9 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def make_executor(kind: str = "local", *, scheduler: str | None = None, jobs: int | None = None) -> Executor:
+def make_executor(
+    kind: str = "local", *, scheduler: str | None = None, jobs: int | None = None
+) -> Executor:
     """The executor named ``kind`` (``local`` or ``dask``)."""
     if jobs is not None and jobs < 1:
         raise ConfigError(f"-j/--jobs must be at least 1 (got {jobs})")

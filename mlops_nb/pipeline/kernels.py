@@ -42,7 +42,7 @@ class IsolatedKernelManager(AsyncKernelManager):
         if not restart:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
-    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
+    cleanup_resources = _async_cleanup_resources
 
 
 def _socket_root() -> str:

@@ -9,6 +9,7 @@ failing cell), not an exception, so pipelines and sweeps can decide what to do w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -156,10 +157,8 @@ def run_notebook(
     error = execution.describe_error()
     metrics = {"duration_s": round(execution.duration, 3)}
     if collect_metrics:
-        try:
+        with contextlib.suppress(Exception):  # no nested runs is not an error
             metrics.update(runs.child_metrics(run_id))
-        except Exception:
-            pass
     finish_tags: dict[str, str] = {}
     if error:
         finish_tags[R.ERROR] = error
@@ -217,7 +216,5 @@ def _deliver_tracked_cells(spool: Path) -> None:
         from mlops_nb.tracking.api import sync
     except Exception:
         return
-    try:
+    with contextlib.suppress(Exception):  # delivery problems are the outbox's (mlops-nb sync)
         sync()
-    except Exception:  # delivery problems are the outbox's to report (mlops-nb sync)
-        pass

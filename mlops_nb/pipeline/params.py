@@ -38,7 +38,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.load(p.read_text(), Loader=_loader())
     except FileNotFoundError:
-        raise ConfigError(f"parameters file {p} does not exist; check the path given to -f") from None
+        raise ConfigError(
+            f"parameters file {p} does not exist; check the path given to -f"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"parameters file {p} is not valid YAML: {exc}") from None
     if data is None:
@@ -48,9 +50,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
-def merge(
-    files: Iterable[str | Path] = (), pairs: Iterable[Sequence[str]] = ()
-) -> dict[str, Any]:
+def merge(files: Iterable[str | Path] = (), pairs: Iterable[Sequence[str]] = ()) -> dict[str, Any]:
     """Files first, then ``-p`` pairs (later wins), as papermill merges them."""
     out: dict[str, Any] = {}
     for f in files:
@@ -76,7 +76,10 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     import itertools
 
     names = list(grid)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
+    return [
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(grid[n] for n in names))
+    ]
 
 
 def as_param_string(value: Any) -> str:

@@ -51,8 +51,13 @@ class PipelineProgress:
         if self.console.is_terminal:
             from rich.live import Live
 
-            self.live = Live(self._table(), console=self.console, refresh_per_second=4,
-                             transient=True, get_renderable=self._table)
+            self.live = Live(
+                self._table(),
+                console=self.console,
+                refresh_per_second=4,
+                transient=True,
+                get_renderable=self._table,
+            )
             self.live.__enter__()
         return self
 
@@ -83,13 +88,19 @@ class PipelineProgress:
             took = ""
             if row["status"] == "RUNNING" and row["started"] is not None:
                 took = f"{time.monotonic() - row['started']:.0f}s"
-            table.add_row(name, f"[{STYLE.get(row['status'], '')}]{row['status'].lower()}[/]",
-                          took, row["message"][:80])
+            table.add_row(
+                name,
+                f"[{STYLE.get(row['status'], '')}]{row['status'].lower()}[/]",
+                took,
+                row["message"][:80],
+            )
         return table
 
 
 def summary(result: PipelineResult, console: Console) -> None:
-    table = Table(title=f"{result.pipeline.name}: {result.status.lower()} in {result.duration:.1f}s")
+    table = Table(
+        title=f"{result.pipeline.name}: {result.status.lower()} in {result.duration:.1f}s"
+    )
     for col in ("step", "status", "time", "run", "detail"):
         table.add_column(col, overflow="fold")
     for step in result.steps.values():
@@ -180,22 +191,30 @@ def sweep_table(result: SweepResult, console: Console) -> None:
         mark = "★" if best is not None and trial is best else ""
         values = [str(trial.parameters.get(n, "")) for n in names]
         metrics = [_fmt(trial.metrics.get(m)) for m in metric_names]
-        table.add_row(mark, *values, *metrics,
-                      f"[{STYLE.get(trial.status, '')}]{trial.status.lower()}[/]",
-                      _short(trial.run_id))
+        table.add_row(
+            mark,
+            *values,
+            *metrics,
+            f"[{STYLE.get(trial.status, '')}]{trial.status.lower()}[/]",
+            _short(trial.run_id),
+        )
     console.print(table)
     console.print(f"sweep run {result.run_id} (experiment '{result.experiment}')")
     if result.metric and best is None:
-        console.print(f"[yellow]no trial logged the metric '{result.metric}'[/] (log it in a "
-                      "%%track cell of the notebook)")
+        console.print(
+            f"[yellow]no trial logged the metric '{result.metric}'[/] (log it in a "
+            "%%track cell of the notebook)"
+        )
     for trial in result.failed:
         console.print(f"[bold red]trial {trial.parameters} failed:[/] {trial.error}")
 
 
 def trial_line(trial: NotebookRunResult, console: Console) -> None:
     style = STYLE.get(trial.status, "")
-    console.print(f"[{style}]{SYMBOL.get(trial.status, ' ')}[/] {trial.parameters} "
-                  f"{trial.duration:.1f}s {_fmt_metrics(trial.metrics)}")
+    console.print(
+        f"[{style}]{SYMBOL.get(trial.status, ' ')}[/] {trial.parameters} "
+        f"{trial.duration:.1f}s {_fmt_metrics(trial.metrics)}"
+    )
 
 
 def _fmt(value: float | None) -> str:

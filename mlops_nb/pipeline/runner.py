@@ -13,6 +13,7 @@ MLflow is imported only when a step executes; a run with nothing to execute is r
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,9 +36,12 @@ SKIPPED = "SKIPPED"
 
 @dataclass(frozen=True)
 class PipelineEvent:
-    """One progress report: ``kind`` is ``started`` | ``finished`` | ``cached`` | ``failed`` |
-    ``skipped``; ``status`` the step's status (``RUNNING``, ``FINISHED``, ``CACHED``, ``FAILED``,
-    ``SKIPPED``); ``run_id`` its MLflow run (for cached steps: the run that produced the outputs)."""
+    """One progress report.
+
+    ``kind`` is ``started`` | ``finished`` | ``cached`` | ``failed`` | ``skipped``; ``status`` the
+    step's status (``RUNNING``, ``FINISHED``, ``CACHED``, ``FAILED``, ``SKIPPED``); ``run_id`` its
+    MLflow run (for a cached step: the run that produced its outputs).
+    """
 
     kind: str
     step: str
@@ -164,8 +168,10 @@ class _Recorder:
         self.runs.client.set_terminated(run_id, status=FAILED)
 
     def finish(self, result: PipelineResult, tracking: str) -> None:
-        counts = {s: sum(1 for r in result.steps.values() if r.status == s) for s in
-                  (FINISHED, CACHED, FAILED, SKIPPED)}
+        counts = {
+            s: sum(1 for r in result.steps.values() if r.status == s)
+            for s in (FINISHED, CACHED, FAILED, SKIPPED)
+        }
         metrics = {f"steps_{k.lower()}": float(v) for k, v in counts.items()}
         metrics["duration_s"] = round(result.duration, 3)
         status = FINISHED if result.ok else FAILED
@@ -226,10 +232,8 @@ def run(
 
     def emit(event: PipelineEvent) -> None:
         if progress is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken display must not stop the pipeline
                 progress(event)
-            except Exception:  # a broken progress display must not stop the pipeline
-                pass
 
     pool: Executor | None = executor if not isinstance(executor, str) else None
     owns_pool = pool is None
@@ -241,8 +245,12 @@ def run(
                 deps = pipeline.dependencies[name]
                 if any(d in remaining or d in _names(running) for d in deps):
                     continue
-                bad = [d for d in deps if result.steps[d].status in (FAILED,) or
-                       (result.steps[d].status == SKIPPED and d in selected)]
+                bad = [
+                    d
+                    for d in deps
+                    if result.steps[d].status in (FAILED,)
+                    or (result.steps[d].status == SKIPPED and d in selected)
+                ]
                 step = pipeline.steps[name]
                 if bad:
                     message = f"not run: step '{bad[0]}' did not succeed"
@@ -260,7 +268,11 @@ def run(
                     result.steps[name] = StepResult(
                         name, CACHED, run_id=producer, cached_from=producer, message="cached"
                     )
-                    emit(PipelineEvent("cached", name, CACHED, "unchanged, outputs present", producer))
+                    emit(
+                        PipelineEvent(
+                            "cached", name, CACHED, "unchanged, outputs present", producer
+                        )
+                    )
                     remaining.remove(name)
                     continue
                 missing = [rel for rel in step.inputs if not pipeline.file(rel).exists()]
@@ -314,8 +326,16 @@ def run(
                 )
                 store.save()
                 kind = "finished" if step_result.status == FINISHED else "failed"
-                emit(PipelineEvent(kind, name, step_result.status, step_result.message,
-                                   step_result.run_id, step_result.duration))
+                emit(
+                    PipelineEvent(
+                        kind,
+                        name,
+                        step_result.status,
+                        step_result.message,
+                        step_result.run_id,
+                        step_result.duration,
+                    )
+                )
     finally:
         if owns_pool and pool is not None:
             pool.close()
@@ -345,8 +365,14 @@ def _finish_step(
         return StepResult(name, FAILED, duration=duration, message=f"{type(exc).__name__}: {exc}")
     if not outcome.ok:
         message = f"{outcome.error}; executed notebook kept at {outcome.output_path}"
-        return StepResult(name, FAILED, outcome.run_id, duration=duration, message=message,
-                          output_path=outcome.output_path)
+        return StepResult(
+            name,
+            FAILED,
+            outcome.run_id,
+            duration=duration,
+            message=message,
+            output_path=outcome.output_path,
+        )
     missing = cache.missing_outputs(pipeline, pipeline.steps[name])
     if missing:
         message = (
@@ -355,7 +381,19 @@ def _finish_step(
         )
         if outcome.run_id:
             recorder.fail_step_run(outcome.run_id, message)
-        return StepResult(name, FAILED, outcome.run_id, duration=duration, message=message,
-                          output_path=outcome.output_path)
-    return StepResult(name, FINISHED, outcome.run_id, duration=duration,
-                      message=f"{outcome.duration:.1f}s in the kernel", output_path=outcome.output_path)
+        return StepResult(
+            name,
+            FAILED,
+            outcome.run_id,
+            duration=duration,
+            message=message,
+            output_path=outcome.output_path,
+        )
+    return StepResult(
+        name,
+        FINISHED,
+        outcome.run_id,
+        duration=duration,
+        message=f"{outcome.duration:.1f}s in the kernel",
+        output_path=outcome.output_path,
+    )

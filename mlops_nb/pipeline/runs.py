@@ -139,12 +139,16 @@ class Runs:
             tags=tags,
             start_time=when,
         )
-        self.client.set_terminated(run_id, status="FINISHED", end_time=int((when or time.time()) * 1000))
+        self.client.set_terminated(
+            run_id, status="FINISHED", end_time=int((when or time.time()) * 1000)
+        )
         return run_id
 
     def child_metrics(self, run_id: str, experiment_id: str | None = None) -> dict[str, float]:
         """Latest metrics of the runs nested under ``run_id`` (e.g. its ``%%track`` cells)."""
-        exp_ids = [experiment_id] if experiment_id else [self.client.get_run(run_id).info.experiment_id]
+        exp_ids = (
+            [experiment_id] if experiment_id else [self.client.get_run(run_id).info.experiment_id]
+        )
         children = self.client.search_runs(
             exp_ids, filter_string=f"tags.`{PARENT}` = '{run_id}'", max_results=1000
         )

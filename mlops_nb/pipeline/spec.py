@@ -128,7 +128,7 @@ def load(path: str | Path | None = None) -> Pipeline:
     unknown = set(data) - set(TOP_KEYS)
     if unknown:
         raise PipelineError(
-            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: {', '.join(TOP_KEYS)}",
+            f"unknown key(s) {_names(unknown)}; allowed: {', '.join(TOP_KEYS)}",
             path=where,
         )
     raw_steps = _raw_steps(data.get("steps"), where)
@@ -137,7 +137,9 @@ def load(path: str | Path | None = None) -> Pipeline:
     for raw in raw_steps:
         step = _step(raw, file.parent, where, kernel)
         if step.name in steps:
-            raise PipelineError("declared twice; step names must be unique", path=where, step=step.name)
+            raise PipelineError(
+                "declared twice; step names must be unique", path=where, step=step.name
+            )
         steps[step.name] = step
     deps = _dependencies(steps, file.parent, where)
     order = _topological(steps, deps, where)
@@ -154,6 +156,10 @@ def load(path: str | Path | None = None) -> Pipeline:
     )
 
 
+def _names(keys: Iterable[Any]) -> str:
+    return ", ".join(sorted(map(str, keys)))
+
+
 def _raw_steps(raw: Any, where: str) -> list[dict[str, Any]]:
     if isinstance(raw, Mapping):
         items = []
@@ -166,7 +172,9 @@ def _raw_steps(raw: Any, where: str) -> list[dict[str, Any]]:
         raise PipelineError("'steps' must be a non-empty list of steps", path=where)
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise PipelineError(f"step #{i + 1} must be a mapping (name, notebook, ...)", path=where)
+            raise PipelineError(
+                f"step #{i + 1} must be a mapping (name, notebook, ...)", path=where
+            )
     return raw
 
 
@@ -197,7 +205,7 @@ def _step(raw: dict[str, Any], root: Path, where: str, kernel: str | None) -> St
     unknown = set(raw) - set(STEP_KEYS)
     if unknown:
         raise PipelineError(
-            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: {', '.join(STEP_KEYS)}",
+            f"unknown key(s) {_names(unknown)}; allowed: {', '.join(STEP_KEYS)}",
             path=where,
             step=name,
         )
@@ -241,7 +249,9 @@ def _dependencies(steps: dict[str, Step], root: Path, where: str) -> dict[str, t
                     step=step.name,
                 )
             if need == step.name:
-                raise PipelineError("needs itself; remove it from 'needs'", path=where, step=step.name)
+                raise PipelineError(
+                    "needs itself; remove it from 'needs'", path=where, step=step.name
+                )
             found.append(need)
         for inp in step.inputs:
             producer = producers.get(inp)

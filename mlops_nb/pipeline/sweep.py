@@ -89,8 +89,10 @@ def sweep(
         params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
         tags={"mlops_nb.sweep.metric": metric or ""},
     )
-    pool = executor if not isinstance(executor, str) else make_executor(
-        executor, scheduler=scheduler, jobs=jobs
+    pool = (
+        executor
+        if not isinstance(executor, str)
+        else make_executor(executor, scheduler=scheduler, jobs=jobs)
     )
     trials: list[NotebookRunResult] = []
     try:
