@@ -91,17 +91,18 @@ class PipelineRunHandler(PanelHandler):
         if not spec.is_file():
             raise ApiError(404, f"no pipeline.yaml next to {self.rel(notebook)}")
         force = body.get("force", False)
-        only = body.get("only")
         if not isinstance(force, bool):
             raise ApiError(400, "'force' must be true or false")
-        if only is not None and not (
-            isinstance(only, list) and all(isinstance(s, str) for s in only)
-        ):
-            raise ApiError(400, "'only' must be a list of step names")
+        only, from_step = body.get("only"), body.get("from_step")
+        for name, value in (("only", only), ("from_step", from_step)):
+            if value is not None and not (isinstance(value, str) and value):
+                raise ApiError(400, f"'{name}' must be a step name")
         run_pipeline = library("mlops_nb.pipeline.api", "run_pipeline", "Pipelines")
 
         def work(progress: Progress) -> Any:
-            return run_pipeline(spec, only=only, force=force, progress=_event(progress))
+            return run_pipeline(
+                spec, only=only, from_step=from_step, force=force, progress=_event(progress)
+            )
 
         submit(self, "pipeline", self.rel(spec), work)
 

@@ -119,20 +119,25 @@ async def test_pipeline_run_job_passes_options_and_returns_the_result(
     (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
     seen = {}
 
-    def run_pipeline(path, *, only=None, force=False, progress=None, **_):
-        seen.update(path=path, only=only, force=force)
+    def run_pipeline(path, *, only=None, from_step=None, force=False, progress=None, **_):
+        seen.update(path=path, only=only, from_step=from_step, force=force)
         progress(StepStarted("prepare", "running"))
         return {"status": "succeeded", "steps": {"prepare": "succeeded"}}
 
     fake_library(monkeypatch, "mlops_nb.pipeline.api", run_pipeline=run_pipeline)
     code, job = await post(
-        jp_fetch, "pipeline/run", {"notebook": "train.ipynb", "force": True, "only": ["prepare"]}
+        jp_fetch, "pipeline/run", {"notebook": "train.ipynb", "force": True, "only": "prepare"}
     )
     assert code == 202
     done = await poll(jp_fetch, job["id"])
     assert done["state"] == "succeeded", done["error"]
     assert done["result"]["steps"] == {"prepare": "succeeded"}
-    assert seen == {"path": jp_root_dir / "pipeline.yaml", "only": ["prepare"], "force": True}
+    assert seen == {
+        "path": jp_root_dir / "pipeline.yaml",
+        "only": "prepare",
+        "from_step": None,
+        "force": True,
+    }
 
 
 async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, monkeypatch):
@@ -142,7 +147,7 @@ async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, mon
     class StepStatus:
         name: str
         needs: list[str]
-        cache: str
+        cache_state: str
         last_status: str | None
         last_run_id: str | None
 
@@ -162,7 +167,7 @@ async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, mon
     assert data["steps"][1] == {
         "name": "train",
         "needs": ["prepare"],
-        "cache": "stale",
+        "cache_state": "stale",
         "last_status": None,
         "last_run_id": None,
     }
@@ -202,7 +207,8 @@ async def test_pipeline_run_without_pipeline_yaml_is_404(jp_fetch, store):
     [
         ("productionize", {"notebook": "train.ipynb", "build": "yes"}, "build"),
         ("pipeline/run", {"notebook": "train.ipynb", "force": 1}, "force"),
-        ("pipeline/run", {"notebook": "train.ipynb", "only": "train"}, "only"),
+        ("pipeline/run", {"notebook": "train.ipynb", "only": ["train"]}, "only"),
+        ("pipeline/run", {"notebook": "train.ipynb", "from_step": 3}, "from_step"),
     ],
 )
 async def test_bad_options_are_400(jp_fetch, store, jp_root_dir, route, body, fragment):

@@ -1,0 +1,97 @@
+import { ApiError } from '../api';
+import { isTrackedCell, PAGE_SIZE, REFRESH_DELAYS_MS, RunsModel } from '../model/runs';
+import { FakeServer, run, runsServer } from './fake';
+
+describe('RunsModel', () => {
+  it('loads the first page of the open notebook, newest first', async () => {
+    const server = runsServer(120);
+    const model = new RunsModel(server);
+    await model.setNotebook('work/train.ipynb');
+    expect(model.runs).toHaveLength(PAGE_SIZE);
+    expect(model.runs[0].name).toBe('run-119');
+    expect(model.nextPageToken).toBe('50');
+    expect(server.requests[0].params).toEqual({ notebook: 'work/train.ipynb', page_size: '50' });
+  });
+
+  it('appends server pages on "load more" until there are none', async () => {
+    const server = runsServer(120);
+    const model = new RunsModel(server);
+    await model.setNotebook('train.ipynb');
+    await model.loadMore();
+    await model.loadMore();
+    expect(model.runs.map(r => r.name)).toEqual(
+      Array.from({ length: 120 }, (_, k) => `run-${119 - k}`)
+    );
+    expect(model.nextPageToken).toBeNull();
+    await model.loadMore();
+    expect(server.requests).toHaveLength(3);
+    expect(server.requests[2].params.page_token).toBe('100');
+  });
+
+  it('reports an unreachable store with its URI', async () => {
+    const server = new FakeServer().on('runs', () => {
+      throw new ApiError(503, 'MLflow tracking store http://127.0.0.1:5000 is unreachable: refused', {
+        tracking_uri: 'http://127.0.0.1:5000'
+      });
+    });
+    const model = new RunsModel(server);
+    await model.setNotebook('a.ipynb');
+    expect(model.error).toEqual({
+      status: 503,
+      message: 'MLflow tracking store http://127.0.0.1:5000 is unreachable: refused',
+      trackingUri: 'http://127.0.0.1:5000'
+    });
+    expect(model.runs).toEqual([]);
+  });
+
+  it('compares two selected runs and keeps the selection on refresh', async () => {
+    const model = new RunsModel(runsServer(5));
+    await model.setNotebook('a.ipynb');
+    model.toggle('r1');
+    expect(model.comparison).toBeNull();
+    model.toggle('r3');
+    const comparison = model.comparison!;
+    expect(comparison.points.map(p => p.name)).toEqual(['run-1', 'run-3']);
+    expect(comparison.metric).toBe('r2');
+    await model.refresh();
+    expect([...model.selected].sort()).toEqual(['r1', 'r3']);
+    model.toggle('r1');
+    expect(model.comparison).toBeNull();
+  });
+
+  it('forgets runs and selection when another notebook opens', async () => {
+    const model = new RunsModel(runsServer(3));
+    await model.setNotebook('a.ipynb');
+    model.toggle('r0');
+    await model.setNotebook(null);
+    expect(model.runs).toEqual([]);
+    expect(model.selected.size).toBe(0);
+  });
+
+  it('refetches after a tracked cell finishes, not after other cells', async () => {
+    const server = runsServer(1);
+    const model = new RunsModel(server);
+    await model.setNotebook('a.ipynb');
+    const scheduled: number[] = [];
+    const callbacks: (() => void)[] = [];
+    const schedule = (fn: () => void, ms: number) => {
+      scheduled.push(ms);
+      callbacks.push(fn);
+    };
+    expect(model.cellExecuted('x = 1\n%%track', schedule)).toBe(false);
+    expect(model.cellExecuted('%%track --name base\nx = 1', schedule)).toBe(true);
+    expect(scheduled).toEqual(REFRESH_DELAYS_MS);
+    server.on('runs', () => ({
+      notebook: 'a.ipynb', tracking_uri: 'x', store_exists: true, runs: [run(1), run(0)], next_page_token: null
+    }));
+    callbacks[0]();
+    await new Promise(r => setTimeout(r, 0));
+    expect(model.runs.map(r => r.run_id)).toEqual(['r1', 'r0']);
+  });
+
+  it('recognises tracked cells by their first line', () => {
+    expect(isTrackedCell('  %%track\nx=1')).toBe(true);
+    expect(isTrackedCell('%%tracking\nx=1')).toBe(false);
+    expect(isTrackedCell('%%time\n%%track')).toBe(false);
+  });
+});

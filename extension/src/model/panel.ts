@@ -1,0 +1,75 @@
+/** The whole panel's state: the open notebook, its runs, pipeline, productionize job, drift. */
+import { IRequester } from '../api';
+import { versionMismatch } from '../version';
+import { DriftModel } from './drift';
+import { JobModel } from './job';
+import { Observable, Sleep, sleep } from './observable';
+import { PipelineModel } from './pipeline';
+import { RunsModel } from './runs';
+
+export type Tab = 'runs' | 'pipeline' | 'productionize' | 'drift';
+
+export class PanelModel extends Observable {
+  constructor(
+    private readonly api: IRequester,
+    readonly frontendVersion: string,
+    wait: Sleep = sleep
+  ) {
+    super();
+    this.runs = new RunsModel(api);
+    this.pipeline = new PipelineModel(api, wait);
+    this.productionize = new JobModel(api, wait);
+    this.drift = new DriftModel(api);
+    for (const part of [this.runs, this.pipeline, this.productionize, this.drift]) {
+      part.changed.connect(() => this.emit());
+    }
+  }
+
+  readonly runs: RunsModel;
+  readonly pipeline: PipelineModel;
+  readonly productionize: JobModel;
+  readonly drift: DriftModel;
+  notebook: string | null = null;
+  tab: Tab = 'runs';
+  versionWarning: string | null = null;
+
+  setTab(tab: Tab): void {
+    this.tab = tab;
+    this.emit();
+  }
+
+  async setNotebook(notebook: string | null): Promise<void> {
+    if (notebook === this.notebook) {
+      return;
+    }
+    this.notebook = notebook;
+    this.emit();
+    await Promise.all([this.runs.setNotebook(notebook), this.pipeline.load(notebook)]);
+  }
+
+  /** Ask the server extension its version; warn when it differs from this panel's. */
+  async checkVersion(): Promise<string | null> {
+    let server: string | null = null;
+    try {
+      server = (await this.api.request<{ version: string }>('version')).version;
+    } catch {
+      server = null;
+    }
+    this.versionWarning = versionMismatch(this.frontendVersion, server);
+    this.emit();
+    return this.versionWarning;
+  }
+
+  /** Productionize the open notebook on the server; offer its service to the drift check. */
+  async runProductionize(build = false): Promise<void> {
+    if (this.notebook === null) {
+      return;
+    }
+    this.setTab('productionize');
+    const job = await this.productionize.start('productionize', { notebook: this.notebook, build });
+    const url = job?.state === 'succeeded' ? job.result?.url : undefined;
+    if (typeof url === 'string' && !this.drift.url) {
+      this.drift.setUrl(url);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/** The Productionize tab: run it for the open notebook, follow it, show the service it made. */
+import * as React from 'react';
+
+import { PanelModel } from '../model/panel';
+import { JobProgress } from './job';
+
+function Result(props: { result: any }): JSX.Element | null {
+  const r = props.result;
+  if (!r || typeof r !== 'object') {
+    return null;
+  }
+  const command = r.command ?? r.run_command ?? r.start_command;
+  return (
+    <dl className="mlops-nb-result" data-testid="productionize-result">
+      <dt>Service directory</dt>
+      <dd><code>{String(r.service_dir ?? r.out ?? '–')}</code></dd>
+      <dt>Image</dt>
+      <dd><code>{r.image_tag ?? 'not built (use Build image)'}</code></dd>
+      {command ? (
+        <>
+          <dt>Start it with</dt>
+          <dd><pre>{Array.isArray(command) ? command.join(' ') : String(command)}</pre></dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+export function ProductionizeView(props: { model: PanelModel }): JSX.Element {
+  const { model } = props;
+  const job = model.productionize;
+  if (model.notebook === null) {
+    return <p className="mlops-nb-empty">Open a notebook to productionize it.</p>;
+  }
+  return (
+    <div className="mlops-nb-productionize">
+      <p>
+        Turn <code>{model.notebook}</code> into a FastAPI service: <code>train.py</code>, a typed
+        request schema, the model, a Dockerfile, tests and Kubernetes manifests.
+      </p>
+      <div className="mlops-nb-toolbar">
+        <button className="jp-Button" data-testid="productionize-button" disabled={job.running}
+          onClick={() => void model.runProductionize(false)}>Productionize</button>
+        <button className="jp-Button" disabled={job.running}
+          onClick={() => void model.runProductionize(true)}>Productionize and build image</button>
+      </div>
+      <JobProgress job={job} testid="productionize-job" />
+      {job.job?.state === 'succeeded' ? <Result result={job.job.result} /> : null}
+    </div>
+  );
+}
