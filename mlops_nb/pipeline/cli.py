@@ -165,7 +165,7 @@ def sweep_command(
     try:
         result = sweep(
             notebook,
-            params.parse_grid(param),  # type: ignore[arg-type]
+            params.parse_grid(param),  # pairs: PairOptionCommand
             metric=metric,
             maximize=maximize,
             fixed=params.merge(param_file),

@@ -6,22 +6,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlops_nb.exceptions import ConfigError
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
 
 def parse_value(text: str) -> Any:
     """One command-line value, typed: YAML's reading of it, or the text itself."""
     import yaml
 
+    if text.strip() == "None":  # papermill's spelling of null
+        return None
     try:
         value = yaml.load(text, Loader=_loader())
     except yaml.YAMLError:
         return text
-    return text if value is None and text.strip() not in ("null", "~", "None") else value
+    if value is None:
+        return None if text.strip() in ("null", "~") else text
+    if isinstance(value, str) and value == text and _NUMBER.match(text):
+        return float(text)  # YAML 1.1 reads 1e-3 as a string; papermill's CLI reads a float
+    return value
 
 
 def _loader() -> Any:

@@ -14,6 +14,8 @@ from mlops_nb.pipeline import params
     ("text", "expected"),
     [
         ("3", 3),
+        ("1e-3", 0.001),
+        ("None", None),
         ("0.5", 0.5),
         ("true", True),
         ("abc", "abc"),
