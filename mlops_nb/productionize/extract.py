@@ -31,6 +31,8 @@ _PLOT_METHODS = {"plot", "hist", "boxplot", "scatter", "imshow", "show", "savefi
 class ExtractionError(NotebookError):
     """The notebook cannot be turned into a training script (the message says why and what to do)."""
 
+    exit_code = 2
+
 
 @dataclass
 class FitCall:

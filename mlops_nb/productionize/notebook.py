@@ -6,6 +6,7 @@ Cell numbers are 1-based positions in the notebook (markdown cells count), as Ju
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,22 +57,26 @@ def _strip_ipython(source: str) -> tuple[str, list[tuple[int, str]], bool]:
 
 def read_cells(path: Path) -> list[Cell]:
     """Parse the code cells of ``path``; a cell that is not valid Python raises NotebookError."""
-    import nbformat
-
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise NotebookError("no such notebook; check the path", path=str(path)) from None
-    except Exception as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise NotebookError(
             f"not a readable .ipynb notebook ({exc}); open and save it in Jupyter first",
             path=str(path),
         ) from None
+    if not isinstance(nb, dict) or nb.get("nbformat", 0) < 4 or not isinstance(nb.get("cells"), list):
+        raise NotebookError(
+            "not an nbformat 4 notebook; open and save it with a current Jupyter", path=str(path)
+        )
     cells: list[Cell] = []
-    for number, raw in enumerate(nb.cells, start=1):
-        if raw.get("cell_type") != "code":
+    for number, raw in enumerate(nb["cells"], start=1):
+        if not isinstance(raw, dict) or raw.get("cell_type") != "code":
             continue
         source = raw.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
         code, dropped, whole_magic = _strip_ipython(source)
         try:
             tree = ast.parse(code, filename=f"{path.name}:cell{number}")

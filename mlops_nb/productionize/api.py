@@ -1,0 +1,238 @@
+"""``mlops_nb.productionize``: a notebook (or a tracked run, or a registered model) to a FastAPI
+service directory, optionally a Docker image, checked along the way.
+
+Stable interface for the CLI and the JupyterLab panel::
+
+    productionize(notebook=None, *, out=None, model_var=None, name=None, run_id=None,
+                  model_uri=None, build=False, tag=None, base_image=None, wheelhouse=False,
+                  smoke=False, force=False, fidelity=True, progress=None) -> ProductionizeResult
+
+``progress`` receives a :class:`ProductionizeEvent` per step (start/done/fail/info). Errors are
+:class:`~mlops_nb.exceptions.MlopsNbError` subclasses raised before anything is written when the
+input is unsupported; a failed fidelity check raises :class:`FidelityError` (exit code 1).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mlops_nb.exceptions import ConfigError, MlopsNbError
+from mlops_nb.productionize import codegen, steps
+from mlops_nb.productionize.extract import extract
+from mlops_nb.productionize.featurize import plan
+from mlops_nb.productionize.fidelity import FidelityError, collect_probe, judge, start_probe
+from mlops_nb.productionize.render import render_template
+from mlops_nb.productionize.result import Check, ProductionizeEvent, ProductionizeResult, Status
+
+__all__ = ["FidelityError", "ProductionizeEvent", "ProductionizeResult", "productionize"]
+
+Progress = Callable[[ProductionizeEvent], None]
+
+
+class _Reporter:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.started = time.monotonic()
+
+    def __call__(self, step: str, status: Status, message: str) -> None:
+        if self.progress is not None:
+            elapsed = round(time.monotonic() - self.started, 3)
+            self.progress(ProductionizeEvent(step, status, message, elapsed))
+
+    @contextmanager
+    def step(self, step: str, message: str) -> Iterator[list[str]]:
+        """Report start; report done with the message the block appends, or fail."""
+        self(step, "start", message)
+        done: list[str] = []
+        try:
+            yield done
+        except BaseException as exc:
+            self(step, "fail", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise
+        self(step, "done", done[0] if done else message)
+
+
+def productionize(
+    notebook: str | Path | None = None,
+    *,
+    out: str | Path | None = None,
+    model_var: str | None = None,
+    name: str | None = None,
+    run_id: str | None = None,
+    model_uri: str | None = None,
+    build: bool = False,
+    tag: str | None = None,
+    base_image: str | None = None,
+    wheelhouse: bool = False,
+    smoke: bool = False,
+    force: bool = False,
+    fidelity: bool = True,
+    progress: Progress | None = None,
+) -> ProductionizeResult:
+    """Turn the model-building code of a notebook into ``train.py`` and a service directory."""
+    report = _Reporter(progress)
+    sources = sum(x is not None for x in (notebook, run_id, model_uri))
+    if sources != 1:
+        raise ConfigError("give exactly one of: a notebook path, --run RUN_ID, --model models:/...")
+    if smoke and not build:
+        build = True
+    scratch = Path(tempfile.mkdtemp(prefix="mlops-nb-productionize-"))
+    try:
+        return _run(
+            report, scratch, notebook=notebook, out=out, model_var=model_var, name=name,
+            run_id=run_id, model_uri=model_uri, build=build, tag=tag, base_image=base_image,
+            wheelhouse=wheelhouse, smoke=smoke, force=force, fidelity=fidelity,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult:  # noqa: PLR0915
+    from mlops_nb.productionize.source import Source, from_run
+
+    if o["notebook"] is not None:
+        source = Source(Path(str(o["notebook"])).resolve(), o["model_var"])  # type: ignore[arg-type]
+    else:
+        with report.step("source", "fetching the run's notebook and model from MLflow") as done:
+            source = from_run(o["run_id"], o["model_uri"], scratch, o["model_var"])  # type: ignore[arg-type]
+            done.append(f"run {source.run_id}: model `{source.model_var}`, notebook snapshot")
+    nb = source.notebook
+    with report.step("extract", f"reading {nb.name}") as done:
+        ex = extract(nb, source.model_var)
+        done.append(
+            f"model `{ex.model_var}` ({ex.mode}): keeping cells {', '.join(map(str, ex.cells))}, "
+            f"dropping {len(ex.dropped)} statement(s)/line(s)"
+        )
+    for dropped in ex.dropped:
+        report("extract", "info", f"dropped from cell {dropped.cell}: {dropped.what} — {dropped.reason}")
+    with report.step("features", "looking for feature code derived from a raw frame") as done:
+        flow = plan(ex)
+        fp = flow.features
+        done.append(
+            f"features.py from cells {', '.join(map(str, fp.cells))}: the API takes raw columns"
+            if fp else "no feature code: the API takes the model's own columns"
+        )
+    for note in flow.notes:
+        report("features", "info", note)
+    name = steps.service_name(nb if source.run_id is None else Path(str(source.model_var)), o["name"])  # type: ignore[arg-type]
+    out = Path(str(o["out"])) if o["out"] else Path.cwd() / f"{name}-service"
+    out = out.resolve()
+    steps.check_out_dir(out, bool(o["force"]))
+    code = codegen.generate(ex, flow, render_template)
+    stage = steps.staging_dir(out)
+    keep_stage = False
+    try:
+        steps.write_code(stage, code)
+        from mlops_nb.productionize.execute import kernel_python, run_notebook_model
+
+        notebook_model = source.notebook_model or scratch / "notebook_model.pkl"
+        # train.py retrains while the kernel runs the notebook; the probe then compares
+        probe_proc = start_probe(
+            kernel_python(), stage, notebook_model, stage / "train-output",
+            steps.train_args(code), cwd=nb.parent,
+        )
+        try:
+            if source.notebook_model is None:
+                with report.step("notebook", f"running {nb.name} in a fresh kernel") as done:
+                    run_notebook_model(nb, ex.model_var, scratch)
+                    done.append("the notebook ran top to bottom; its model is kept")
+        except BaseException:
+            probe_proc.kill()
+            probe_proc.communicate()
+            raise
+        with report.step("fidelity", "train.py in a fresh process vs the notebook's model") as done:
+            probe = collect_probe(probe_proc, stage, nb.parent, kernel_python())
+            verdict = judge(ex, probe)
+            if o["fidelity"] and not verdict.passed:
+                keep_stage = True
+                raise FidelityError(
+                    f"fidelity check failed: {verdict.detail}. The generated code is in {stage}"
+                )
+            done.append(verdict.detail if o["fidelity"] else "fidelity check skipped (--no-fidelity)")
+        checks = [Check("fidelity", verdict.passed or not o["fidelity"], verdict.detail)]
+        steps.finalize_features(stage, ex, flow, probe)
+        base_image = str(o["base_image"] or steps.default_base_image(probe["python"]))
+        tag = str(o["tag"] or f"{name}:latest")
+        with report.step("render", "writing the service directory") as done:
+            meta = {
+                "service": name,
+                "model_var": ex.model_var,
+                "notebook": str(nb),
+                "run_id": source.run_id,
+                "model_uri": source.model_uri,
+                "extraction": ex.mode,
+            }
+            example = steps.write_model_dir(stage, notebook_model, probe, meta)
+            steps.render_service(
+                stage, ex=ex, flow=flow, code=code, probe=probe, example=example, name=name,
+                tag=tag, base_image=base_image, wheelhouse=bool(o["wheelhouse"]),
+                run_id=source.run_id,
+            )
+            done.append(f"service for {len(probe['columns'])} input column(s)")
+        if o["wheelhouse"]:
+            from mlops_nb.productionize.packaging import build_wheelhouse
+
+            with report.step("wheelhouse", "preparing wheels for an offline image build") as done:
+                count = build_wheelhouse(
+                    stage, [stage / "requirements.txt", stage / "requirements-test.txt"]
+                )
+                done.append(f"{count} wheels in wheels/")
+        steps.publish(stage, out)
+    except BaseException:
+        if not keep_stage:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
+    image = None
+    if o["build"]:
+        image = _build(report, out, tag, base_image)
+    if o["smoke"]:
+        from mlops_nb.productionize import docker
+
+        with report.step("smoke", f"starting {tag} and posting the input example") as done:
+            passed, detail = docker.smoke(tag, example)
+            checks.append(Check("smoke", passed, detail))
+            done.append(detail)
+    columns = [c["name"] for c in probe["columns"]]
+    return ProductionizeResult(
+        service_dir=out,
+        train_py=out / "train.py",
+        features_py=out / "features.py" if fp else None,
+        image=image,
+        checks=checks,
+        start_command=f"mlops-nb serve {out}",
+        input_columns=columns,
+        model_var=ex.model_var,
+        takes_raw_columns=fp is not None,
+        dropped=[{"cell": d.cell, "what": d.what, "reason": d.reason} for d in ex.dropped],
+        notes=flow.notes,
+        next_commands=_next_commands(out, tag, image is not None),
+        seconds=round(time.monotonic() - report.started, 3),
+    )
+
+
+def _build(report: _Reporter, out: Path, tag: str, base_image: str) -> str:
+    from mlops_nb.productionize import docker
+
+    with report.step("build", f"docker build -t {tag} (base {base_image})") as done:
+        try:
+            docker.build(out, tag, base_image, lambda line: report("build", "info", line))
+        except MlopsNbError:
+            raise
+        size = docker.image_size(tag)
+        done.append(f"image {tag}, {size / 1e6:.0f} MB")
+    return tag
+
+
+def _next_commands(out: Path, tag: str, built: bool) -> list[str]:
+    commands = [f"mlops-nb serve {out}", f"cd {out} && python -m pytest tests"]
+    if built:
+        commands.append(f"docker run --rm -p 8080:8080 {tag}")
+    else:
+        commands.append(f"docker build -t {tag} {out}")
+    commands.append(f"kubectl apply -f {out / 'k8s'}")
+    return commands
