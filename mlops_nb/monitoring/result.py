@@ -155,11 +155,12 @@ class DriftResult:
         return DriftWidget.from_result(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": self.static_html()}
         widget_bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         if isinstance(widget_bundle, tuple):  # (data, metadata)
             widget_bundle = widget_bundle[0]
-        bundle.update(widget_bundle or {})
+        bundle: dict[str, Any] = dict(widget_bundle or {})
+        bundle["text/plain"] = repr(self)
+        bundle["text/html"] = self.static_html()  # for viewers without widgets (nbconvert, GitHub)
         return bundle
 
     def __repr__(self) -> str:

@@ -75,6 +75,7 @@ def test_first_display_payload_is_under_1_mb_even_with_many_columns() -> None:
     assert result.summary["n_drifted"] == 60
     assert payload < 1_000_000
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("DriftResult(dataset_drift=True, drift_share=1")
     assert "No dataset drift" not in bundle["text/html"]
     assert "Dataset drift detected" in bundle["text/html"]
 
