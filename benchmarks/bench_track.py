@@ -28,7 +28,9 @@ CELL = "\n".join(
 def fresh(code: str, repeats: int = 5) -> float:
     times = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
 
@@ -39,7 +41,9 @@ def load_ext_time() -> tuple[float, float]:
         "import time; t = time.perf_counter(); ip.run_line_magic('load_ext', 'mlops_nb')\n"
         "print(time.perf_counter() - t)"
     )
-    peer = fresh("import time; t = time.perf_counter(); import mlflow; print(time.perf_counter() - t)")
+    peer = fresh(
+        "import time; t = time.perf_counter(); import mlflow; print(time.perf_counter() - t)"
+    )
     return ours, peer
 
 
@@ -89,10 +93,7 @@ def mlflow_sync_run(repeats: int, uri: str) -> float:
     return statistics.median(times)
 
 
-FIT = (
-    "clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)\n"
-    "clf.fit(X, y)"
-)
+FIT = "clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)\nclf.fit(X, y)"
 
 
 def fit_overhead(ip, fits: int) -> tuple[float, float, float]:
@@ -127,23 +128,29 @@ def main() -> None:
     os.environ["MLFLOW_TRACKING_URI"] = uri
 
     ours, peer = load_ext_time()
-    print(f"%load_ext mlops_nb: {ours * 1000:.1f} ms   import mlflow: {peer * 1000:.0f} ms   "
-          f"ratio {ours / peer:.3f} (target <= 100 ms)")
+    print(
+        f"%load_ext mlops_nb: {ours * 1000:.1f} ms   import mlflow: {peer * 1000:.0f} ms   "
+        f"ratio {ours / peer:.3f} (target <= 100 ms)"
+    )
 
     ip = shell()
     plain, tracked = cell_overhead(ip, args.repeats)
     sync = mlflow_sync_run(args.repeats, uri)
     added = tracked - plain
-    print(f"10 params + 5 metrics: plain {plain * 1000:.2f} ms, tracked {tracked * 1000:.2f} ms, "
-          f"added p50 {added * 1000:.2f} ms   synchronous MLflow run {sync * 1000:.2f} ms   "
-          f"ratio {added / sync:.2f} (target <= 5 ms)")
+    print(
+        f"10 params + 5 metrics: plain {plain * 1000:.2f} ms, tracked {tracked * 1000:.2f} ms, "
+        f"added p50 {added * 1000:.2f} ms   synchronous MLflow run {sync * 1000:.2f} ms   "
+        f"ratio {added / sync:.2f} (target <= 5 ms)"
+    )
 
     fit, fit_tracked, fit_autolog = fit_overhead(ip, args.fits)
     ours_pct = (fit_tracked - fit) / fit * 100
     auto_pct = (fit_autolog - fit) / fit * 100
-    print(f"RF(100) 10k x 20: fit {fit:.2f} s, tracked +{ours_pct:.1f}% "
-          f"({(fit_tracked - fit) * 1000:.0f} ms), mlflow.sklearn.autolog +{auto_pct:.0f}% "
-          f"({(fit_autolog - fit) * 1000:.0f} ms) (target <= 5%)")
+    print(
+        f"RF(100) 10k x 20: fit {fit:.2f} s, tracked +{ours_pct:.1f}% "
+        f"({(fit_tracked - fit) * 1000:.0f} ms), mlflow.sklearn.autolog +{auto_pct:.0f}% "
+        f"({(fit_autolog - fit) * 1000:.0f} ms) (target <= 5%)"
+    )
 
 
 if __name__ == "__main__":

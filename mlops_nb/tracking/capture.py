@@ -1,4 +1,4 @@
-"""Pure capture rules: what a cell assigned, fitted and computed, read from its source and namespace.
+"""Pure capture rules: what a cell assigned, fitted and computed (from its source and namespace).
 
 Nothing here talks to MLflow or does I/O. :func:`analyze_source` reads the cell's AST once;
 :func:`snapshot` records the namespace before the cell; :func:`collect` compares before and after
@@ -357,6 +357,8 @@ def _fitted_in_cell(
         )
         if refit and (name in names or name in fit_targets or prior is not None):
             found.append(FittedModel(name, value))
+    if len(found) < 2:
+        return found
     # keep the outermost: a Pipeline or search already contains its steps / best estimator
     inner = {id(child) for fm in found for child in est.children(fm.model)}
     unique: dict[int, FittedModel] = {}

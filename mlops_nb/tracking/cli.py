@@ -63,8 +63,18 @@ def ui_command(
     typer.echo(f"MLflow UI for {settings.tracking_uri} on http://{host}:{port}")
     os.execv(
         sys.executable,
-        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri,
-         "--host", host, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            settings.tracking_uri,
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ],
     )
 
 

@@ -90,7 +90,7 @@ def pip_freeze() -> str:
 
     seen: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        name = dist.metadata["Name"]
         if name and name.lower() not in seen:
             seen[name.lower()] = f"{name}=={dist.version}"
     return "\n".join(sorted(seen.values(), key=str.lower)) + "\n"

@@ -160,8 +160,10 @@ class TrackMagics(Magics):
             from mlops_nb.tracking.api import sync
 
             report = sync()
-            print(f"mlops-nb: {len(report.delivered)} delivered, {len(report.queued)} queued, "
-                  f"{len(report.failed)} failed")
+            print(
+                f"mlops-nb: {len(report.delivered)} delivered, {len(report.queued)} queued, "
+                f"{len(report.failed)} failed"
+            )
             return None
         if command == "status":
             settings = get_settings()

@@ -8,6 +8,7 @@ slow parts (MLflow, signatures, git, pip freeze, HTML) happen later in the write
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -186,7 +187,7 @@ def digest(data: Any) -> tuple[str, dict[str, Any]]:
 
             arr = np.ascontiguousarray(np.asarray(data))
             raw = arr if arr.nbytes < _HASH_LIMIT else arr[:: max(1, arr.shape[0] // 100_000)]
-            h.update(memoryview(np.ascontiguousarray(raw)).cast("B"))
+            h.update(np.ascontiguousarray(raw).tobytes())
             h.update(str(arr.dtype).encode())
         h.update(repr(shape).encode())
     except Exception as exc:
@@ -242,7 +243,7 @@ def _snapshot_model(
     spec["requirements"] = _REQ_CACHE[key]
     example = _example(fm.x)
     if example is not None:
-        files[f"{base}.example.pkl"] = lambda p, e=example: dump(p, e)
+        files[f"{base}.example.pkl"] = functools.partial(dump, obj=example)
         spec["example"] = f"{base}.example.pkl"
     datasets = []
     for expr, data, role in ((fm.x_expr, fm.x, "features"), (fm.y_expr, fm.y, "targets")):
@@ -259,7 +260,7 @@ def _snapshot_model(
         sample = _example(data)
         if sample is not None:
             path = f"datasets/{fm.name}.{role}.example.pkl"
-            files[path] = lambda p, e=sample: dump(p, e)
+            files[path] = functools.partial(dump, obj=sample)
             item["example"] = path
         datasets.append(item)
     return spec, files, datasets

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import sys
 from typing import Any
 
@@ -69,10 +70,8 @@ class Observation:
         original = self._original = pub.publish
 
         def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
+            with contextlib.suppress(Exception):  # never let capture break display
                 self._grab(data)
-            except Exception:  # never let capture break display
-                pass
             return original(data, *args, **kwargs)
 
         pub.publish = publish

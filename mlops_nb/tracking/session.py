@@ -7,6 +7,7 @@ own outcome stands.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -99,10 +100,8 @@ class TrackingSession:
         names: list[str] = []
         env = os.environ.get("MLOPS_NB_PARAMETERS")
         if env:
-            try:
+            with contextlib.suppress(ValueError):
                 names.extend(json.loads(env))
-            except ValueError:
-                pass
         if notebook:
             if notebook not in self._param_names:
                 self._param_names[notebook] = context.notebook_parameter_names(notebook)

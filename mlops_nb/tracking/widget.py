@@ -46,8 +46,8 @@ class RunCard(anywidget.AnyWidget):
     params = traitlets.Dict().tag(sync=True)
     metrics = traitlets.Dict().tag(sync=True)
     deltas = traitlets.Dict().tag(sync=True)
-    models = traitlets.List().tag(sync=True)
-    datasets = traitlets.List().tag(sync=True)
+    models: traitlets.List[str] = traitlets.List().tag(sync=True)
+    datasets: traitlets.List[str] = traitlets.List().tag(sync=True)
     figures = traitlets.Int(0).tag(sync=True)
     duration = traitlets.Float(0.0).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
@@ -101,7 +101,9 @@ class RunCard(anywidget.AnyWidget):
             f"<td>{_delta_html(self.deltas.get(k))}</td></tr>"
             for k, v in self.metrics.items()
         )
-        params = ", ".join(f"{html.escape(k)}={html.escape(str(v))}" for k, v in self.params.items())
+        params = ", ".join(
+            f"{html.escape(k)}={html.escape(str(v))}" for k, v in self.params.items()
+        )
         link = (
             f'<a href="{html.escape(self.run_url)}" target="_blank">open run</a>'
             if self.run_url

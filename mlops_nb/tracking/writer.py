@@ -15,6 +15,7 @@ The worker reports on stdout, one JSON object a line: ``delivered``, ``outage``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -268,7 +269,9 @@ class BackgroundWriter:
             logfile.close()
             assert self._proc.stdout is not None
             threading.Thread(
-                target=self._listen, args=(self._proc.stdout,), name="mlops-nb-listener",
+                target=self._listen,
+                args=(self._proc.stdout,),
+                name="mlops-nb-listener",
                 daemon=True,
             ).start()
             return self._proc
@@ -343,10 +346,8 @@ class BackgroundWriter:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 proc.stdin.close()
-            except OSError:
-                pass
 
     @property
     def pid(self) -> int | None:

@@ -32,4 +32,3 @@ def client(isolated: Path) -> Any:
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(f"sqlite:///{isolated / 'mlflow.db'}")
-

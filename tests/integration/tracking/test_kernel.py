@@ -28,7 +28,10 @@ def execute(path: Path, env: dict[str, str] | None = None, timeout: int = 600) -
     os.environ.update(env or {})
     try:
         NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
         ).execute()
     finally:
         os.environ.pop("MLOPS_NB_NOTEBOOK_PATH", None)
@@ -55,7 +58,9 @@ def test_quickstart_notebook_records_complete_runs(isolated: Path) -> None:
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     subprocess.run(["git", "add", "."], cwd=work, check=True)
     subprocess.run(
-        ["git", "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "nb"], cwd=work, check=True
+        ["git", "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "nb"],
+        cwd=work,
+        check=True,
     )
     (work / "notes.txt").write_text("untracked")
     # dirty the tracked notebook, so the run carries a diff
@@ -109,9 +114,9 @@ def test_quickstart_notebook_records_complete_runs(isolated: Path) -> None:
     np.testing.assert_allclose(loaded.predict_proba(x_test), np.load(work / "forest_proba.npy"))
     assert mlflow.models.get_model_info(model.model_uri).signature is not None
 
-    baseline_card = [
+    baseline_card = next(
         o for o in executed.cells[8]["outputs"] if o["output_type"] == "display_data"
-    ][0]
+    )
     assert "application/vnd.jupyter.widget-view+json" in baseline_card["data"]
     assert "baseline" in baseline_card["data"]["text/html"]
 
@@ -178,7 +183,9 @@ def test_server_outage_queues_and_sync_delivers_exactly_once(
         timings = []
         outputs = []
         for step in (2, 3, 4):
-            out, seconds = kernel.run(f"%%track --name during-{step}\nstep = {step}\nscore = {step / 10}")
+            out, seconds = kernel.run(
+                f"%%track --name during-{step}\nstep = {step}\nscore = {step / 10}"
+            )
             timings.append(seconds)
             outputs.append(out)
         # cells keep running at full speed; the user is told, once, that runs are queued

@@ -112,7 +112,9 @@ def test_fitted_model_is_logged_loadable_with_signature_and_data(ip: Any, client
     np.testing.assert_array_equal(loaded.predict(X_test), ip.user_ns["clf"].predict(X_test))
     info = mlflow.models.get_model_info(models[0].model_uri)
     assert [c["name"] for c in info.signature.inputs.to_dict()] == list(X_test.columns)
-    requirements = Path(mlflow.artifacts.download_artifacts(models[0].model_uri)) / "requirements.txt"
+    requirements = (
+        Path(mlflow.artifacts.download_artifacts(models[0].model_uri)) / "requirements.txt"
+    )
     assert "scikit-learn==" in requirements.read_text()
     names = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
     assert set(names) == {"X_train", "y_train"}
@@ -126,7 +128,8 @@ def test_model_snapshot_is_taken_at_cell_end(ip: Any, client: Any) -> None:
 
     ip.run_cell(IRIS)
     ip.run_cell(
-        "%%track\nclf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X_train, y_train)"
+        "%%track\n"
+        "clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X_train, y_train)"
     )
     expected = ip.user_ns["clf"].predict_proba(ip.user_ns["X_test"])
     ip.run_cell("clf.set_params(random_state=7, n_estimators=2).fit(X_train, y_train)")

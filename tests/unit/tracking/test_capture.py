@@ -140,7 +140,8 @@ def test_pipeline_is_one_model_not_its_steps(sk_ns: dict[str, Any]) -> None:
 
 def test_grid_search_logs_best_params_and_score(sk_ns: dict[str, Any]) -> None:
     cap = run_cell(
-        "search = GridSearchCV(DecisionTreeClassifier(random_state=0), {'max_depth': [1, 3]}, cv=3)\n"
+        "search = GridSearchCV(\n"
+        "    DecisionTreeClassifier(random_state=0), {'max_depth': [1, 3]}, cv=3\n)\n"
         "search.fit(X, y)\nbest = search.best_estimator_",
         sk_ns,
     )
