@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import inspect
 import sys
 from typing import Any
 
@@ -30,10 +31,22 @@ def execute(shell: Any, cell: str, transformed: str | None = None) -> Any:
         last = ast.Expression(tree.body.pop().value)
     glob = shell.user_ns
     if tree.body:
-        exec(shell.compile(tree, filename, "exec"), glob)
+        _run(shell, compile(tree, filename, "exec", flags=_flags(shell)), glob)
     if last is not None:
-        return eval(shell.compile(last, filename, "eval"), glob)
+        return _run(shell, compile(last, filename, "eval", flags=_flags(shell)), glob)
     return None
+
+
+def _flags(shell: Any) -> int:
+    """The shell's ``__future__`` flags, plus top-level ``await`` as IPython allows it."""
+    return int(getattr(shell.compile, "flags", 0)) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+
+
+def _run(shell: Any, code: Any, glob: dict[str, Any]) -> Any:
+    __tracebackhide__ = True
+    if code.co_flags & inspect.CO_COROUTINE:  # the cell awaits: run it on IPython's loop
+        return shell.loop_runner(eval(code, glob))
+    return eval(code, glob)
 
 
 def open_figure_numbers() -> set[int]:

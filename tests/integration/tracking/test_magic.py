@@ -213,3 +213,18 @@ def test_a_tracking_failure_never_breaks_the_cell(
 def test_bad_magic_arguments_say_what_is_wrong(ip: Any) -> None:
     result = ip.run_cell("%%track --tag nokeyvalue\nx = 1")
     assert "key=value" in str(result.error_in_exec)
+
+
+def test_top_level_await_works_in_a_tracked_cell(ip: Any, client: Any) -> None:
+    result = tracked(ip, "import asyncio\nawait asyncio.sleep(0)\nval_score = 0.7\nval_score * 2")
+    assert result.success and result.result == 1.4
+    assert only_run(client).data.metrics == {"val_score": 0.7}
+
+
+def test_run_card_carries_its_front_end(ip: Any) -> None:
+    """The synced state the browser needs: anywidget's module and the card's code."""
+    from mlops_nb.tracking.widget import RunCard
+
+    state = RunCard.create().get_state()
+    assert "export default" in state["_esm"] and "mlops-nb-card" in state["_css"]
+    assert state["_view_name"] == "AnyView" and state["_anywidget_id"]

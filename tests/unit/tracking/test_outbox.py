@@ -1,0 +1,139 @@
+"""The outbox: records appear atomically, are delivered once, and bad ones are set aside."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_nb.tracking import writer
+from mlops_nb.tracking.outbox import DeliveryState, Outbox, new_record_id
+
+
+def record(uri: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "record_id": new_record_id(),
+        "tracking_uri": uri,
+        "experiment": "outbox-test",
+        "run_name": "r",
+        "start_time": 1,
+        "end_time": 2,
+        "status": "FINISHED",
+        "params": {"a": "1"},
+        "metrics": {"loss": 0.5},
+        "tags": {"mlops_nb.cell_key": "k"},
+        "models": [],
+        "datasets": [],
+        "plotly": [],
+        "context": {"cell_source": "a = 1", "env": False},
+        **extra,
+    }
+
+
+def test_put_is_atomic_and_ordered(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "spool")
+    first = box.put(record("sqlite:///x.db"), {"artifacts/a.txt": b"A"})
+    second = box.put(record("sqlite:///x.db"), {"models/m.pkl": lambda p: p.write_bytes(b"M")})
+    assert box.pending() == [first, second]
+    assert (first / "artifacts" / "a.txt").read_bytes() == b"A"
+    assert (second / "models" / "m.pkl").read_bytes() == b"M"
+    assert not list((tmp_path / "spool").glob(".tmp-*"))
+
+
+def test_a_failing_file_writer_leaves_nothing_behind(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "spool")
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        box.put(record("sqlite:///x.db"), {"models/m.pkl": broken})
+    assert box.pending() == [] and not any((tmp_path / "spool").iterdir())
+
+
+def test_lock_is_exclusive(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "spool")
+    folder = box.put(record("sqlite:///x.db"), {})
+    with Outbox.lock(folder) as held:
+        assert held
+        seen: list[bool] = []
+        t = threading.Thread(target=lambda: seen.append(Outbox.lock(folder).__enter__()))
+        t.start()
+        t.join()
+        assert seen == [False]
+
+
+def test_sync_delivers_once_then_nothing(isolated: Path) -> None:
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    box.put(record(uri), {})
+    box.put(record(uri, run_name="second"), {})
+    first = writer.sync(box)
+    assert len(first.delivered) == 2 and first.ok
+    assert writer.sync(box).delivered == []
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("outbox-test")
+    runs = client.search_runs([exp.experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["r", "second"]
+    assert all(r.data.metrics == {"loss": 0.5} for r in runs)
+
+
+def test_resume_does_not_duplicate_a_created_run(isolated: Path) -> None:
+    """A crash after the run was created but before state.json said so: found by record id."""
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    folder = box.put(record(uri), {})
+    rec = Outbox.read(folder)
+    from mlops_nb.tracking import deliver
+
+    deliver.prepare(folder, rec)
+    state = DeliveryState()
+    state = deliver.deliver(folder, rec, state)
+    # forget progress, as if the process died right after creating the run
+    DeliveryState().save(folder)
+    report = writer.sync(box)
+    assert len(report.delivered) == 1
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("outbox-test").experiment_id])
+    assert len(runs) == 1 and runs[0].info.run_id == state.run_id
+
+
+def test_unreachable_server_keeps_records_queued(tmp_path: Path) -> None:
+    from support import free_port
+
+    box = Outbox(tmp_path / "spool")
+    box.put(record(f"http://127.0.0.1:{free_port()}"), {})
+    report = writer.sync(box)
+    assert len(report.queued) == 1 and not report.ok
+    assert len(box.pending()) == 1
+
+
+def test_a_record_that_keeps_failing_is_quarantined(isolated: Path) -> None:
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    box.put(record(uri, metrics={"loss": "not-a-number"}), {})
+    for _ in range(writer.MAX_ATTEMPTS):
+        writer.sync(box, attempts=1)
+    assert box.pending() == []
+    [failed] = box.failed()
+    state = json.loads((failed / "state.json").read_text())
+    assert state["attempts"] == writer.MAX_ATTEMPTS and "not-a-number" in state["last_error"]
+
+
+def test_worker_events_reach_the_card(isolated: Path) -> None:
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    box.put(record(uri), {})
+    events: list[dict[str, Any]] = []
+    drainer = writer.Drainer(box, events.append, isolated / "home")
+    drainer.drain()
+    assert [e["event"] for e in events] == ["delivered"]
+    remembered = json.loads((isolated / "home" / "last_metrics.json").read_text())
+    assert remembered == {"None::k": {"loss": 0.5}}
