@@ -23,6 +23,7 @@ def drift(
     sample: int | bool | None = None,
     log_to: Any = None,
     service: str | None = None,
+    api_key: str | None = None,
     seed: int = DEFAULT_SEED,
 ) -> DriftResult:
     """Data drift between a reference and current data, or on a running service's live traffic.
@@ -44,6 +45,8 @@ def drift(
         ``None`` logs to the active run if there is one; ``False`` never logs.
     service
         A service URL made by ``mlops-nb productionize``: use its recorded traffic instead.
+    api_key
+        The service's API key, if it has one (default: ``$MLOPS_NB_SERVICE_API_KEY``).
 
     Returns
     -------
@@ -55,7 +58,8 @@ def drift(
             raise DriftDataError("pass either service=URL or reference and current data, not both")
         from mlops_nb.monitoring.live import compare_service
 
-        result = compare_service(service, sample=sample if isinstance(sample, int) else None)
+        fetch = sample if isinstance(sample, int) and not isinstance(sample, bool) else None
+        result = compare_service(service, sample=fetch, api_key=api_key)
     else:
         if reference is None or current is None:
             raise DriftDataError(

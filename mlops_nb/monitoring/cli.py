@@ -25,6 +25,9 @@ def drift_command(
     service: str | None = typer.Option(
         None, "--service", help="A service made by `mlops-nb productionize` (its live traffic)."
     ),
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar="MLOPS_NB_SERVICE_API_KEY", help="The service's API key."
+    ),
     fail_on_drift: bool = typer.Option(
         False, "--fail-on-drift", help="Exit with 1 when dataset drift is detected."
     ),
@@ -47,6 +50,7 @@ def drift_command(
         reference,
         current,
         service=service,
+        api_key=api_key,
         columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
         target=target,
         prediction=prediction,

@@ -17,13 +17,20 @@ from mlops_nb.monitoring.service import ServiceClient
 from mlops_nb.monitoring.stats import ColumnValues
 
 DEFAULT_FETCH = 5_000
+MAX_FETCH = 10_000  # the most rows a service hands out per request
 
 
-def compare_service(url: str, *, sample: int | None = None, timeout: float = 30.0) -> DriftResult:
+def compare_service(
+    url: str, *, sample: int | None = None, api_key: str | None = None, timeout: float = 30.0
+) -> DriftResult:
     """The service's drift summary with distributions of its recent inputs vs its reference."""
-    client = ServiceClient(url, timeout=timeout)
+    import os
+
+    from mlops_nb.monitoring.service import API_KEY_ENV
+
+    client = ServiceClient(url, timeout=timeout, api_key=api_key or os.environ.get(API_KEY_ENV))
     summary = dict(client.drift_summary())
-    n = sample or DEFAULT_FETCH
+    n = min(sample or DEFAULT_FETCH, MAX_FETCH)
     current, total_seen = client.sample(n)
     reference, total_ref = client.reference(n)
     specs = [

@@ -83,9 +83,8 @@ class DriftResult:
             n = notes.get(side)
             if n:
                 parts.append(SampleNote(side, n["rows"], n["used"], n["seed"]).describe())
-        text = "; ".join(parts)
         extra = self._summary.get("sampling_note")
-        return f"{text}. {extra}" if extra else text
+        return ". ".join(p for p in ("; ".join(parts), extra) if p)
 
     # --- the full report -----------------------------------------------------------------------
 

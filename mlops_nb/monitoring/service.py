@@ -17,6 +17,7 @@ import pandas as pd
 from mlops_nb.exceptions import require
 from mlops_nb.monitoring.errors import DriftServiceError
 
+API_KEY_ENV = "MLOPS_NB_SERVICE_API_KEY"
 SUMMARY_KEYS = ("dataset_drift", "drift_share", "n_drifted", "n_columns", "columns")
 COLUMN_KEYS = ("type", "stattest", "score", "threshold", "drifted")
 
@@ -27,6 +28,7 @@ class ServiceClient:
 
     url: str
     timeout: float = 30.0
+    api_key: str | None = None  # sent as X-API-Key (services started with API_KEY set)
 
     def drift_summary(self) -> dict[str, Any]:
         body = self._get("/monitoring/drift")
@@ -60,7 +62,8 @@ class ServiceClient:
 
         url = self.url.rstrip("/") + path
         try:
-            response = httpx.get(url, params=params or None, timeout=self.timeout)
+            headers = {"X-API-Key": self.api_key} if self.api_key else None
+            response = httpx.get(url, params=params or None, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise DriftServiceError(
                 f"cannot reach {url}: {exc}; is the service running at {self.url}?"
@@ -69,6 +72,11 @@ class ServiceClient:
             raise DriftServiceError(
                 f"{url} does not exist (404); the service must be one made by "
                 "`mlops-nb productionize` (it serves /monitoring/*)"
+            )
+        if response.status_code == 401:
+            raise DriftServiceError(
+                f"{url} needs an API key (401): pass api_key=... (CLI: --api-key) or set "
+                f"{API_KEY_ENV}"
             )
         if response.status_code >= 400:
             raise DriftServiceError(f"{url} answered {response.status_code}: {_detail(response)}")

@@ -21,8 +21,11 @@ from drift_data import customers
 from support import free_port
 
 
-def make_app(reference: pd.DataFrame, window: int = 1000, broken: bool = False) -> Any:
-    from fastapi import FastAPI
+def make_app(
+    reference: pd.DataFrame, window: int = 1000, broken: bool = False, api_key: str | None = None
+) -> Any:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
     from mlops_nb.monitoring.drift import build_summary
     from mlops_nb.monitoring.frames import normalize
@@ -33,6 +36,12 @@ def make_app(reference: pd.DataFrame, window: int = 1000, broken: bool = False) 
     recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=window)
     seen = {"total": 0}
     app = FastAPI()
+
+    @app.middleware("http")
+    async def require_key(request: Request, call_next: Any) -> Any:
+        if api_key and request.headers.get("x-api-key") != api_key:
+            return JSONResponse({"detail": "missing or invalid X-API-Key header"}, 401)
+        return await call_next(request)
 
     @app.post("/predict")
     def predict(payload: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +121,13 @@ def _serve(app: Any) -> Iterator[str]:
 def service() -> Iterator[Service]:
     reference = customers(2000, seed=1)
     for url in _serve(make_app(reference)):
+        yield Service(url, reference)
+
+
+@pytest.fixture
+def keyed_service() -> Iterator[Service]:
+    reference = customers(1500, seed=1)
+    for url in _serve(make_app(reference, api_key="s3cret")):
         yield Service(url, reference)
 
 

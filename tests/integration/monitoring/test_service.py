@@ -53,3 +53,16 @@ def test_unreachable_and_foreign_services_fail_clearly(broken_service, capsys) -
         mlops_nb.drift(service=broken_service)
     with pytest.raises(DriftServiceError, match="404"):
         mlops_nb.drift(service=broken_service + "/nothing-here")
+
+
+def test_api_key_is_sent_when_given(keyed_service, monkeypatch) -> None:
+    import httpx
+
+    rows = customers(200, seed=2).to_dict("records")
+    headers = {"X-API-Key": "s3cret"}
+    httpx.post(keyed_service.url + "/predict", json={"records": rows}, headers=headers)
+    with pytest.raises(DriftServiceError, match="needs an API key"):
+        mlops_nb.drift(service=keyed_service.url)
+    assert mlops_nb.drift(service=keyed_service.url, api_key="s3cret").summary["n_columns"] == 6
+    monkeypatch.setenv("MLOPS_NB_SERVICE_API_KEY", "s3cret")
+    assert main(["drift", "--service", keyed_service.url]) == 0
