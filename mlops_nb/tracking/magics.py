@@ -184,13 +184,10 @@ class TrackMagics(Magics):
         for word in it:
             key = word.lstrip("-").replace("-", "_")
             values[key] = next(it, None)
-        if values:
-            settings = configure(**values)
+        if values:  # tracked cells only: the user's own `import mlflow` keeps its settings
+            configure(**values)
             reset_session()
-            if "tracking_uri" in values:
-                import mlflow
-
-                mlflow.set_tracking_uri(settings.tracking_uri)
+            get_session().start()
         settings = get_settings()
         print(f"tracking uri: {settings.tracking_uri}\nexperiment:   {settings.experiment}")
 

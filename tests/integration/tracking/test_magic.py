@@ -228,3 +228,20 @@ def test_run_card_carries_its_front_end(ip: Any) -> None:
     state = RunCard.create().get_state()
     assert "export default" in state["_esm"] and "mlops-nb-card" in state["_css"]
     assert state["_view_name"] == "AnyView" and state["_anywidget_id"]
+
+
+def test_mlops_config_overrides_store_and_experiment(ip: Any, isolated: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from mlops_nb import config
+
+    other = f"sqlite:///{isolated / 'other.db'}"
+    try:
+        ip.run_line_magic("mlops", f"config --tracking-uri {other} --experiment chosen")
+        tracked(ip, "rate = 3\nerror_rate = 0.25")
+    finally:
+        config.configure(tracking_uri=None, experiment=None)
+    client = MlflowClient(other)
+    [run] = all_runs(client)
+    assert client.get_experiment(run.info.experiment_id).name == "chosen"
+    assert run.data.metrics == {"error_rate": 0.25}
