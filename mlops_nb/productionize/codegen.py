@@ -140,7 +140,15 @@ def generate(ex: Extraction, flow: DataFlow, render: Any) -> TrainingCode:
         for p in ex.parameters
         if p.name in used and not (fp and p.name in fp.parameters)
     ]
-    imports = [s.source for s in ex.statements if _is_import(s)]
+    train_uses = set().union(
+        *(
+            s.uses
+            for s in ex.statements
+            if s.index not in feature_ids and not _is_import(s)
+            and not (_is_definition(s) and s.node.name in moved)  # type: ignore[attr-defined]
+        )
+    )
+    imports = [s.source for s in ex.statements if _is_import(s) and s.binds & train_uses]
     functions = [
         s.source for s in ex.statements if _is_definition(s) and s.node.name not in moved  # type: ignore[attr-defined]
     ]

@@ -117,10 +117,13 @@ def wait_ready(running: RunningContainer, timeout: float = 60.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            status, _ = _http(running.url + "/readyz", timeout=2)
+            status, body = _http(running.url + "/readyz", timeout=2)
             if status == 200:
                 return time.monotonic() - started
-        except OSError:
+            detail = json.loads(body or b"{}").get("detail", "loading")
+            if detail != "loading":
+                raise DockerError(f"the service cannot load its model: {detail}")
+        except (OSError, ValueError):
             pass
         running.container.reload()
         if running.container.status == "exited":

@@ -135,10 +135,11 @@ write(
 write(
     "unseeded.ipynb",
     cell(
-        "from sklearn.datasets import load_iris\nfrom sklearn.ensemble import RandomForestClassifier\n"
-        "X, y = load_iris(return_X_y=True, as_frame=True)"
+        "from sklearn.datasets import load_diabetes\n"
+        "from sklearn.ensemble import RandomForestRegressor\n"
+        "X, y = load_diabetes(return_X_y=True, as_frame=True)"
     ),
-    cell("forest = RandomForestClassifier(n_estimators=25)\nforest.fit(X, y)"),
+    cell("forest = RandomForestRegressor(n_estimators=40, min_samples_leaf=3)\nforest.fit(X, y)"),
 )
 
 write("no_model.ipynb", cell("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\ndf.describe()"))

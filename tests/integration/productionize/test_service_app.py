@@ -1,0 +1,169 @@
+"""The generated app in-process (TestClient): every endpoint, MLflow payloads, validation errors,
+413, API key, concurrency limit, monitoring and drift."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _client(service_module: Any, **overrides: Any) -> Any:
+    from fastapi.testclient import TestClient
+
+    settings = dataclasses.replace(service_module.Settings.from_env(), **overrides)
+    client = TestClient(service_module.create_app(settings))
+    client.__enter__()
+    deadline = time.monotonic() + 30
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/readyz").text
+        time.sleep(0.02)
+    return client
+
+
+@pytest.fixture
+def example(made: dict[str, Any]) -> dict[str, Any]:
+    service = made["helpers"]["result"].service_dir
+    return dict(json.loads((service / "model" / "input_example.json").read_text()))
+
+
+@pytest.fixture
+def client(service_module: Any, made: dict[str, Any]) -> Any:
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", monitor_min_rows=20)
+    yield client
+    client.__exit__(None, None, None)
+
+
+def test_predict_equals_the_notebook(client: Any, example: dict[str, Any]) -> None:
+    got = client.post("/predict", json=example["records"]).json()["predictions"]
+    assert got == pytest.approx(example["predictions"], rel=1e-9)
+
+
+def test_mlflow_payload_formats(client: Any, example: dict[str, Any]) -> None:
+    records = example["records"]
+    cols = list(records[0])
+    csv = ",".join(cols) + "\n" + "\n".join(",".join(str(r[c]) for c in cols) for r in records)
+    for payload in (
+        {"dataframe_split": {"columns": cols, "data": [[r[c] for c in cols] for r in records]}},
+        {"dataframe_records": records},
+        {"instances": records},
+        {"inputs": records},
+        {"inputs": {c: [r[c] for r in records] for c in cols}},
+    ):
+        response = client.post("/invocations", json=payload)
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == pytest.approx(example["predictions"], rel=1e-9)
+    response = client.post("/invocations", content=csv, headers={"content-type": "text/csv"})
+    assert response.json()["predictions"] == pytest.approx(example["predictions"], rel=1e-9)
+
+
+def test_validation_errors_are_field_level_422(client: Any, example: dict[str, Any]) -> None:
+    record = dict(example["records"][0])
+    record["bmi"] = "heavy"
+    del record["age"]
+    detail = client.post("/predict", json=[example["records"][1], record]).json()["detail"]
+    where = {tuple(d["loc"]): d["msg"] for d in detail}
+    assert ("body", 1, "bmi") in where and ("body", 1, "age") in where
+    assert where[("body", 1, "age")] == "Field required"
+    bad = client.post("/invocations", json={"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}})
+    assert bad.status_code == 422 and "expected 1" in bad.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b"[]", b"null", b"1e999", b'{"age": NaN}', b"[[1,2]]", b'{"inputs": {"age": 1}}',
+     b'{"instances": [1]}', b"\xff\xfe", b'{"dataframe_split": {"data": "x"}}'],
+)
+def test_no_5xx_for_malformed_input(client: Any, body: bytes) -> None:
+    for path in ("/predict", "/invocations"):
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
+
+
+def test_body_limit_413(service_module: Any, made: dict[str, Any], example: dict[str, Any]) -> None:
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", max_body_bytes=2000, max_batch_rows=3)
+    try:
+        big = client.post("/predict", json=example["records"] * 20)
+        assert big.status_code == 413
+        many = client.post("/predict", json=example["records"][:4])
+        assert many.status_code == 413 and "at most 3" in many.text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_api_key(service_module: Any, made: dict[str, Any], example: dict[str, Any]) -> None:
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", api_key="s3cret")
+    try:
+        assert client.post("/predict", json=example["records"]).status_code == 401
+        wrong = client.post("/predict", json=example["records"], headers={"X-API-Key": "nope"})
+        assert wrong.status_code == 401
+        right = client.post("/predict", json=example["records"], headers={"X-API-Key": "s3cret"})
+        assert right.status_code == 200
+        assert client.get("/healthz").status_code == 200  # probes stay open
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_metadata_metrics_and_docs(client: Any, example: dict[str, Any]) -> None:
+    client.post("/predict", json=example["records"])
+    metadata = client.get("/metadata").json()
+    assert metadata["model_var"] == "reg" and len(metadata["model_sha256"]) == 64
+    assert set(metadata["training_metrics"]) == {"r2", "mae", "rmse"}
+    assert "scikit-learn" in metadata["versions"]
+    metrics = client.get("/metrics").text
+    assert 'http_requests_total{route="/predict",method="POST",status="200"}' in metrics
+    assert "http_request_duration_seconds_bucket" in metrics
+    assert "prediction_value_bucket" in metrics  # regression: distribution of predicted values
+    schema = client.get("/openapi.json").json()
+    record = schema["components"]["schemas"]["Record"]
+    assert set(record["required"]) == set(example["records"][0])
+    assert "seen in training" in record["properties"]["bmi"]["description"]
+
+
+def test_model_digest_is_checked(service_module: Any, made: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    service = made["helpers"]["result"].service_dir
+    shutil.copytree(service / "model", tmp_path / "model")
+    with (tmp_path / "model" / "model.pkl").open("ab") as handle:
+        handle.write(b"tampered")
+    from fastapi.testclient import TestClient
+
+    settings = dataclasses.replace(service_module.Settings.from_env(), model_dir=tmp_path / "model")
+    with TestClient(service_module.create_app(settings)) as client:
+        deadline = time.monotonic() + 10
+        while "sha256" not in client.get("/readyz").text and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "ModelIntegrityError" in ready.text
+        assert client.post("/predict", json={}).status_code == 503
+
+
+def test_monitoring_sample_reference_and_drift(client: Any, example: dict[str, Any], made: dict[str, Any]) -> None:
+    too_few = client.get("/monitoring/drift")
+    assert too_few.status_code == 409 and "drift needs at least 20" in too_few.text
+    reference = client.get("/monitoring/reference", params={"n": 200}).json()
+    assert reference["total"] > 200 and len(reference["records"]) == 200
+    # replay reference rows: no drift
+    client.post("/predict", json=reference["records"])
+    sample = client.get("/monitoring/sample", params={"n": 50}).json()
+    assert sample["total_seen"] == 200 and sample["records"] == reference["records"][-50:]
+    calm = client.get("/monitoring/drift").json()
+    assert calm["dataset_drift"] is False and calm["current_rows"] == 200
+    assert calm["reference_rows"] == reference["total"] and calm["share_threshold"] == 0.5
+    assert {c["stattest"] for c in calm["columns"].values()} <= {"ks", "z", "chisquare"}
+    # shifted inputs: drift
+    shifted = [{**r, "bmi": r["bmi"] * 1.6, "bp": r["bp"] + 40, "s5": r["s5"] * 1.5,
+                "s1": r["s1"] * 2, "s2": r["s2"] * 2, "s3": r["s3"] * 2} for r in reference["records"]]
+    client.post("/predict", json=shifted)
+    drifted = client.get("/monitoring/drift", params={"n": 200}).json()
+    assert drifted["dataset_drift"] is True and drifted["columns"]["bmi"]["drifted"] is True
