@@ -19,8 +19,11 @@ setup: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# as root (containers, CI machines) Jupyter insists on --allow-root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	cd notebooks && ../$(BIN)/jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1
+	cd notebooks && ../$(BIN)/jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1 $(ALLOW_ROOT)
 
 demo: setup
 	$(BIN)/python scripts/demo.py
