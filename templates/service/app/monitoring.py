@@ -24,8 +24,6 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from scipy import stats
-from scipy.spatial import distance
 
 from app.schema import COLUMN_TYPES, INPUT_COLUMNS
 
@@ -142,6 +140,8 @@ def _counts(keys: list[Any], values: np.ndarray) -> np.ndarray:
 
 def _stattest(ref: ColumnReference, cur: np.ndarray, reference_rows: int) -> tuple[str, float, float, bool]:
     """(name, score, threshold, drifted) as Evidently 0.7 chooses and computes them."""
+    from scipy import stats  # imported on first use: keeps the service's start fast
+
     n_values = len(np.unique(np.concatenate([ref.values, cur]))) if ref.numeric else len(
         set(ref.values.tolist()) | set(cur.tolist())
     )
@@ -168,6 +168,8 @@ def _keys(ref: np.ndarray, cur: np.ndarray) -> list[Any]:
 
 
 def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
+    from scipy import stats
+
     keys = sorted(_keys(ref, cur), key=str)
     if len(set(ref.tolist())) == 1 and len(set(cur.tolist())) == 1 and ref[0] == cur[0]:
         return 1.0, 0.05, False
@@ -181,6 +183,8 @@ def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
 
 
 def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
+    from scipy import stats
+
     keys = _keys(ref, cur)
     expected = _counts(keys, ref) * (len(cur) / len(ref))
     observed = _counts(keys, cur)
@@ -192,6 +196,8 @@ def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
 
 
 def _jensen_shannon(ref: ColumnReference, cur: np.ndarray, categorical: bool) -> tuple[float, float, bool]:
+    from scipy.spatial import distance
+
     if ref.numeric and len(np.unique(ref.values)) > 20:
         combined = np.concatenate([ref.values, cur])
         bins = np.histogram_bin_edges(combined, bins="sturges")

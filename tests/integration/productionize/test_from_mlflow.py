@@ -1,0 +1,79 @@
+"""--run RUN_ID and --model models:/name@alias: the model and the notebook snapshot come from MLflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_nb.productionize.api import productionize
+from mlops_nb.productionize.source import SourceError
+
+pytestmark = pytest.mark.integration
+
+
+def _log_tracked_run(nb: Path) -> str:
+    """What %%track records for a notebook: model under the variable's name, notebook snapshot,
+    and the mlops_nb.notebook tag."""
+    import mlflow
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import train_test_split
+
+    raw = load_diabetes(as_frame=True, scaled=False).frame
+    feats = raw.copy()
+    feats["bmi_bp"] = feats["bmi"] * feats["bp"]
+    feats["s1_s2"] = feats["s1"] / feats["s2"]
+    feats["log_s5"] = np.log1p(feats["s5"])
+    X = feats.drop(columns=["target"])
+    X_train, _, y_train, _ = train_test_split(X, feats["target"], random_state=1)
+    reg = Ridge(alpha=0.5).fit(X_train, y_train)
+    mlflow.set_experiment("helpers")
+    with mlflow.start_run() as run:
+        mlflow.sklearn.log_model(reg, name="reg", pip_requirements=["scikit-learn"])
+        mlflow.log_artifact(str(nb), artifact_path="notebook")
+        mlflow.set_tag("mlops_nb.notebook", str(nb.resolve()))
+    return str(run.info.run_id)
+
+
+def test_from_run_and_registered_model(isolated: Path, copy_nb: Any) -> None:
+    import os
+
+    import mlflow
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+
+    nb = copy_nb("helpers.ipynb", isolated / "work")
+    run_id = _log_tracked_run(nb)
+    events: list[Any] = []
+    result = productionize(run_id=run_id, out=isolated / "from-run", progress=events.append)
+    assert result.ok and "exactly" in result.checks[0].detail
+    assert events[0].step == "source" and "model `reg`" in events[1].message
+    metadata = json.loads((result.service_dir / "model" / "metadata.json").read_text())
+    assert metadata["run_id"] == run_id
+    assert result.input_columns[:3] == ["age", "sex", "bmi"]
+
+    version = mlflow.register_model(f"runs:/{run_id}/reg", "diabetes")
+    mlflow.MlflowClient().set_registered_model_alias("diabetes", "champion", version.version)
+    by_alias = productionize(model_uri="models:/diabetes@champion", out=isolated / "from-alias")
+    assert by_alias.ok
+    assert json.loads((by_alias.service_dir / "model" / "metadata.json").read_text())["model_uri"] == (
+        "models:/diabetes@champion"
+    )
+
+
+def test_run_without_notebook_snapshot_fails_clearly(isolated: Path) -> None:
+    import os
+
+    import mlflow
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+
+    with mlflow.start_run() as run:
+        mlflow.log_param("x", 1)
+    with pytest.raises(SourceError, match="no notebook snapshot"):
+        productionize(run_id=run.info.run_id, out=isolated / "svc")
+    assert not (isolated / "svc").exists()
