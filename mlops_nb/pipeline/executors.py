@@ -3,8 +3,9 @@
 ``submit(fn, *args, **kwargs) -> concurrent.futures.Future``, ``slots`` (how many run at once) and
 ``close()``. The runner and the sweep only ever use that.
 
-- :class:`LocalExecutor` (default): a pool of worker processes on this machine. Workers are warmed
-  up (papermill, MLflow, nbconvert imported) as they start, so a step pays only for its kernel.
+- :class:`LocalExecutor` (default): a pool of worker processes on this machine, forked from a
+  server that imported papermill, MLflow and nbconvert once, and kept warm for the next run in
+  the same process (tests, the JupyterLab server), so a step pays only for its kernel.
 - :class:`DaskExecutor`: a ``distributed.Client``; a ``LocalCluster`` when no scheduler address is
   given, else ``--scheduler tcp://host:8786`` or ``DASK_SCHEDULER_ADDRESS``. Workers need the same
   environment (mlops-nb and the notebooks' libraries), the notebooks and data at the same paths
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -36,48 +38,91 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def _warm_up() -> None:
-    """Pool initializer: pay the imports once per worker, not once per step."""
-    try:
-        import mlflow.tracking  # noqa: F401
-        import papermill  # noqa: F401
-        from nbconvert import HTMLExporter
+PRELOAD = "mlops_nb.pipeline._preload"
+_POOLS: dict[int, cf.ProcessPoolExecutor] = {}
+_ENV_PREFIXES = ("MLOPS_NB_", "MLFLOW_")
 
-        from mlops_nb.pipeline.execute import _exporter
 
-        _exporter(HTMLExporter)
-    except Exception:  # a worker that cannot warm up still works (it imports on first use)
-        pass
+def _shared_pool(jobs: int, *, fresh: bool = False) -> cf.ProcessPoolExecutor:
+    """One warm pool per size and process, reused by every pipeline and sweep it runs.
+
+    Workers fork from a ``forkserver`` that imported papermill, MLflow and nbconvert once, so a
+    new worker costs milliseconds and a step pays only for its kernel.
+    """
+    pool = _POOLS.get(jobs)
+    if pool is None or fresh:
+        import atexit
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([PRELOAD])
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+        if not _POOLS:
+            atexit.register(_close_pools)
+        _POOLS[jobs] = pool
+    return pool
+
+
+def _close_pools() -> None:
+    for pool in _POOLS.values():
+        pool.shutdown(wait=False, cancel_futures=True)
+    _POOLS.clear()
+
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+
+
+def call_with_environment(
+    env: dict[str, str], fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    """Run ``fn`` in a pooled worker with the caller's mlops-nb/MLflow environment (a warm
+    worker outlives the environment it was started in)."""
+    for key in [k for k in os.environ if k.startswith(_ENV_PREFIXES)]:
+        if key not in env:
+            del os.environ[key]
+    os.environ.update(env)
+    from mlops_nb import config
+
+    config._overrides.clear()
+    return fn(*args, **kwargs)
 
 
 class LocalExecutor:
-    """A process pool on this machine (``spawn``ed workers: safe with threads in the parent)."""
+    """Worker processes on this machine (a shared, warm pool; see :func:`_shared_pool`)."""
 
     name = "local"
 
     def __init__(self, jobs: int | None = None) -> None:
         self._jobs = max(1, jobs or os.cpu_count() or 1)
-        self._pool: cf.ProcessPoolExecutor | None = None
 
     @property
     def slots(self) -> int:
         return self._jobs
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> cf.Future[T]:
-        if self._pool is None:
-            import multiprocessing
+        from concurrent.futures.process import BrokenProcessPool
 
-            self._pool = cf.ProcessPoolExecutor(
-                max_workers=self._jobs,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm_up,
-            )
-        return self._pool.submit(fn, *args, **kwargs)
+        env = _environment()
+        try:
+            pool = _shared_pool(self._jobs)
+            return pool.submit(call_with_environment, env, fn, args, kwargs)
+        except (BrokenProcessPool, RuntimeError):  # a worker died earlier: start a new pool
+            pool = _shared_pool(self._jobs, fresh=True)
+            return pool.submit(call_with_environment, env, fn, args, kwargs)
+
+    def warm(self) -> None:
+        """Start the workers in the background (overlaps with creating the pipeline's run)."""
+        import threading
+
+        def start() -> None:
+            with contextlib.suppress(Exception):
+                _shared_pool(self._jobs).submit(int).result()
+
+        threading.Thread(target=start, name="mlops-nb-pool-warmup", daemon=True).start()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Nothing to release: the pool stays warm for the next run in this process."""
 
 
 class DaskExecutor:

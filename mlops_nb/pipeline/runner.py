@@ -288,6 +288,9 @@ def run(
                     continue
                 if pool is None:
                     pool = make_executor(str(executor), scheduler=scheduler, jobs=jobs)
+                    warm = getattr(pool, "warm", None)
+                    if warm is not None:
+                        warm()
                 if len(running) >= pool.slots:
                     continue
                 parent = recorder.ensure_parent()
