@@ -1,4 +1,4 @@
-"""`pipeline run` end to end: order, parallel branches, cache hits and misses, failure and resume."""
+"""`pipeline run` end to end: order, parallel branches, cache hits and misses, failure, resume."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from integration.pipeline.helpers import children, executions, runs
+
 from mlops_nb.pipeline.api import PipelineEvent, pipeline_status, run_pipeline
 
 pytestmark = pytest.mark.integration
