@@ -75,6 +75,11 @@ class _Cells(HTMLParser):
             self._buf.append(data)
 
 
+def _js(value: object) -> str:
+    """A JS literal that is safe inside an inline <script> (no "</script>" in it)."""
+    return json.dumps(value).replace("</", "<\\/")
+
+
 def _cells(dom: str) -> list[str]:
     parser = _Cells()
     parser.feed(dom)
@@ -104,6 +109,7 @@ def test_widget_module_renders_verdict_table_and_plots_offline(tmp_path: Path) -
         customers(3000, seed=1), customers(3000, seed=2, shift=("age", "income", "plan", "region"))
     )
     w = result.widget()
+    report = result.to_html()
     esm = ESM_PATH.read_text(encoding="utf-8")
     state = {
         "summary": w.summary,
@@ -117,13 +123,33 @@ def test_widget_module_renders_verdict_table_and_plots_offline(tmp_path: Path) -
     page.write_text(
         f"""<!doctype html><html><body><div id="out"></div>
 <script type="module">
-const state = {json.dumps(state)};
-const source = {json.dumps(esm)};
+const state = {_js(state)};
+const report = {_js(report)};
+const source = {_js(esm)};
 const url = URL.createObjectURL(new Blob([source], {{type: "text/javascript"}}));
 const mod = await import(url);
-const model = {{ get: (k) => state[k], on: () => {{}}, send: () => {{}} }};
+const handlers = {{}};
+const sent = [];
+const model = {{
+  get: (k) => state[k],
+  on: (event, cb) => {{ (handlers[event] ||= []).push(cb); }},
+  send: (msg) => {{
+    sent.push(msg.type);
+    for (const cb of handlers["msg:custom"] || []) cb({{ type: "report", html: report }});
+  }},
+}};
 mod.default.render({{ model, el: document.getElementById("out") }});
-document.body.setAttribute("data-rendered", "yes");
+document.querySelector('tr[data-column="score"]').click();  // a row that did not drift
+document.querySelector(".mnd-report-button").click();        // asks the kernel for the report
+document.body.setAttribute("data-sent", sent.join(","));
+setTimeout(() => {{  // what the report shows once its own scripts ran inside the widget's frame
+  const inner = document.querySelector("iframe.mnd-report").contentDocument.body.innerText;
+  const seen = document.createElement("pre");
+  seen.id = "report-text";
+  seen.textContent = inner;
+  document.body.append(seen);
+  document.body.setAttribute("data-rendered", "yes");
+}}, 8000);
 </script></body></html>""",
         encoding="utf-8",
     )
@@ -138,5 +164,13 @@ document.body.setAttribute("data-rendered", "yes");
     assert cells.count("yes") == 4 and cells.count("no") == 2
     assert "Wasserstein distance (normed)" in cells
     plotted = re.findall(r'<svg[^>]*data-column="([^"]+)"', dom)
-    assert sorted(plotted) == ["age", "income", "plan", "region"]
-    assert "Show the full Evidently report" in dom
+    assert sorted(plotted) == ["age", "income", "plan", "region", "score"]  # + the clicked row
+    assert 'data-sent="load-report"' in dom
+    frame = re.search(r"<iframe[^>]*mnd-report[^>]*>", dom)
+    assert frame is not None  # shown (no hidden attribute), holding the report
+    assert frame.group(0).startswith('<iframe class="mnd-report" title="Evidently report" srcdoc=')
+    seen = re.search(r'<pre id="report-text">(.*?)</pre>', dom, re.S)
+    assert seen is not None
+    assert "Drift is detected for 66.667% of columns (4 out of 6)." in seen.group(1)
+    assert "Dataset Drift" in seen.group(1)
+    assert "Toggle the full Evidently report" in dom

@@ -114,7 +114,8 @@ function render({ model, el }) {
       },
     }, state === "loading" ? "Building the Evidently report…" : reportHtml ? "Toggle the full Evidently report" : "Show the full Evidently report");
     if (state === "loading" || state === "unavailable") button.disabled = true;
-    const frame = h("iframe", { class: "mnd-report", sandbox: "allow-scripts", title: "Evidently report" });
+    // No sandbox: Evidently's page needs its own origin (storage), as in Evidently's own notebook view.
+    const frame = h("iframe", { class: "mnd-report", title: "Evidently report" });
     frame.hidden = !reportHtml;
     if (reportHtml) frame.srcdoc = reportHtml;
     const error = model.get("report_error");
