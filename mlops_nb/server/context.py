@@ -16,13 +16,19 @@ SETTINGS_KEY = "mlops_nb"
 class PanelContext:
     root: Path
     settings: Settings
+    raw_tracking_uri: str = DEFAULT_TRACKING_URI
     jobs: JobManager = field(default_factory=JobManager)
+
+    def settings_for(self, notebook: Path) -> Settings:
+        """The settings a kernel of ``notebook`` sees: Jupyter starts kernels in the notebook's
+        folder, so a relative store (MLflow's default ``sqlite:///mlflow.db``) is that folder's."""
+        uri = absolute_tracking_uri(self.raw_tracking_uri, cwd=notebook.parent)
+        return replace(self.settings, tracking_uri=uri)
 
 
 def make_context(root_dir: str) -> PanelContext:
-    """Settings as the kernels started by this server see them: a relative sqlite store is
-    resolved against the server's root (the kernels' working directory), not the server's cwd."""
+    """Settings as kernels started by this server see them (not as the server's cwd would)."""
     root = Path(root_dir).expanduser().resolve()
     raw = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     settings = replace(get_settings(), tracking_uri=absolute_tracking_uri(raw, cwd=root))
-    return PanelContext(root=root, settings=settings)
+    return PanelContext(root=root, settings=settings, raw_tracking_uri=raw)

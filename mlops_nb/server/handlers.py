@@ -42,7 +42,7 @@ class RunsHandler(PanelHandler):
         notebook = self.notebook(self.get_argument("notebook", None))
         size = self.int_argument("page_size", 50, 1, runs.MAX_PAGE_SIZE)
         token = self.get_argument("page_token", None)
-        settings = self.panel.settings
+        settings = self.panel.settings_for(notebook)
         try:
             page = await IOLoop.current().run_in_executor(
                 None, runs.list_runs, settings, notebook, size, token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from server.panel_store import N_OTHER, N_TRAIN, T0, write_notebook
@@ -74,7 +75,12 @@ async def test_pages_cover_every_run_once(jp_fetch, store):
     assert seen == [f"train-{i}" for i in range(N_TRAIN - 1, -1, -1)]
 
 
-async def test_notebook_in_a_subfolder_sees_only_its_runs(jp_fetch, store):
+async def test_notebook_in_a_subfolder_reads_the_store_of_its_folder(jp_fetch, store, jp_root_dir):
+    # its kernel runs in sub/, so MLflow's default sqlite:///mlflow.db is sub/mlflow.db
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="sub/other.ipynb")
+    assert data["store_exists"] is False and data["runs"] == []
+    assert data["tracking_uri"] == f"sqlite:///{(jp_root_dir / 'sub' / 'mlflow.db').resolve()}"
+    shutil.copy(jp_root_dir / "mlflow.db", jp_root_dir / "sub" / "mlflow.db")
     data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="sub/other.ipynb")
     assert [r["name"] for r in data["runs"]] == [f"other-{i}" for i in range(N_OTHER - 1, -1, -1)]
     assert data["next_page_token"] is None

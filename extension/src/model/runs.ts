@@ -4,8 +4,9 @@ import { compareRuns, IComparison } from '../compare';
 import { Observable } from './observable';
 
 export const PAGE_SIZE = 50;
-/** after a `%%track` cell finishes: the background writer delivers within ~1 s */
-export const REFRESH_DELAYS_MS = [1200, 3500];
+/** after a `%%track` cell finishes: runs are delivered in the background, usually within ~1 s,
+ * longer for the first run of a kernel or a large model */
+export const REFRESH_DELAYS_MS = [1000, 3000, 6000, 12000, 25000];
 
 export interface IRunsError {
   status: number;

@@ -1,0 +1,77 @@
+/**
+ * Benchmark, not a pass/fail timing: how long the panel takes to show the first page of a
+ * notebook with 1,000 runs. Figures go to $MLOPS_NB_ARTIFACTS/panel-bench.json.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
+const REPEAT = Number(process.env.MLOPS_NB_BENCH_REPEAT ?? 5);
+
+test.use({ autoGoto: true });
+
+/** In the page: open `path` (panel visible) and time until its first run row is rendered. */
+async function timeOpen(page: IJupyterLabPageFixture, nbPath: string, firstName: string): Promise<number> {
+  return page.evaluate(
+    async ({ nbPath, firstName }) => {
+      const app = (window as any).jupyterapp;
+      const rendered = () =>
+        document.querySelector('#mlops-nb-panel tr.mlops-nb-run .mlops-nb-run-name')?.textContent === firstName;
+      const t0 = performance.now();
+      void app.commands.execute('docmanager:open', { path: nbPath });
+      await new Promise<void>(resolve => {
+        const check = () => (rendered() ? resolve() : requestAnimationFrame(check));
+        check();
+      });
+      return performance.now() - t0;
+    },
+    { nbPath, firstName }
+  );
+}
+
+async function timeRefresh(page: IJupyterLabPageFixture): Promise<number> {
+  return page.evaluate(async () => {
+    const button = [...document.querySelectorAll('#mlops-nb-panel button')].find(
+      b => b.textContent === 'Refresh'
+    ) as HTMLButtonElement;
+    const t0 = performance.now();
+    button.click();
+    await new Promise<void>(resolve => {
+      const check = () => (button.disabled ? requestAnimationFrame(check) : resolve());
+      requestAnimationFrame(check);
+    });
+    return performance.now() - t0;
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+test('panel first render with 1,000 runs', async ({ page }) => {
+  await page.notebook.openByPath('nb/01_quickstart.ipynb');
+  await page.sidebar.openTab('mlops-nb-panel');
+  const open: number[] = [];
+  const refresh: number[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    open.push(await timeOpen(page, 'nb/bench.ipynb', 'bench-0999'));
+    await expect(page.locator('#mlops-nb-panel tr.mlops-nb-run')).toHaveCount(50);
+    refresh.push(await timeRefresh(page));
+    await page.notebook.close(false);
+    await page.notebook.activate('01_quickstart.ipynb');
+    await expect(page.locator('#mlops-nb-panel [data-testid=panel-notebook]')).toHaveText('nb/01_quickstart.ipynb');
+  }
+  await page.notebook.openByPath('nb/bench.ipynb');
+  await expect(page.locator('#mlops-nb-panel .mlops-nb-more')).toBeVisible();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'bench-1000-runs.png') });
+  const figures = {
+    runs_in_experiment: 1000,
+    page_size: 50,
+    open_notebook_to_first_page_ms: { median: median(open), all: open },
+    refresh_first_page_ms: { median: median(refresh), all: refresh }
+  };
+  fs.writeFileSync(path.join(ARTIFACTS, 'panel-bench.json'), JSON.stringify(figures, null, 2));
+  console.log('panel-bench', JSON.stringify(figures));
+});

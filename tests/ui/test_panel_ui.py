@@ -1,0 +1,51 @@
+"""The MLOps panel in a real browser (Debian's chromium via Galata/Playwright) against a real
+``jupyter lab``: track, see runs, compare, productionize; then the 1,000-run render benchmark.
+
+Screenshots: ``test-artifacts/ui/`` (``MLOPS_NB_ARTIFACTS`` overrides).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from support import REPO, chromium_path, require
+
+pytestmark = pytest.mark.ui
+
+ARTIFACTS = Path(os.environ.get("MLOPS_NB_ARTIFACTS", REPO / "test-artifacts" / "ui"))
+
+
+@pytest.fixture(scope="module")
+def built() -> None:
+    require(chromium_path() is not None, "chromium (/usr/bin/chromium)")
+    require(shutil.which("node") is not None, "node")
+    from ui.panel_lab import ensure_built
+
+    ensure_built()
+
+
+def test_track_compare_productionize_in_the_browser(built: None, tmp_path: Path) -> None:
+    from ui.panel_lab import lab, playwright
+
+    with lab(tmp_path) as (base, _root):
+        code = playwright("tests/panel.spec.ts", base, ARTIFACTS)
+    assert code == 0, f"the browser test failed; see {ARTIFACTS} and {tmp_path}/jupyter-lab-*.log"
+    for shot in ("01-empty", "02-runs", "03-second-run", "04-compare", "06-productionize-done"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
+
+
+def test_panel_renders_1000_runs_benchmark(built: None, tmp_path: Path) -> None:
+    from ui.panel_lab import lab, playwright, seed_bench
+
+    (tmp_path / "root").mkdir()
+    seed_bench(tmp_path / "root", n=1000)
+    with lab(tmp_path) as (base, _root):
+        code = playwright("tests/bench.spec.ts", base, ARTIFACTS, MLOPS_NB_BENCH_REPEAT="3")
+    assert code == 0, f"the benchmark run failed; see {ARTIFACTS}"
+    figures = json.loads((ARTIFACTS / "panel-bench.json").read_text())
+    assert figures["runs_in_experiment"] == 1000
+    assert len(figures["open_notebook_to_first_page_ms"]["all"]) == 3
