@@ -70,10 +70,10 @@ def test_run_without_notebook_snapshot_fails_clearly(isolated: Path) -> None:
 
     import mlflow
 
-    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-
-    with mlflow.start_run() as run:
-        mlflow.log_param("x", 1)
+    client = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    run = client.create_run(client.create_experiment("no-notebook"))
+    client.log_param(run.info.run_id, "x", 1)
+    client.set_terminated(run.info.run_id)
     with pytest.raises(SourceError, match="no notebook snapshot"):
         productionize(run_id=run.info.run_id, out=isolated / "svc")
     assert not (isolated / "svc").exists()
