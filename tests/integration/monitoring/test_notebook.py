@@ -28,10 +28,11 @@ def _display(nb, fragment: str) -> dict:
 
 
 def _text(nb, fragment: str) -> str:
-    return "".join(o.get("text", "") for o in _outputs(nb, fragment) if o["output_type"] == "stream")
+    outputs = _outputs(nb, fragment)
+    return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
 
 
-def test_drift_notebook_runs_and_its_widgets_flip(tmp_path: Path) -> None:
+def test_drift_notebook_runs_and_its_widgets_flip(isolated: Path, tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     pytest.importorskip("sklearn")
@@ -54,3 +55,7 @@ def test_drift_notebook_runs_and_its_widgets_flip(tmp_path: Path) -> None:
     live = _display(nb, "live = mlops_nb.drift(service=URL)")
     assert "Dataset drift detected" in live["text/html"]
     assert "exit code: 1" in _text(nb, '"--service", URL')
+    import mlflow
+
+    run = mlflow.search_runs(experiment_names=["drift-checks"], output_format="list")[0]
+    assert run.data.metrics["drift_share"] == 0.5  # age, income, plan of 6 columns

@@ -71,6 +71,8 @@ def _evidently_values(ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[dict[str, t
     return values, share
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # Evidently's
+@pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")  # own numpy use
 @pytest.mark.parametrize("case", list(CASES))
 def test_scores_tests_and_share_match_evidently(case: str) -> None:
     ref, cur = CASES[case]
