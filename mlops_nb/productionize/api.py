@@ -189,7 +189,7 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
         raise
     image = None
     if o["build"]:
-        image = _build(report, out, tag, base_image)
+        image = _build(report, out, tag, base_image, offline=bool(o["wheelhouse"]))
     if o["smoke"]:
         from mlops_nb.productionize import docker
 
@@ -215,14 +215,12 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
     )
 
 
-def _build(report: _Reporter, out: Path, tag: str, base_image: str) -> str:
+def _build(report: _Reporter, out: Path, tag: str, base_image: str, offline: bool) -> str:
     from mlops_nb.productionize import docker
 
-    with report.step("build", f"docker build -t {tag} (base {base_image})") as done:
-        try:
-            docker.build(out, tag, base_image, lambda line: report("build", "info", line))
-        except MlopsNbError:
-            raise
+    where = "no network" if offline else "network allowed"
+    with report.step("build", f"docker build -t {tag} (base {base_image}, {where})") as done:
+        docker.build(out, tag, base_image, lambda line: report("build", "info", line), offline=offline)
         size = docker.image_size(tag)
         done.append(f"image {tag}, {size / 1e6:.0f} MB")
     return tag

@@ -34,8 +34,12 @@ def client() -> Any:
     return engine
 
 
-def build(service: Path, tag: str, base_image: str, log: Callable[[str], None]) -> str:
-    """``docker build`` of the service directory; streams the build output to ``log``."""
+def build(
+    service: Path, tag: str, base_image: str, log: Callable[[str], None], *, offline: bool = False
+) -> str:
+    """``docker build`` of the service directory; streams the build output to ``log``.
+
+    ``offline`` builds with no network at all (the wheelhouse mode needs none)."""
     engine = client()
     try:
         engine.images.get(base_image)
@@ -49,6 +53,7 @@ def build(service: Path, tag: str, base_image: str, log: Callable[[str], None]) 
         decode=True,
         buildargs={"BASE_IMAGE": base_image},
         pull=False,
+        network_mode="none" if offline else None,
     )
     image_id = None
     for chunk in stream:
