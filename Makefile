@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system-deps lab demo test lint typecheck unit clean
+.PHONY: setup system-deps lab demo test lint typecheck unit clean extension jest
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,29 @@ system-deps:
 # as root (containers, CI machines) Jupyter insists on --allow-root
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: setup
+# The lab extension (extension/ -> mlops_nb/labextension), rebuilt when its sources changed, and
+# linked into the venv (an editable install copies the build of its install time).
+JLPM := PATH="$(CURDIR)/$(BIN):$$PATH" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(CURDIR)/$(BIN)/jlpm
+EXT_SRC := $(shell find extension/src extension/style -type f 2>/dev/null) extension/package.json
+LABEXT := mlops_nb/labextension/package.json
+
+extension/node_modules/.yarn-state.yml: extension/package.json extension/yarn.lock | $(STAMP)
+	cd extension && $(JLPM) install
+	touch $@
+
+$(LABEXT): $(EXT_SRC) extension/node_modules/.yarn-state.yml
+	cd extension && $(JLPM) build:prod
+	touch $@
+
+extension: $(LABEXT)
+	@dest=$(VENV)/share/jupyter/labextensions/mlops-nb; \
+	if [ "$$(readlink $$dest)" != "$(CURDIR)/mlops_nb/labextension" ]; then \
+	  rm -rf $$dest && mkdir -p $$(dirname $$dest) && ln -s $(CURDIR)/mlops_nb/labextension $$dest; fi
+
+jest: extension/node_modules/.yarn-state.yml
+	cd extension && $(JLPM) jest
+
+lab: setup extension
 	cd notebooks && ../$(BIN)/jupyter lab --ServerApp.root_dir=. --ip=127.0.0.1 $(ALLOW_ROOT)
 
 demo: setup
@@ -38,7 +60,7 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-test: setup system-deps lint typecheck
+test: setup system-deps lint typecheck extension jest
 	$(BIN)/pytest tests -q
 
 clean:
