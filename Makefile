@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# the browser tests drive Debian's /usr/bin/chromium: never let npm download Playwright's browsers
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: setup system-deps lab demo test lint typecheck unit clean extension jest
 
