@@ -37,7 +37,10 @@ class PairOptionCommand(TyperCommand):
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # logs and pipes: wide enough that tables do not wrap
+        console = Console(highlight=False, width=max(console.width, 120))
+    return console
 
 
 def _usage_error(exc: Exception) -> Exception:

@@ -98,9 +98,8 @@ class PipelineProgress:
 
 
 def summary(result: PipelineResult, console: Console) -> None:
-    table = Table(
-        title=f"{result.pipeline.name}: {result.status.lower()} in {result.duration:.1f}s"
-    )
+    console.print(f"{result.pipeline}: {result.status.lower()} in {result.duration:.1f}s")
+    table = Table()
     for col in ("step", "status", "time", "run", "detail"):
         table.add_column(col, overflow="fold")
     for step in result.steps.values():
@@ -183,7 +182,8 @@ def sweep_table(result: SweepResult, console: Console) -> None:
     title = f"sweep of {len(result.trials)} runs in {result.duration:.1f}s"
     if result.metric:
         title += f", sorted by {result.metric} ({order})"
-    table = Table(title=title)
+    console.print(title)
+    table = Table()
     for col in ("", *names, *metric_names, "status", "run"):
         table.add_column(col)
     best = result.best

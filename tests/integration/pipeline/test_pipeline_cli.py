@@ -1,0 +1,94 @@
+"""`mlops-nb pipeline run|show` as a user types them; and the example pipeline of notebooks/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from integration.pipeline.helpers import children, executions, runs
+from support import NOTEBOOKS
+
+from mlops_nb.cli import main
+from mlops_nb.pipeline.api import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+def _wait_for_pipeline_runs(experiment: str, count: int, timeout: float = 90.0) -> list:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while True:
+        parents = [r for r in runs(experiment) if r.data.tags.get("mlops_nb.kind") == "pipeline"]
+        done = len(parents) >= count and all(r.info.status != "RUNNING" for r in parents)
+        if done or time.monotonic() > deadline:
+            return parents
+        time.sleep(0.5)
+
+
+def test_run_then_cached_rerun_then_show(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pipeline", "run", str(chain)]) == 0
+    out = capsys.readouterr().out
+    assert "finished" in out and "pipeline run" in out
+    produced = executions(chain.parent)
+
+    assert main(["pipeline", "run", str(chain)]) == 0
+    out = capsys.readouterr().out
+    assert executions(chain.parent) == produced
+    assert out.count("cached (outputs from run") == 4
+
+    # the cached run is recorded by a detached process (the CLI does not import MLflow for it)
+    first, second = _wait_for_pipeline_runs("chain", 2)
+    assert second.info.status == "FINISHED"
+    cached = children("chain", second.info.run_id)
+    assert sorted(cached) == ["a", "b", "c", "side"]
+    originals = children("chain", first.info.run_id)
+    assert {n: r.data.tags["mlops_nb.cached_from"] for n, r in cached.items()} == {
+        n: r.info.run_id for n, r in originals.items()
+    }
+
+    assert main(["pipeline", "show", str(chain)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.count("│") >= 7]  # table rows, not the tree
+    assert len(rows) == 4 and all("cached" in row for row in rows)
+
+
+def test_exit_codes_for_invalid_and_failing_pipelines(
+    chain: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = chain.parent
+    good = chain.read_text()
+    chain.write_text(good.replace("needs: [b]", "needs: [bee]"))
+    assert main(["pipeline", "run", str(chain)]) == 2
+    assert "step 'c': needs unknown step 'bee'" in capsys.readouterr().err
+    assert main(["pipeline", "run", str(chain), "--only", "zzz"]) == 2
+
+    chain.write_text(good)
+    (root / "fail-b.flag").write_text("")
+    assert main(["pipeline", "run", str(chain)]) == 1
+    captured = capsys.readouterr()
+    assert "step 'b' failed: cell #2" in captured.err
+    assert "RuntimeError: b: fail-b.flag exists" in captured.err
+    assert "resumes from 'b'" in captured.out
+
+
+def test_example_pipeline(isolated: Path) -> None:
+    """The example of notebooks/pipeline (what `make demo` runs) works from a copy."""
+    example = isolated / "example"
+    shutil.copytree(
+        NOTEBOOKS / "pipeline",
+        example,
+        ignore=shutil.ignore_patterns("out", "data", "models", "reports", ".mlops-nb", "*.db"),
+    )
+    result = run_pipeline(example / "pipeline.yaml")
+    assert result.ok, [s.message for s in result.failed_steps]
+    metrics = json.loads((example / "reports" / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.85
+    steps = children("wine-pipeline", result.run_id)
+    assert sorted(steps) == ["evaluate", "prepare", "train"]
+    tracked = children("wine-pipeline", steps["train"].info.run_id)
+    assert len(tracked) == 1  # the %%track cell of train.ipynb, nested under the train step
+    [cell_run] = tracked.values()
+    assert cell_run.data.params.get("n_estimators") == "100"
+    assert cell_run.data.metrics["train_accuracy"] > 0.9
