@@ -104,3 +104,35 @@ def test_full_report_uses_the_same_columns_and_kinds() -> None:
     }
     assert methods["code"] == "chi-square p_value"  # integer with 4 values: categorical
     assert set(methods) == set(result.summary["columns"])
+
+
+def test_nullable_and_category_dtypes_agree_with_the_full_report() -> None:
+    def frame(shift: int, seed: int) -> pd.DataFrame:
+        rng = _rng(seed)
+        n = 1500
+        out = pd.DataFrame(
+            {
+                "i": pd.array(rng.integers(0, 4 + shift, n), dtype="Int64"),
+                "j": pd.array(rng.integers(0, 100, n), dtype="Int64"),
+                "b": pd.array(rng.random(n) < 0.3 + 0.3 * shift, dtype="boolean"),
+                "s": pd.array(rng.choice(["a", "b"], n), dtype="string"),
+                "c": pd.Categorical(rng.choice(["x", "y", "z"], n)),
+                "f": pd.array(rng.normal(shift, 1, n), dtype="Float64"),
+            }
+        )
+        out.loc[::17, "i"] = pd.NA
+        out.loc[::13, "s"] = pd.NA
+        return out
+
+    result = mlops_nb.drift(frame(0, 1), frame(1, 2))
+    report = {
+        m["config"]["column"]: m["value"]
+        for m in result.report.dict()["metrics"]
+        if m["config"]["type"].endswith("ValueDrift")
+    }
+
+    kinds = {name: col["type"] for name, col in result.summary["columns"].items()}
+    assert kinds == {"i": "cat", "j": "num", "b": "cat", "s": "cat", "c": "cat", "f": "num"}
+    for name, col in result.summary["columns"].items():
+        assert col["score"] == pytest.approx(report[name], rel=1e-9, abs=1e-12), name
+    assert result.drifted_columns == ["i", "b", "f"]
