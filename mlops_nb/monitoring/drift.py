@@ -47,6 +47,9 @@ def compare_frames(
         )
     cur_frame = _str_columns(as_frame(current, "current"))
     specs = list(profile.specs)
+    if columns is not None:  # a prepared profile can serve any subset of its columns
+        keep = {*columns, target, prediction}
+        specs = [s for s in specs if s.name in keep]
     check_current(cur_frame, specs, explicit=columns is not None)
     sampled, cur_note = sample_rows(cur_frame, cap, side="current", seed=seed + 1)
     cur_norm = normalize(sampled, specs)

@@ -36,6 +36,14 @@ def test_an_explicit_profile_gives_the_same_result_as_the_frame() -> None:
     assert mlops_nb.drift(prepared, cur).summary == mlops_nb.drift(ref, cur).summary
 
 
+def test_a_profile_serves_a_subset_of_its_columns() -> None:
+    prepared = reference_profile(customers(2000, seed=1))
+    cur = customers(2000, seed=2, shift=("age", "plan"))
+    result = mlops_nb.drift(prepared, cur, columns=["age", "score"])
+    assert list(result.summary["columns"]) == ["age", "score"]
+    assert result.drifted_columns == ["age"]
+
+
 def test_a_profile_refuses_columns_it_does_not_have() -> None:
     import pytest
 
