@@ -19,9 +19,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_nb.exceptions import ConfigError, MlopsNbError
+from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, steps
 from mlops_nb.productionize.extract import extract
 from mlops_nb.productionize.featurize import plan
@@ -57,6 +58,23 @@ class _Reporter:
         self(step, "done", done[0] if done else message)
 
 
+@dataclass(frozen=True)
+class _Options:
+    notebook: Path | None
+    out: Path | None
+    model_var: str | None
+    name: str | None
+    run_id: str | None
+    model_uri: str | None
+    build: bool
+    tag: str | None
+    base_image: str | None
+    wheelhouse: bool
+    smoke: bool
+    force: bool
+    fidelity: bool
+
+
 def productionize(
     notebook: str | Path | None = None,
     *,
@@ -83,23 +101,34 @@ def productionize(
         build = True
     scratch = Path(tempfile.mkdtemp(prefix="mlops-nb-productionize-"))
     try:
-        return _run(
-            report, scratch, notebook=notebook, out=out, model_var=model_var, name=name,
-            run_id=run_id, model_uri=model_uri, build=build, tag=tag, base_image=base_image,
-            wheelhouse=wheelhouse, smoke=smoke, force=force, fidelity=fidelity,
+        options = _Options(
+            notebook=Path(notebook) if notebook is not None else None,
+            out=Path(out) if out is not None else None,
+            model_var=model_var,
+            name=name,
+            run_id=run_id,
+            model_uri=model_uri,
+            build=build,
+            tag=tag,
+            base_image=base_image,
+            wheelhouse=wheelhouse,
+            smoke=smoke,
+            force=force,
+            fidelity=fidelity,
         )
+        return _run(report, scratch, options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult:  # noqa: PLR0915
+def _run(report: _Reporter, scratch: Path, o: _Options) -> ProductionizeResult:
     from mlops_nb.productionize.source import Source, from_run
 
-    if o["notebook"] is not None:
-        source = Source(Path(str(o["notebook"])).resolve(), o["model_var"])  # type: ignore[arg-type]
+    if o.notebook is not None:
+        source = Source(o.notebook.resolve(), o.model_var)
     else:
         with report.step("source", "fetching the run's notebook and model from MLflow") as done:
-            source = from_run(o["run_id"], o["model_uri"], scratch, o["model_var"])  # type: ignore[arg-type]
+            source = from_run(o.run_id, o.model_uri, scratch, o.model_var)
             done.append(f"run {source.run_id}: model `{source.model_var}`, notebook snapshot")
     nb = source.notebook
     with report.step("extract", f"reading {nb.name}") as done:
@@ -109,20 +138,26 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
             f"dropping {len(ex.dropped)} statement(s)/line(s)"
         )
     for dropped in ex.dropped:
-        report("extract", "info", f"dropped from cell {dropped.cell}: {dropped.what} — {dropped.reason}")
+        report(
+            "extract",
+            "info",
+            f"dropped from cell {dropped.cell}: {dropped.what} — {dropped.reason}",
+        )
     with report.step("features", "looking for feature code derived from a raw frame") as done:
         flow = plan(ex)
         fp = flow.features
         done.append(
             f"features.py from cells {', '.join(map(str, fp.cells))}: the API takes raw columns"
-            if fp else "no feature code: the API takes the model's own columns"
+            if fp
+            else "no feature code: the API takes the model's own columns"
         )
     for note in flow.notes:
         report("features", "info", note)
-    name = steps.service_name(nb if source.run_id is None else Path(str(source.model_var)), o["name"])  # type: ignore[arg-type]
-    out = Path(str(o["out"])) if o["out"] else Path.cwd() / f"{name}-service"
+    named_after = nb if source.run_id is None else Path(str(source.model_var))
+    name = steps.service_name(named_after, o.name)
+    out = o.out if o.out else Path.cwd() / f"{name}-service"
     out = out.resolve()
-    steps.check_out_dir(out, bool(o["force"]))
+    steps.check_out_dir(out, o.force)
     code = codegen.generate(ex, flow, render_template)
     stage = steps.staging_dir(out)
     keep_stage = False
@@ -133,8 +168,12 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
         notebook_model = source.notebook_model or scratch / "notebook_model.pkl"
         # train.py retrains while the kernel runs the notebook; the probe then compares
         probe_proc = start_probe(
-            kernel_python(), stage, notebook_model, stage / "train-output",
-            steps.train_args(code), cwd=nb.parent,
+            kernel_python(),
+            stage,
+            notebook_model,
+            stage / "train-output",
+            steps.train_args(code),
+            cwd=nb.parent,
         )
         try:
             if source.notebook_model is None:
@@ -148,16 +187,16 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
         with report.step("fidelity", "train.py in a fresh process vs the notebook's model") as done:
             probe = collect_probe(probe_proc, stage, nb.parent, kernel_python())
             verdict = judge(ex, probe)
-            if o["fidelity"] and not verdict.passed:
+            if o.fidelity and not verdict.passed:
                 keep_stage = True
                 raise FidelityError(
                     f"fidelity check failed: {verdict.detail}. The generated code is in {stage}"
                 )
-            done.append(verdict.detail if o["fidelity"] else "fidelity check skipped (--no-fidelity)")
-        checks = [Check("fidelity", verdict.passed or not o["fidelity"], verdict.detail)]
+            done.append(verdict.detail if o.fidelity else "fidelity check skipped (--no-fidelity)")
+        checks = [Check("fidelity", verdict.passed or not o.fidelity, verdict.detail)]
         steps.finalize_features(stage, ex, flow, probe)
-        base_image = str(o["base_image"] or steps.default_base_image(probe["python"]))
-        tag = str(o["tag"] or f"{name}:latest")
+        base_image = o.base_image or steps.default_base_image(probe["python"])
+        tag = o.tag or f"{name}:latest"
         with report.step("render", "writing the service directory") as done:
             meta = {
                 "service": name,
@@ -169,12 +208,20 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
             }
             example = steps.write_model_dir(stage, notebook_model, probe, meta)
             steps.render_service(
-                stage, ex=ex, flow=flow, code=code, probe=probe, example=example, name=name,
-                tag=tag, base_image=base_image, wheelhouse=bool(o["wheelhouse"]),
+                stage,
+                ex=ex,
+                flow=flow,
+                code=code,
+                probe=probe,
+                example=example,
+                name=name,
+                tag=tag,
+                base_image=base_image,
+                wheelhouse=o.wheelhouse,
                 run_id=source.run_id,
             )
             done.append(f"service for {len(probe['columns'])} input column(s)")
-        if o["wheelhouse"]:
+        if o.wheelhouse:
             from mlops_nb.productionize.packaging import build_wheelhouse
 
             with report.step("wheelhouse", "preparing wheels for an offline image build") as done:
@@ -188,9 +235,9 @@ def _run(report: _Reporter, scratch: Path, **o: object) -> ProductionizeResult: 
             shutil.rmtree(stage, ignore_errors=True)
         raise
     image = None
-    if o["build"]:
-        image = _build(report, out, tag, base_image, offline=bool(o["wheelhouse"]))
-    if o["smoke"]:
+    if o.build:
+        image = _build(report, out, tag, base_image, offline=o.wheelhouse)
+    if o.smoke:
         from mlops_nb.productionize import docker
 
         with report.step("smoke", f"starting {tag} and posting the input example") as done:
@@ -220,7 +267,9 @@ def _build(report: _Reporter, out: Path, tag: str, base_image: str, offline: boo
 
     where = "no network" if offline else "network allowed"
     with report.step("build", f"docker build -t {tag} (base {base_image}, {where})") as done:
-        docker.build(out, tag, base_image, lambda line: report("build", "info", line), offline=offline)
+        docker.build(
+            out, tag, base_image, lambda line: report("build", "info", line), offline=offline
+        )
         size = docker.image_size(tag)
         done.append(f"image {tag}, {size / 1e6:.0f} MB")
     return tag

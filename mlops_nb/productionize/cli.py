@@ -1,4 +1,4 @@
-"""CLI commands of this capability (registered by ``mlops_nb.cli``): ``productionize``, ``serve``."""
+"""CLI commands of this capability (registered by ``mlops_nb.cli``): productionize, serve."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ def _printer(verbose: bool) -> Any:
             typer.echo(f"{_MARK['start']} {event.step}: {event.message}")
         else:
             color = typer.colors.GREEN if event.status == "done" else typer.colors.RED
-            typer.secho(f"{_MARK[event.status]} {event.step}: {event.message} ({event.elapsed:.1f}s)", fg=color)
+            typer.secho(
+                f"{_MARK[event.status]} {event.step}: {event.message} ({event.elapsed:.1f}s)",
+                fg=color,
+            )
 
     return show
 
@@ -31,8 +34,12 @@ def _summary(result: Any) -> None:
     typer.echo(f"  train.py     {result.train_py}")
     if result.features_py:
         typer.echo(f"  features.py  {result.features_py} (shared by train.py and the service)")
-    kind = "raw columns (features derived in the service)" if result.takes_raw_columns else "columns"
-    typer.echo(f"  the API expects {len(result.input_columns)} {kind}: {', '.join(result.input_columns)}")
+    kind = (
+        "raw columns (features derived in the service)" if result.takes_raw_columns else "columns"
+    )
+    typer.echo(
+        f"  the API expects {len(result.input_columns)} {kind}: {', '.join(result.input_columns)}"
+    )
     if result.image:
         typer.echo(f"  image        {result.image}")
     for check in result.checks:
@@ -49,27 +56,58 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def productionize(
         notebook: Path | None = typer.Argument(None, help="The notebook that trains the model."),
-        out: Path | None = typer.Option(None, "--out", help="Service directory (default ./<name>-service)."),
-        model_var: str | None = typer.Option(None, "--model-var", help="Variable holding the model."),
-        name: str | None = typer.Option(None, "--name", help="Service name (default: notebook name)."),
-        run_id: str | None = typer.Option(None, "--run", help="A tracked MLflow run instead of a notebook."),
-        model_uri: str | None = typer.Option(None, "--model", help="A registered model: models:/name@alias."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Service directory (default ./<name>-service)."
+        ),
+        model_var: str | None = typer.Option(
+            None, "--model-var", help="Variable holding the model."
+        ),
+        name: str | None = typer.Option(
+            None, "--name", help="Service name (default: notebook name)."
+        ),
+        run_id: str | None = typer.Option(
+            None, "--run", help="A tracked MLflow run instead of a notebook."
+        ),
+        model_uri: str | None = typer.Option(
+            None, "--model", help="A registered model: models:/name@alias."
+        ),
         build: bool = typer.Option(False, "--build", help="Build the Docker image."),
         tag: str | None = typer.Option(None, "--tag", help="Image tag (default <name>:latest)."),
-        base_image: str | None = typer.Option(None, "--base-image", help="Base image (default python:3.X-slim)."),
-        wheelhouse: bool = typer.Option(False, "--wheelhouse", help="Hermetic build: wheels prepared on the host."),
-        smoke: bool = typer.Option(False, "--smoke", help="Start the image and check a real prediction."),
+        base_image: str | None = typer.Option(
+            None, "--base-image", help="Base image (default python:3.X-slim)."
+        ),
+        wheelhouse: bool = typer.Option(
+            False, "--wheelhouse", help="Hermetic build: wheels prepared on the host."
+        ),
+        smoke: bool = typer.Option(
+            False, "--smoke", help="Start the image and check a real prediction."
+        ),
         force: bool = typer.Option(False, "--force", help="Replace an existing service directory."),
-        fidelity: bool = typer.Option(True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the docker build output."),
+        fidelity: bool = typer.Option(
+            True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."
+        ),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="Show the docker build output."
+        ),
     ) -> None:
         """Turn a notebook's model into train.py, a FastAPI service, and (with --build) an image."""
         from mlops_nb.productionize.api import productionize as run
 
         result = run(
-            notebook, out=out, model_var=model_var, name=name, run_id=run_id, model_uri=model_uri,
-            build=build, tag=tag, base_image=base_image, wheelhouse=wheelhouse, smoke=smoke,
-            force=force, fidelity=fidelity, progress=_printer(verbose),
+            notebook,
+            out=out,
+            model_var=model_var,
+            name=name,
+            run_id=run_id,
+            model_uri=model_uri,
+            build=build,
+            tag=tag,
+            base_image=base_image,
+            wheelhouse=wheelhouse,
+            smoke=smoke,
+            force=force,
+            fidelity=fidelity,
+            progress=_printer(verbose),
         )
         _summary(result)
         if not result.ok:

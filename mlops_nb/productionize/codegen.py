@@ -144,13 +144,16 @@ def generate(ex: Extraction, flow: DataFlow, render: Any) -> TrainingCode:
         *(
             s.uses
             for s in ex.statements
-            if s.index not in feature_ids and not _is_import(s)
+            if s.index not in feature_ids
+            and not _is_import(s)
             and not (_is_definition(s) and s.node.name in moved)  # type: ignore[attr-defined]
         )
     )
     imports = [s.source for s in ex.statements if _is_import(s) and s.binds & train_uses]
     functions = [
-        s.source for s in ex.statements if _is_definition(s) and s.node.name not in moved  # type: ignore[attr-defined]
+        s.source
+        for s in ex.statements
+        if _is_definition(s) and s.node.name not in moved  # type: ignore[attr-defined]
     ]
     found: dict[str, DataArg] = {}
     body: list[str] = []
@@ -181,7 +184,9 @@ def generate(ex: Extraction, flow: DataFlow, render: Any) -> TrainingCode:
     body = _finalize_data_args(found, body)
     train_functions = [s for s in ex.statements if _is_definition(s) and s.node.name not in moved]  # type: ignore[attr-defined]
     body_binds = set().union(*(s.binds for s in ex.statements if not _is_definition(s)))
-    free_in_functions = set().union(*(s.uses for s in train_functions)) if train_functions else set()
+    free_in_functions = (
+        set().union(*(s.uses for s in train_functions)) if train_functions else set()
+    )
     global_names = sorted(free_in_functions & (body_binds | {p["name"] for p in param_specs}))
     split = flow.split
     x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
@@ -223,7 +228,9 @@ def generate(ex: Extraction, flow: DataFlow, render: Any) -> TrainingCode:
     )
 
 
-def features_source(ex: Extraction, flow: DataFlow, render: Any, raw_columns: list[str] | None) -> str:
+def features_source(
+    ex: Extraction, flow: DataFlow, render: Any, raw_columns: list[str] | None
+) -> str:
     fp = flow.features
     assert fp is not None
     params = {p.name: p.value for p in ex.parameters}

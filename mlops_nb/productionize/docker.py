@@ -28,7 +28,8 @@ def client() -> Any:
         engine.ping()
     except Exception as exc:
         raise DockerError(
-            f"no Docker engine answers ({exc}); start dockerd (scripts/install-system-deps.sh does) "
+            f"no Docker engine answers ({exc}); start dockerd "
+            "(scripts/install-system-deps.sh does) "
             "or set DOCKER_HOST"
         ) from None
     return engine

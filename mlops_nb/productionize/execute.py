@@ -26,7 +26,7 @@ with open({path!r}, "wb") as _mlops_handle:
 
 
 def run_notebook_model(notebook: Path, model_var: str, scratch: Path, timeout: int = 900) -> Path:
-    """Execute ``notebook`` (cwd: its folder) and pickle ``model_var`` to ``scratch/notebook_model.pkl``."""
+    """Execute ``notebook`` (cwd: its folder); pickle ``model_var`` to the scratch folder."""
     import nbclient
     import nbformat
     from nbclient.exceptions import CellExecutionError

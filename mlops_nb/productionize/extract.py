@@ -29,7 +29,7 @@ _PLOT_METHODS = {"plot", "hist", "boxplot", "scatter", "imshow", "show", "savefi
 
 
 class ExtractionError(NotebookError):
-    """The notebook cannot be turned into a training script (the message says why and what to do)."""
+    """The notebook cannot become a training script (the message says why and what to do)."""
 
     exit_code = 2
 
@@ -108,9 +108,7 @@ def find_fits(stmts: list[Stmt]) -> list[FitCall]:
             if len(call.args) < 2:
                 continue  # fit(X) alone: a transformer, not a supervised model
             sources = [ast.unparse(a) for a in call.args[:2]]
-            fits.append(
-                FitCall(stmt, var, args[0], args[1], x_src=sources[0], y_src=sources[1])
-            )
+            fits.append(FitCall(stmt, var, args[0], args[1], x_src=sources[0], y_src=sources[1]))
     return fits
 
 
@@ -197,7 +195,9 @@ def extract(path: Path, model_var: str | None = None) -> Extraction:
         kept = stmts
         defined = {n for s in stmts for n in s.binds}
         unresolved = {n for s in stmts for n in s.uses} - defined - BUILTINS
-        untagged = [c.number for c in cells if not (c.tags & (EXTRACT_TAGS | {"parameters", "skip"}))]
+        untagged = [
+            c.number for c in cells if not (c.tags & (EXTRACT_TAGS | {"parameters", "skip"}))
+        ]
         for number in untagged:
             dropped.append(Dropped(number, "cell", "untagged (the notebook uses cell tags)"))
     else:

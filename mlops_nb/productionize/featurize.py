@@ -99,7 +99,9 @@ def _is_deriving(stmt: Stmt, functions: set[str]) -> str | None:
 
 
 def _string_constants(node: ast.AST) -> list[str]:
-    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return [
+        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
 
 
 def _targets(ex: Extraction, y_var: str | None, end: int) -> list[str]:
@@ -114,10 +116,17 @@ def _targets(ex: Extraction, y_var: str | None, end: int) -> list[str]:
                     found += _string_constants(n.slice)
                 elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
                     if n.func.attr == "pop":
-                        found += [a.value for a in n.args if isinstance(a, ast.Constant)]
-                elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name):
-                    if n.attr not in {"values", "to_numpy", "copy", "astype", "ravel"}:
-                        found.append(n.attr)
+                        found += [
+                            a.value
+                            for a in n.args
+                            if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                        ]
+                elif (
+                    isinstance(n, ast.Attribute)
+                    and isinstance(n.value, ast.Name)
+                    and n.attr not in {"values", "to_numpy", "copy", "astype", "ravel"}
+                ):
+                    found.append(n.attr)
             return [t for t in dict.fromkeys(found) if isinstance(t, str)]
     return []
 
@@ -160,7 +169,9 @@ def plan(ex: Extraction) -> DataFlow:
     free -= set().union(*(s.binds for s in stmts))
     free -= {raw_var, *defs}
     imports = [
-        s for s in ex.statements if isinstance(s.node, ast.Import | ast.ImportFrom) and s.binds & free
+        s
+        for s in ex.statements
+        if isinstance(s.node, ast.Import | ast.ImportFrom) and s.binds & free
     ]
     free -= set().union(*(s.binds for s in imports)) if imports else set()
     used_params = sorted(free & params)
@@ -201,4 +212,3 @@ def _functions_used(stmts: list[Stmt], defs: dict[str, Stmt]) -> list[Stmt]:
         seen.add(name)
         todo |= (defs[name].uses & set(defs)) - seen
     return sorted((defs[n] for n in seen), key=lambda s: s.index)
-

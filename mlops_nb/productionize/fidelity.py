@@ -2,7 +2,8 @@
 
 Predictions on the input example must be equal (floats within a relative 1e-9); when training is
 not deterministic (an estimator with ``random_state=None``), the evaluation metrics must agree
-within :data:`METRIC_TOLERANCE` (relative, per metric) instead. A mismatch names the cell that is the likely cause.
+within :data:`METRIC_TOLERANCE` (relative, per metric) instead. A mismatch names the cell
+that is the likely cause.
 """
 
 from __future__ import annotations
@@ -40,15 +41,23 @@ def start_probe(
     """Start train.py through the probe in a fresh interpreter. It retrains at once and waits for
     ``notebook_model`` to appear (the kernel may still be running the notebook)."""
     cmd = [
-        python, str(_PROBE), "--service", str(service), "--notebook-model", str(notebook_model),
-        "--out", str(out), "--", *train_args,
+        python,
+        str(_PROBE),
+        "--service",
+        str(service),
+        "--notebook-model",
+        str(notebook_model),
+        "--out",
+        str(out),
+        "--",
+        *train_args,
     ]
-    return subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def collect_probe(proc: subprocess.Popen[str], service: Path, cwd: Path, python: str) -> dict[str, Any]:
+def collect_probe(
+    proc: subprocess.Popen[str], service: Path, cwd: Path, python: str
+) -> dict[str, Any]:
     """Wait for the probe; its JSON report, or a FidelityError with train.py's traceback."""
     stdout, stderr = proc.communicate(timeout=1800)
     for line in stdout.splitlines():
@@ -103,6 +112,7 @@ def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
     return FidelityReport(
         False,
         f"train.py's model predicts {probe['retrained']} where the notebook's predicts "
-        f"{probe['expected']} on the input example (metrics {ours} vs {theirs}); likely cause: {cause}",
+        f"{probe['expected']} on the input example (metrics {ours} vs {theirs}); "
+        f"likely cause: {cause}",
         probe,
     )

@@ -85,7 +85,11 @@ def _columns(frame: Any) -> list[dict[str, Any]]:
     for name in frame.columns:
         series = frame[name]
         kind = _kind(series)
-        info: dict[str, Any] = {"name": str(name), "type": kind, "nullable": bool(series.isna().any())}
+        info: dict[str, Any] = {
+            "name": str(name),
+            "type": kind,
+            "nullable": bool(series.isna().any()),
+        }
         clean = series.dropna()
         if kind in ("number", "integer") and len(clean):
             info["min"] = float(clean.min())
@@ -152,10 +156,7 @@ def main() -> int:
         params = notebook_model.get_params(deep=True)
     unseeded = sorted(k for k, v in params.items() if k.endswith("random_state") and v is None)
     classes = getattr(notebook_model, "classes_", None)
-    if has_features:
-        raw_columns = [str(c) for c in result.get("raw_columns") or []]
-    else:
-        raw_columns = None
+    raw_columns = [str(c) for c in result.get("raw_columns") or []] if has_features else None
     report = {
         "equal": equal,
         "expected": _jsonable(expected),
@@ -173,8 +174,22 @@ def main() -> int:
         "serving_distributions": _distributions(serving_modules),
         "python": ".".join(map(str, sys.version_info[:3])),
         "versions": _distributions(
-            {"numpy", "scipy", "pandas", "sklearn", "fastapi", "uvicorn", "pydantic", "starlette",
-             "uvloop", "httptools", "cloudpickle", "anyio", "httpx", "pytest"}
+            {
+                "numpy",
+                "scipy",
+                "pandas",
+                "sklearn",
+                "fastapi",
+                "uvicorn",
+                "pydantic",
+                "starlette",
+                "uvloop",
+                "httptools",
+                "cloudpickle",
+                "anyio",
+                "httpx",
+                "pytest",
+            }
         ),
     }
     print("FIDELITY-REPORT " + json.dumps(report, default=str))

@@ -66,7 +66,11 @@ def read_cells(path: Path) -> list[Cell]:
             f"not a readable .ipynb notebook ({exc}); open and save it in Jupyter first",
             path=str(path),
         ) from None
-    if not isinstance(nb, dict) or nb.get("nbformat", 0) < 4 or not isinstance(nb.get("cells"), list):
+    if (
+        not isinstance(nb, dict)
+        or nb.get("nbformat", 0) < 4
+        or not isinstance(nb.get("cells"), list)
+    ):
         raise NotebookError(
             "not an nbformat 4 notebook; open and save it with a current Jupyter", path=str(path)
         )

@@ -45,7 +45,9 @@ def requirements(probe: dict[str, Any], needs_pandas: bool) -> list[tuple[str, s
         if version is None:
             if dist in ("uvloop", "httptools"):
                 continue
-            raise MlopsNbError(f"the service needs '{dist}', which is not installed; pip install {dist}")
+            raise MlopsNbError(
+                f"the service needs '{dist}', which is not installed; pip install {dist}"
+            )
         pins[dist.lower()] = version
     return sorted(pins.items())
 
@@ -87,7 +89,9 @@ def build_wheelhouse(service: Path, requirement_files: list[Path]) -> int:
             raise WheelhouseError(
                 "could not download wheels for the service (pip download failed):\n"
                 + online.stderr.strip()[-1500:]
-                + "\nWithout network, fill the wheel cache at " + str(cache) + " first"
+                + "\nWithout network, fill the wheel cache at "
+                + str(cache)
+                + " first"
             )
         shutil.rmtree(wheels)
         wheels.mkdir()

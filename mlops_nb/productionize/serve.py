@@ -12,8 +12,20 @@ from mlops_nb.exceptions import ConfigError, require
 
 def serve_command(service: Path, port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--app-dir", str(service),
-        "--host", host, "--port", str(port), "--workers", str(workers), "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "app.main:create_app",
+        "--app-dir",
+        str(service),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
     ]
 
 

@@ -15,9 +15,27 @@ from mlops_nb.productionize.notebook import Cell
 
 #: method calls that change their receiver (as a statement, or anywhere for fit-like ones)
 MUTATING_METHODS = {
-    "fit", "partial_fit", "fit_transform", "fit_predict", "fit_resample", "set_params",
-    "append", "extend", "insert", "update", "pop", "remove", "clear", "setdefault", "add",
-    "sort", "reverse", "popitem", "discard", "__setitem__", "set_output",
+    "fit",
+    "partial_fit",
+    "fit_transform",
+    "fit_predict",
+    "fit_resample",
+    "set_params",
+    "append",
+    "extend",
+    "insert",
+    "update",
+    "pop",
+    "remove",
+    "clear",
+    "setdefault",
+    "add",
+    "sort",
+    "reverse",
+    "popitem",
+    "discard",
+    "__setitem__",
+    "set_output",
 }
 _FIT_ANYWHERE = {"fit", "partial_fit", "fit_transform", "fit_predict"}
 BUILTINS = set(dir(builtins)) | {"__file__", "__name__", "display", "get_ipython", "In", "Out"}
@@ -77,7 +95,9 @@ def _loads(node: ast.AST) -> set[str]:
             local |= {t.id for t in ast.walk(n.target) if isinstance(t, ast.Name)}
         elif isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
             local.discard(n.target.id)
-    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loads = {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
     return loads - local
 
 
@@ -150,7 +170,9 @@ def _fill(stmt: Stmt, node: ast.stmt, functions: set[str]) -> None:
             stmt.uses |= set().union(*(_loads(b) for b in node.bases)) if node.bases else set()
         else:
             stmt.uses |= _function_free_names(node)
-        stmt.uses |= set().union(*(_loads(d) for d in node.decorator_list)) if node.decorator_list else set()
+        stmt.uses |= (
+            set().union(*(_loads(d) for d in node.decorator_list)) if node.decorator_list else set()
+        )
         stmt.uses.discard(node.name)
         return
     if isinstance(node, ast.Import | ast.ImportFrom):
@@ -187,11 +209,14 @@ def _fill(stmt: Stmt, node: ast.stmt, functions: set[str]) -> None:
                         name = base_name(target)
                         if name:
                             mutates.add(name)
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
-                if n.func.attr in MUTATING_METHODS:
-                    name = base_name(n.func.value)
-                    if name:
-                        mutates.add(name)
+            elif (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in MUTATING_METHODS
+            ):
+                name = base_name(n.func.value)
+                if name:
+                    mutates.add(name)
     mutates |= _call_mutations(node, functions)
     stmt.uses |= _loads(node)
     for n in ast.walk(node):
@@ -201,9 +226,9 @@ def _fill(stmt: Stmt, node: ast.stmt, functions: set[str]) -> None:
     stmt.uses |= mutates
 
 
-def backward_slice(stmts: list[Stmt], targets: set[str], end: int | None = None) -> tuple[
-    list[Stmt], set[str]
-]:
+def backward_slice(
+    stmts: list[Stmt], targets: set[str], end: int | None = None
+) -> tuple[list[Stmt], set[str]]:
     """Statements (in order) that ``targets`` depend on at statement ``end`` (default: the end).
 
     Returns the kept statements and the names that no statement defines (builtins excluded).

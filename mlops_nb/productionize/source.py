@@ -12,6 +12,7 @@ import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops_nb.exceptions import ConfigError, MlopsNbError
 
@@ -29,7 +30,7 @@ class Source:
     notebook_model: Path | None = None  # pickled model from MLflow; None: run the notebook
 
 
-def _mlflow():  # type: ignore[no-untyped-def]
+def _mlflow() -> Any:
     import mlflow
 
     from mlops_nb.config import get_settings
@@ -46,7 +47,9 @@ def from_run(
     model_name = None
     if model_uri is not None:
         if not model_uri.startswith("models:/"):
-            raise ConfigError(f"--model expects models:/name@alias or models:/name/version, got {model_uri}")
+            raise ConfigError(
+                f"--model expects models:/name@alias or models:/name/version, got {model_uri}"
+            )
         try:
             info = mlflow.models.get_model_info(model_uri)
         except Exception as exc:
@@ -54,7 +57,9 @@ def from_run(
         run_id = info.run_id
         model_name = getattr(info, "name", None)
         if not run_id:
-            raise SourceError(f"{model_uri} is not linked to a run, so there is no notebook to extract")
+            raise SourceError(
+                f"{model_uri} is not linked to a run, so there is no notebook to extract"
+            )
     assert run_id is not None
     try:
         run = client.get_run(run_id)
@@ -79,7 +84,9 @@ def from_run(
         # run next to the original so relative data paths resolve as they did
         notebook = Path(original).parent / f".mlops-nb-snapshot-{run_id[:8]}.ipynb"
         shutil.copyfile(snapshot, notebook)
-    return Source(notebook, model_name, run_id=run_id, model_uri=model_uri, notebook_model=model_path)
+    return Source(
+        notebook, model_name, run_id=run_id, model_uri=model_uri, notebook_model=model_path
+    )
 
 
 def _pickle(model: object) -> bytes:

@@ -29,7 +29,7 @@ def service_name(notebook: Path, name: str | None) -> str:
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse to overwrite a non-empty folder unless ``force``; never delete what we did not make."""
+    """Refuse to replace a non-empty folder unless ``force``; never delete what we did not make."""
     if out.exists() and any(out.iterdir()):
         if not force:
             raise ConfigError(f"{out} exists and is not empty; pass --force to replace it")

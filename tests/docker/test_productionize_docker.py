@@ -27,7 +27,9 @@ def base_image() -> str:
     require(docker_available(), "a Docker engine")
     run = subprocess.run(
         ["bash", str(REPO / "scripts" / "build-base-image.sh"), BASE_IMAGE],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     return BASE_IMAGE
@@ -43,8 +45,15 @@ def built(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     events: list[Any] = []
     try:
         result = productionize(
-            root / "02_productionize.ipynb", out=root / "service", name="breast-cancer", tag=tag,
-            base_image=base_image, wheelhouse=True, build=True, smoke=True, progress=events.append,
+            root / "02_productionize.ipynb",
+            out=root / "service",
+            name="breast-cancer",
+            tag=tag,
+            base_image=base_image,
+            wheelhouse=True,
+            build=True,
+            smoke=True,
+            progress=events.append,
         )
         example = json.loads((result.service_dir / "model" / "input_example.json").read_text())
         yield {"result": result, "tag": tag, "example": example, "events": events}
@@ -72,9 +81,20 @@ def test_image_shape(built: dict[str, Any]) -> None:
     assert attrs["Healthcheck"]["Test"][-1].count("/readyz") == 1
     assert "8080/tcp" in attrs["ExposedPorts"]
     probe = subprocess.run(
-        ["docker", "run", "--rm", "--entrypoint", "python3", built["tag"], "-c",
-         "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('pip', 'mlops_nb', 'mlflow')))"],
-        capture_output=True, text=True, timeout=120,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python3",
+            built["tag"],
+            "-c",
+            "import importlib.util as u, sys; "
+            "sys.exit(any(u.find_spec(m) for m in ('pip', 'mlops_nb', 'mlflow')))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert probe.returncode == 0, "pip, mlops_nb or mlflow is in the final image"
 
@@ -87,7 +107,9 @@ def test_container_serves_the_notebooks_predictions(built: dict[str, Any]) -> No
     engine = docker.client()
     port = docker.free_port()
     container = engine.containers.run(
-        built["tag"], detach=True, environment={"API_KEY": "k3y", "PORT": "9000"},
+        built["tag"],
+        detach=True,
+        environment={"API_KEY": "k3y", "PORT": "9000"},
         ports={"9000/tcp": ("127.0.0.1", port)},
     )
     running = docker.RunningContainer(container, f"http://127.0.0.1:{port}")
@@ -117,12 +139,29 @@ def test_service_tests_run_inside_the_image(built: dict[str, Any]) -> None:
     tag = built["tag"] + "-test"
     try:
         build = subprocess.run(
-            ["docker", "build", "-q", "--network", "none", "-f", "tests/Dockerfile", "--build-arg",
-             f"IMAGE={built['tag']}", "-t", tag, "."],
-            cwd=service, capture_output=True, text=True, timeout=600,
+            [
+                "docker",
+                "build",
+                "-q",
+                "--network",
+                "none",
+                "-f",
+                "tests/Dockerfile",
+                "--build-arg",
+                f"IMAGE={built['tag']}",
+                "-t",
+                tag,
+                ".",
+            ],
+            cwd=service,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert build.returncode == 0, build.stderr[-2000:]
-        run = subprocess.run(["docker", "run", "--rm", tag], capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            ["docker", "run", "--rm", tag], capture_output=True, text=True, timeout=600
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
         assert "8 passed" in run.stdout
     finally:

@@ -1,4 +1,4 @@
-"""Services made once per session (productionize runs a real kernel and a fresh train.py process)."""
+"""Services made once per session (productionize runs a real kernel and a fresh train.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""--run RUN_ID and --model models:/name@alias: the model and the notebook snapshot come from MLflow."""
+"""--run RUN_ID and --model models:/name@alias: model and notebook snapshot come from MLflow."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ def test_from_run_and_registered_model(isolated: Path, copy_nb: Any) -> None:
     mlflow.MlflowClient().set_registered_model_alias("diabetes", "champion", version.version)
     by_alias = productionize(model_uri="models:/diabetes@champion", out=isolated / "from-alias")
     assert by_alias.ok
-    assert json.loads((by_alias.service_dir / "model" / "metadata.json").read_text())["model_uri"] == (
-        "models:/diabetes@champion"
-    )
+    assert json.loads((by_alias.service_dir / "model" / "metadata.json").read_text())[
+        "model_uri"
+    ] == ("models:/diabetes@champion")
 
 
 def test_run_without_notebook_snapshot_fails_clearly(isolated: Path) -> None:

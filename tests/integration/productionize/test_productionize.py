@@ -27,12 +27,24 @@ def test_helpers_notebook_gets_shared_feature_code(made: dict[str, Any]) -> None
     # the API takes the raw diabetes columns, not the derived ones
     assert result.input_columns == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
     service = result.service_dir
-    for part in ("app/main.py", "Dockerfile", "requirements.txt", "model/model.pkl",
-                 "model/reference.csv", "k8s/deployment.yaml", "tests/test_service.py", "README.md"):
+    for part in (
+        "app/main.py",
+        "Dockerfile",
+        "requirements.txt",
+        "model/model.pkl",
+        "model/reference.csv",
+        "k8s/deployment.yaml",
+        "tests/test_service.py",
+        "README.md",
+    ):
         assert (service / part).exists(), part
     metadata = json.loads((service / "model" / "metadata.json").read_text())
-    assert metadata["model_var"] == "reg" and set(metadata["training_metrics"]) == {"r2", "mae", "rmse"}
-    assert "RAW_COLUMNS: list[str] | None = [\"age\"" in (service / "features.py").read_text()
+    assert metadata["model_var"] == "reg" and set(metadata["training_metrics"]) == {
+        "r2",
+        "mae",
+        "rmse",
+    }
+    assert 'RAW_COLUMNS: list[str] | None = ["age"' in (service / "features.py").read_text()
 
 
 def test_progress_is_reported_step_by_step(made: dict[str, Any]) -> None:
@@ -58,7 +70,10 @@ def test_train_py_retrains_with_flags(made: dict[str, Any], tmp_path: Path) -> N
     service = made_params["result"].service_dir
     run = subprocess.run(
         [sys.executable, "train.py", "--C", "0.01", "--out", str(tmp_path / "o")],
-        cwd=service, capture_output=True, text=True, timeout=300,
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
@@ -73,7 +88,10 @@ def test_generated_service_tests_pass(made: dict[str, Any]) -> None:
         service = made[name]["result"].service_dir
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-            cwd=service, capture_output=True, text=True, timeout=300,
+            cwd=service,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert run.returncode == 0, run.stdout[-3000:]
         assert "8 passed" in run.stdout
@@ -82,8 +100,21 @@ def test_generated_service_tests_pass(made: dict[str, Any]) -> None:
 def test_generated_code_is_ruff_clean(made: dict[str, Any]) -> None:
     service = made["helpers"]["result"].service_dir
     run = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E9,F", "--line-length", "120", str(service)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "E9,F",
+            "--line-length",
+            "120",
+            str(service),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout
 
@@ -102,8 +133,10 @@ def test_fidelity_mismatch_fails_and_names_the_cell(tmp_path: Path) -> None:
 
     nb = new_notebook(
         cells=[
-            new_code_cell("import numpy as np\nfrom sklearn.datasets import load_diabetes\n"
-                          "from sklearn.linear_model import LinearRegression"),
+            new_code_cell(
+                "import numpy as np\nfrom sklearn.datasets import load_diabetes\n"
+                "from sklearn.linear_model import LinearRegression"
+            ),
             new_code_cell("X, y = load_diabetes(return_X_y=True, as_frame=True)"),
             new_code_cell("y = y + np.random.rand(len(y)) * 50"),
             new_code_cell("lin = LinearRegression().fit(X, y)"),
@@ -112,7 +145,9 @@ def test_fidelity_mismatch_fails_and_names_the_cell(tmp_path: Path) -> None:
     path = tmp_path / "noisy.ipynb"
     nbformat.write(nb, path)
     out = tmp_path / "svc"
-    with pytest.raises(FidelityError, match=r"likely cause: cell 3 \(`rand\(...\)` without a random_state\)"):
+    with pytest.raises(
+        FidelityError, match=r"likely cause: cell 3 \(`rand\(...\)` without a random_state\)"
+    ):
         productionize(path, out=out)
     assert not out.exists()
     assert main(["productionize", str(path), "--out", str(out)]) == 1

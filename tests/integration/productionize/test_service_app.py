@@ -72,14 +72,27 @@ def test_validation_errors_are_field_level_422(client: Any, example: dict[str, A
     where = {tuple(d["loc"]): d["msg"] for d in detail}
     assert ("body", 1, "bmi") in where and ("body", 1, "age") in where
     assert where[("body", 1, "age")] == "Field required"
-    bad = client.post("/invocations", json={"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}})
+    bad = client.post(
+        "/invocations", json={"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}}
+    )
     assert bad.status_code == 422 and "expected 1" in bad.text
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"{", b"[]", b"null", b"1e999", b'{"age": NaN}', b"[[1,2]]", b'{"inputs": {"age": 1}}',
-     b'{"instances": [1]}', b"\xff\xfe", b'{"dataframe_split": {"data": "x"}}'],
+    [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b"1e999",
+        b'{"age": NaN}',
+        b"[[1,2]]",
+        b'{"inputs": {"age": 1}}',
+        b'{"instances": [1]}',
+        b"\xff\xfe",
+        b'{"dataframe_split": {"data": "x"}}',
+    ],
 )
 def test_no_5xx_for_malformed_input(client: Any, body: bytes) -> None:
     for path in ("/predict", "/invocations"):
@@ -89,7 +102,9 @@ def test_no_5xx_for_malformed_input(client: Any, body: bytes) -> None:
 
 def test_body_limit_413(service_module: Any, made: dict[str, Any], example: dict[str, Any]) -> None:
     service = made["helpers"]["result"].service_dir
-    client = _client(service_module, model_dir=service / "model", max_body_bytes=2000, max_batch_rows=3)
+    client = _client(
+        service_module, model_dir=service / "model", max_body_bytes=2000, max_batch_rows=3
+    )
     try:
         big = client.post("/predict", json=example["records"] * 20)
         assert big.status_code == 413
@@ -148,7 +163,9 @@ def test_model_digest_is_checked(service_module: Any, made: dict[str, Any], tmp_
         assert client.post("/predict", json={}).status_code == 503
 
 
-def test_monitoring_sample_reference_and_drift(client: Any, example: dict[str, Any], made: dict[str, Any]) -> None:
+def test_monitoring_sample_reference_and_drift(
+    client: Any, example: dict[str, Any], made: dict[str, Any]
+) -> None:
     too_few = client.get("/monitoring/drift")
     assert too_few.status_code == 409 and "drift needs at least 20" in too_few.text
     reference = client.get("/monitoring/reference", params={"n": 200}).json()
@@ -162,8 +179,18 @@ def test_monitoring_sample_reference_and_drift(client: Any, example: dict[str, A
     assert calm["reference_rows"] == reference["total"] and calm["share_threshold"] == 0.5
     assert {c["stattest"] for c in calm["columns"].values()} <= {"ks", "z", "chisquare"}
     # shifted inputs: drift
-    shifted = [{**r, "bmi": r["bmi"] * 1.6, "bp": r["bp"] + 40, "s5": r["s5"] * 1.5,
-                "s1": r["s1"] * 2, "s2": r["s2"] * 2, "s3": r["s3"] * 2} for r in reference["records"]]
+    shifted = [
+        {
+            **r,
+            "bmi": r["bmi"] * 1.6,
+            "bp": r["bp"] + 40,
+            "s5": r["s5"] * 1.5,
+            "s1": r["s1"] * 2,
+            "s2": r["s2"] * 2,
+            "s3": r["s3"] * 2,
+        }
+        for r in reference["records"]
+    ]
     client.post("/predict", json=shifted)
     drifted = client.get("/monitoring/drift", params={"n": 200}).json()
     assert drifted["dataset_drift"] is True and drifted["columns"]["bmi"]["drifted"] is True

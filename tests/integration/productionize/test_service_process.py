@@ -26,7 +26,10 @@ def server(made: dict[str, Any]) -> Iterator[dict[str, Any]]:
     env = {**os.environ, "MONITOR_MIN_ROWS": "10", "MAX_CONCURRENCY": "64"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlops_nb.cli", "serve", str(service), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -44,12 +47,20 @@ def test_endpoints_over_http(server: dict[str, Any]) -> None:
     example = server["example"]
     with httpx.Client(base_url=server["url"], timeout=30) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
-        assert client.post("/predict", json=example["records"]).json()["predictions"] == example["predictions"]
+        assert (
+            client.post("/predict", json=example["records"]).json()["predictions"]
+            == example["predictions"]
+        )
         one = client.post("/predict", json=example["records"][0]).json()
         assert one["predictions"] == example["predictions"][:1]
-        split = {"columns": list(example["records"][0]),
-                 "data": [list(r.values()) for r in example["records"]]}
-        assert client.post("/invocations", json={"dataframe_split": split}).json()["predictions"] == example["predictions"]
+        split = {
+            "columns": list(example["records"][0]),
+            "data": [list(r.values()) for r in example["records"]],
+        }
+        assert (
+            client.post("/invocations", json={"dataframe_split": split}).json()["predictions"]
+            == example["predictions"]
+        )
         bad = client.post("/predict", json={**example["records"][0], "region": 3})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "region"]
         assert client.get("/metadata").json()["model_var"] == "pipe"
@@ -67,7 +78,10 @@ def test_concurrent_requests_all_answer(server: dict[str, Any]) -> None:
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(call, range(64)))
-    by_record = {json.dumps(r, sort_keys=True): p for r, p in zip(example["records"], example["predictions"], strict=True)}
+    by_record = {
+        json.dumps(r, sort_keys=True): p
+        for r, p in zip(example["records"], example["predictions"], strict=True)
+    }
     for predictions, records in results:
         assert predictions == [by_record[json.dumps(r, sort_keys=True)] for r in records]
 
@@ -95,7 +109,7 @@ def test_drift_matches_evidently(server: dict[str, Any]) -> None:
     for metric in snapshot.dict()["metrics"]:
         name = metric.get("metric_name", "")
         if name.startswith("ValueDrift(column="):
-            column = name[len("ValueDrift(column="):].split(",")[0].rstrip(")")
+            column = name[len("ValueDrift(column=") :].split(",")[0].rstrip(")")
             theirs[column] = float(metric["value"])
     assert set(theirs) == set(ours["columns"])
     for column, value in theirs.items():

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - notebook sources read best unwrapped
 """Regenerate the small notebooks used by the productionize tests (one behaviour each).
 
 Run: .venv/bin/python tests/notebooks/productionize/build_notebooks.py
@@ -22,7 +23,11 @@ def cell(source: str, *tags: str) -> nbformat.NotebookNode:
 
 def write(name: str, *cells: nbformat.NotebookNode) -> None:
     nb = new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, HERE / name)
 
 
@@ -142,14 +147,18 @@ write(
     cell("forest = RandomForestRegressor(n_estimators=40, min_samples_leaf=3)\nforest.fit(X, y)"),
 )
 
-write("no_model.ipynb", cell("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\ndf.describe()"))
+write(
+    "no_model.ipynb", cell("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\ndf.describe()")
+)
 write(
     "two_models.ipynb",
     cell(
         "from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\n"
         "from sklearn.tree import DecisionTreeClassifier\nX, y = load_iris(return_X_y=True)"
     ),
-    cell("lr = LogisticRegression(max_iter=300)\nlr.fit(X, y)\ndt = DecisionTreeClassifier()\ndt.fit(X, y)"),
+    cell(
+        "lr = LogisticRegression(max_iter=300)\nlr.fit(X, y)\ndt = DecisionTreeClassifier()\ndt.fit(X, y)"
+    ),
 )
 write(
     "unresolved.ipynb",

@@ -1,4 +1,4 @@
-"""Fixtures of the productionize unit tests: test notebooks copied to tmp_path (never edited in place)."""
+"""Productionize unit fixtures: test notebooks copied to tmp_path (never edited in place)."""
 
 from __future__ import annotations
 

@@ -65,7 +65,10 @@ def test_literal_data_paths_become_arguments(tmp_path: Path) -> None:
     nb = new_notebook(
         cells=[
             new_code_cell("import pandas as pd\nfrom sklearn.linear_model import LinearRegression"),
-            new_code_cell("df = pd.read_csv('data/houses.csv')\nm = LinearRegression().fit(df[['a', 'b']], df['y'])"),
+            new_code_cell(
+                "df = pd.read_csv('data/houses.csv')\n"
+                "m = LinearRegression().fit(df[['a', 'b']], df['y'])"
+            ),
         ]
     )
     nbformat.write(nb, tmp_path / "houses.ipynb")

@@ -51,18 +51,26 @@ def test_magics_and_shell_lines_are_dropped_and_reported(notebook: Notebook) -> 
     assert "%" not in code and "!" not in code
     ast.parse(code)  # what is kept is plain Python
     dropped = {d.what for d in ex.dropped if d.reason == "IPython magic or shell line"}
-    assert {"%matplotlib inline", "!echo hello", "files = !ls", "%%bash", "%time tree.fit(X, y)"} <= dropped
+    assert {
+        "%matplotlib inline",
+        "!echo hello",
+        "files = !ls",
+        "%%bash",
+        "%time tree.fit(X, y)",
+    } <= dropped
     # the body of a %%time cell is kept: the model is trained there
     assert "tree.fit(X, y)" in code
 
 
 def test_model_var_selects_among_several(notebook: Notebook) -> None:
     path = notebook("two_models.ipynb")
-    with pytest.raises(ExtractionError, match=r"several models .*--model-var \(one of: dt, lr\)") as err:
+    with pytest.raises(
+        ExtractionError, match=r"several models .*--model-var \(one of: dt, lr\)"
+    ) as err:
         extract(path)
     assert err.value.exit_code == 2
     assert extract(path, model_var="lr").model_var == "lr"
-    with pytest.raises(ExtractionError, match="no `rf.fit"):
+    with pytest.raises(ExtractionError, match=r"no `rf\.fit"):
         extract(path, model_var="rf")
 
 
@@ -70,7 +78,11 @@ def test_model_var_selects_among_several(notebook: Notebook) -> None:
     ("name", "error", "message"),
     [
         ("no_model.ipynb", ExtractionError, "no model found"),
-        ("unresolved.ipynb", ExtractionError, "`features_from_elsewhere` is used but never defined"),
+        (
+            "unresolved.ipynb",
+            ExtractionError,
+            "`features_from_elsewhere` is used but never defined",
+        ),
         ("syntax_error.ipynb", NotebookError, "cell 2: this cell is not valid Python"),
         ("not_a_notebook.ipynb", NotebookError, "not a readable .ipynb notebook"),
     ],
