@@ -26,7 +26,9 @@ function fmt(x) {
   if (typeof x !== "number" || !isFinite(x)) return String(x);
   if (x === 0) return "0";
   const a = Math.abs(x);
-  return a >= 1e4 || a < 1e-3 ? x.toExponential(2) : x.toPrecision(3).replace(/\.?0+$/, "");
+  if (a >= 1e7 || a < 1e-3) return x.toExponential(2);
+  if (a >= 100) return Math.round(x).toLocaleString("en-US");
+  return x.toPrecision(3).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
 }
 
 // A small bar chart of reference vs current shares.
