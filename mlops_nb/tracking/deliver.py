@@ -33,7 +33,8 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
     ctx = record.get("context", {})
     artifacts = folder / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    (artifacts / "cell.py").write_text(ctx.get("cell_source", ""))
+    if ctx.get("cell_source") is not None:
+        (artifacts / "cell.py").write_text(ctx["cell_source"])
     tags: dict[str, str] = {}
     notebook = ctx.get("notebook")
     if notebook and Path(notebook).is_file():
@@ -108,6 +109,16 @@ def _find_run(client: Any, experiment_id: str, record_id: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def _parent_from_record(client: Any, experiment_id: str, record_id: str | None) -> str | None:
+    """The run of an earlier record (delivered first: the outbox is ordered)."""
+    if not record_id:
+        return None
+    run_id = _find_run(client, experiment_id, record_id)
+    if run_id is None:
+        raise LookupError(f"parent record {record_id} is not delivered yet")
+    return run_id
+
+
 def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> DeliveryState:
     """Log the record to MLflow; raises on failure with ``state`` saved up to the last stage."""
     from mlflow.entities import Metric, Param, RunTag
@@ -123,8 +134,11 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
         state.run_id = _find_run(client, state.experiment_id, record["record_id"])
         if state.run_id is None:
             tags = {**record["tags"], "mlops_nb.record_id": record["record_id"]}
-            if record.get("parent_run_id"):
-                tags["mlflow.parentRunId"] = record["parent_run_id"]
+            parent = record.get("parent_run_id") or _parent_from_record(
+                client, state.experiment_id, record.get("parent_record_id")
+            )
+            if parent:
+                tags["mlflow.parentRunId"] = parent
             run = client.create_run(
                 state.experiment_id,
                 start_time=record["start_time"],

@@ -264,3 +264,41 @@ def _snapshot_model(
             item["example"] = path
         datasets.append(item)
     return spec, files, datasets
+
+
+def plain_record(
+    *,
+    tracking_uri: str,
+    experiment: str,
+    run_name: str,
+    start_time: float,
+    end_time: float,
+    status: str = "FINISHED",
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, float] | None = None,
+    tags: dict[str, str] | None = None,
+    parent_run_id: str | None = None,
+    parent_record_id: str | None = None,
+) -> dict[str, Any]:
+    """A record for a run that is not a cell (a pipeline, a cached step): same outbox, same
+    exactly-once delivery. ``parent_record_id`` names an earlier record whose run becomes this
+    run's parent once delivered; times are ``time.time()`` seconds."""
+    return {
+        "record_id": new_record_id(),
+        "format": 1,
+        "tracking_uri": tracking_uri,
+        "experiment": experiment,
+        "run_name": run_name,
+        "parent_run_id": parent_run_id,
+        "parent_record_id": parent_record_id,
+        "start_time": int(start_time * 1000),
+        "end_time": int(end_time * 1000),
+        "status": status,
+        "params": {k: cap.param_value(v) for k, v in (params or {}).items()},
+        "metrics": dict(metrics or {}),
+        "tags": {"mlops_nb.version": __version__, **(tags or {})},
+        "models": [],
+        "datasets": [],
+        "plotly": [],
+        "context": {"notebook": None, "cell_source": None, "env": False},
+    }

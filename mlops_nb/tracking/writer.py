@@ -191,8 +191,37 @@ class Drainer:
         self.backoff = 5.0 if retry else 0.0
 
 
-def worker_main(spool: str, home: str, exit_timeout: float) -> int:
-    """Run until stdin closes (the kernel exited), then deliver for up to ``exit_timeout`` s."""
+def deliver_detached(outbox: Outbox, home: Path) -> None:
+    """Deliver what is queued from a detached process, so the caller (a CLI that must stay fast)
+    returns at once without importing MLflow. What it cannot deliver stays for ``sync``."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "worker.log", "ab") as log_file:
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlops_nb.tracking.worker",
+                "--spool",
+                str(outbox.root),
+                "--home",
+                str(home),
+                "--once",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def worker_main(spool: str, home: str, exit_timeout: float, *, once: bool = False) -> int:
+    """Run until stdin closes (the kernel exited), then deliver for up to ``exit_timeout`` s.
+    With ``once``, deliver what is queued now and exit."""
+    if once:
+        drainer = Drainer(Outbox(Path(spool)), lambda event: None, Path(home))
+        drainer.drain()
+        return 0 if not drainer.outbox.pending() else 1
     import select
 
     out = os.fdopen(os.dup(1), "w")  # events only; anything else printed goes to the log
@@ -360,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlops_nb.tracking.worker")
     parser.add_argument("--spool", required=True)
     parser.add_argument("--home", required=True)
+    parser.add_argument("--once", action="store_true", help="deliver what is queued, then exit")
     args = parser.parse_args(argv)
     timeout = float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "30"))
-    return worker_main(args.spool, args.home, timeout)
+    return worker_main(args.spool, args.home, timeout, once=args.once)

@@ -137,3 +137,59 @@ def test_worker_events_reach_the_card(isolated: Path) -> None:
     assert [e["event"] for e in events] == ["delivered"]
     remembered = json.loads((isolated / "home" / "last_metrics.json").read_text())
     assert remembered == {"None::k": {"loss": 0.5}}
+
+
+def test_plain_records_link_to_their_parent_record(isolated: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from mlops_nb.tracking.recorder import plain_record
+
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    parent = plain_record(
+        tracking_uri=uri,
+        experiment="pipe",
+        run_name="pipeline",
+        start_time=1.0,
+        end_time=2.0,
+        tags={"mlops_nb.kind": "pipeline"},
+    )
+    child = plain_record(
+        tracking_uri=uri,
+        experiment="pipe",
+        run_name="train",
+        start_time=1.0,
+        end_time=1.5,
+        params={"depth": 3},
+        tags={"mlops_nb.cached": "true"},
+        parent_record_id=parent["record_id"],
+    )
+    box.put(parent, {})
+    box.put(child, {})
+    assert writer.sync(box).ok
+    client = MlflowClient(uri)
+    runs = {
+        r.info.run_name: r
+        for r in client.search_runs([client.get_experiment_by_name("pipe").experiment_id])
+    }
+    assert runs["train"].data.tags["mlflow.parentRunId"] == runs["pipeline"].info.run_id
+    assert runs["train"].data.params == {"depth": "3"}
+    assert not [a for a in client.list_artifacts(runs["train"].info.run_id)]
+
+
+def test_detached_worker_delivers_and_exits(isolated: Path) -> None:
+    import time
+
+    from mlops_nb.tracking.recorder import plain_record
+
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    box.put(
+        plain_record(tracking_uri=uri, experiment="d", run_name="x", start_time=1, end_time=2),
+        {},
+    )
+    writer.deliver_detached(box, isolated / "home")
+    deadline = time.monotonic() + 120
+    while box.pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert box.pending() == []
