@@ -104,6 +104,12 @@ def _send(url: str, frame) -> None:
 
 
 def test_widget_flips_on_the_generated_service(live_service: str, capsys) -> None:
+    from mlops_nb.monitoring.errors import DriftServiceError
+
+    with pytest.raises(DriftServiceError, match="only 0 input rows recorded"):
+        mlops_nb.drift(service=live_service)  # no traffic yet: the service says so (409)
+    assert main(["drift", "--service", live_service]) == 2
+
     _send(live_service, customers(800, seed=5))
     calm = mlops_nb.drift(service=live_service)
     assert calm.dataset_drift is False and calm.drifted_columns == []
