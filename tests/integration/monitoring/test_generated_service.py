@@ -126,3 +126,23 @@ def test_widget_flips_on_the_generated_service(live_service: str, capsys) -> Non
     assert {"age", "income", "plan", "region"} <= set(widget.distributions)
     assert main(["drift", "--service", live_service, "--fail-on-drift"]) == 1
     assert "dataset: DRIFT" in capsys.readouterr().out
+
+
+def test_service_verdict_matches_the_local_check_on_the_same_rows(live_service: str) -> None:
+    """The service's numpy/scipy mirror and mlops-nb's agree on the same reference and inputs."""
+    from mlops_nb.monitoring.service import ServiceClient
+
+    _send(live_service, customers(500, seed=7, shift=("score",)))
+    client = ServiceClient(live_service)
+    served = client.drift_summary()
+    current, _ = client.sample(10_000)
+    reference, _ = client.reference(10_000)
+    assert len(current) == served["current_rows"] and len(reference) == served["reference_rows"]
+
+    local = mlops_nb.drift(reference, current, sample=False).summary
+
+    assert local["dataset_drift"] == served["dataset_drift"]
+    for name, col in served["columns"].items():
+        assert local["columns"][name]["stattest"] == col["stattest"], name
+        assert local["columns"][name]["score"] == pytest.approx(col["score"], rel=1e-9), name
+        assert local["columns"][name]["drifted"] == col["drifted"], name
