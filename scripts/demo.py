@@ -69,7 +69,14 @@ def step_track(work: Path) -> None:
     print_runs()
 
 
-STEPS: list[Callable[[Path], None]] = [step_track]
+def step_drift(work: Path) -> None:
+    banner("Drift: notebooks/03_drift.ipynb, frames, then a served model's live traffic")
+    execute(work / "03_drift.ipynb")
+    cli("drift", str(work / "out" / "reference.csv"), str(work / "out" / "current.parquet"))
+    print(f"full Evidently report (offline): {work / 'out' / 'drift-report.html'}")
+
+
+STEPS: list[Callable[[Path], None]] = [step_track, step_drift]
 
 
 def main() -> int:
