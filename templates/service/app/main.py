@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -47,6 +48,8 @@ class ServiceState:
         reference_predictions = loaded.predict_rows(ref_rows) if ref_rows else []
         self.metrics.set_prediction_buckets(loaded.classes is not None, reference_predictions)
         self.reference = reference
+        gc.collect()
+        gc.freeze()  # the model and reference are long-lived: keep them out of GC passes
         self.model = loaded
         self.metrics.model_loaded = 1
 

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
-from app.schema import COLUMN_TYPES, INPUT_COLUMNS, MANY, ONE, row_of
+from operator import itemgetter
+
+from app.schema import (
+    COLUMN_TYPES,
+    INPUT_COLUMNS,
+    MANY,
+    NUMERIC_MATRIX,
+    NUMERIC_ONLY,
+    NUMERIC_RECORDS,
+    ONE,
+    row_of,
+)
+
+_COLUMNS = tuple(INPUT_COLUMNS)
+_pick = itemgetter(*INPUT_COLUMNS)
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -46,9 +60,47 @@ def _check_rows(count: int, max_rows: int) -> None:
         )
 
 
-def predict_rows(body: bytes, max_rows: int) -> list[tuple[Any, ...]]:
+def _fast_records(body: bytes, max_rows: int) -> list[Any] | None:
+    """All-numeric lists of records without building model objects; None: take the full path."""
+    try:
+        records = NUMERIC_RECORDS.validate_json(body)
+        if not 0 < len(records) <= max_rows:
+            return None
+        if len(_COLUMNS) == 1:
+            return [(r[_COLUMNS[0]],) for r in records]
+        return [_pick(r) for r in records]
+    except (ValidationError, KeyError):
+        return None
+
+
+def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
+    """``dataframe_split`` with the service's own columns, all numbers; None: take the full path."""
+    split = payload.get("dataframe_split")
+    if not isinstance(split, dict) or len(payload) != 1:
+        return None
+    columns = split.get("columns")
+    data = split.get("data")
+    if not isinstance(data, list) or not 0 < len(data) <= max_rows:
+        return None
+    if columns is not None and tuple(columns) != _COLUMNS:
+        return None
+    try:
+        rows = NUMERIC_MATRIX.validate_python(data, strict=True)
+    except ValidationError:
+        return None
+    width = len(_COLUMNS)
+    if any(len(row) != width for row in rows):
+        return None
+    return rows
+
+
+def predict_rows(body: bytes, max_rows: int) -> list[Any]:
     """/predict: one record object, or a list of them."""
     start = body.lstrip()[:1]
+    if NUMERIC_ONLY and start == b"[":
+        fast = _fast_records(body, max_rows)
+        if fast is not None:
+            return fast
     try:
         if start == b"[":
             records = MANY.validate_json(body)
@@ -130,16 +182,20 @@ def _csv_records(body: bytes) -> list[Any]:
         raise _error(f"unreadable CSV: {exc}") from None
 
 
-def invocation_rows(body: bytes, content_type: str, max_rows: int) -> list[tuple[Any, ...]]:
+def invocation_rows(body: bytes, content_type: str, max_rows: int) -> list[Any]:
     """/invocations: MLflow's JSON payloads, or CSV with a header row."""
     if content_type.startswith("text/csv"):
         records = _csv_records(body)
         prefix: tuple[Any, ...] = ("body",)
     else:
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            payload = from_json(body)
+        except ValueError as exc:
             raise _error(f"invalid JSON: {exc}", kind="json_invalid") from None
+        if NUMERIC_ONLY and isinstance(payload, dict):
+            fast = _fast_split(payload, max_rows)
+            if fast is not None:
+                return fast
         records, key = _mlflow_records(payload)
         prefix = ("body", key)
     _check_rows(len(records), max_rows)

@@ -194,3 +194,20 @@ def test_monitoring_sample_reference_and_drift(
     client.post("/predict", json=shifted)
     drifted = client.get("/monitoring/drift", params={"n": 200}).json()
     assert drifted["dataset_drift"] is True and drifted["columns"]["bmi"]["drifted"] is True
+
+
+def test_fast_paths_stay_strict(client: Any, example: dict[str, Any]) -> None:
+    records = [dict(r) for r in example["records"]]
+    records[2]["bmi"] = True
+    response = client.post("/predict", json=records)
+    assert response.status_code == 422
+    assert ["body", 2, "bmi"] in [d["loc"] for d in response.json()["detail"]]
+    cols = list(records[0])
+    rows = [[r[c] for c in cols] for r in example["records"]]
+    rows[1][0] = "12"
+    split = client.post("/invocations", json={"dataframe_split": {"columns": cols, "data": rows}})
+    assert split.status_code == 422
+    assert split.json()["detail"][0]["loc"] == ["body", "dataframe_split", 1, cols[0]]
+    nan = json.dumps({"dataframe_split": {"columns": cols, "data": [[float("nan")] * len(cols)]}})
+    response = client.post("/invocations", content=nan, headers={"content-type": "application/json"})
+    assert response.status_code == 422
