@@ -138,7 +138,7 @@ class DaskExecutor:
         self._cluster: Any = None
         if address:
             try:
-                self.client = Client(address, timeout="20s")
+                self.client = Client(address)  # timeout: distributed.comm.timeouts.connect
             except OSError as exc:
                 raise ConfigError(
                     f"cannot reach the Dask scheduler at {address} ({exc}); start it with "
@@ -154,11 +154,12 @@ class DaskExecutor:
             )
             self.client = Client(self._cluster)
         self._jobs = jobs
+        threads = sum(self.client.nthreads().values()) or 1
+        self._slots = min(threads, jobs) if jobs else threads
 
     @property
     def slots(self) -> int:
-        threads = sum(self.client.nthreads().values()) or 1
-        return min(threads, self._jobs) if self._jobs else threads
+        return self._slots
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> cf.Future[T]:
         result: cf.Future[T] = cf.Future()

@@ -142,7 +142,13 @@ def run_notebook(
     }
     from mlops_nb.pipeline.execute import execute, render_html
 
-    execution = execute(source, target, params, env=env, kernel=kernel, cwd=_cwd(cwd))
+    try:
+        execution = execute(source, target, params, env=env, kernel=kernel, cwd=_cwd(cwd))
+    except BaseException as exc:  # interrupted, or a bug: close the run, then let it propagate
+        with contextlib.suppress(Exception):
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
+            runs.finish(run_id, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        raise
     html_path: Path | None = None
     if warm is not None:
         warm.join()

@@ -339,6 +339,12 @@ def run(
                         step_result.duration,
                     )
                 )
+    except BaseException as exc:  # Ctrl-C or a bug: close the parent run, keep the state
+        if recorder.parent is not None and recorder.runs is not None:
+            with contextlib.suppress(Exception):
+                status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
+                recorder.runs.finish(recorder.parent, status=status)
+        raise
     finally:
         if owns_pool and pool is not None:
             pool.close()

@@ -7,6 +7,7 @@ can be sorted by any of them; the best trial is tagged ``mlops_nb.best=true``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -79,6 +80,11 @@ def sweep(
     settings = get_settings()
     exp_name = experiment or settings.experiment or source.stem
     folder = (Path(out) if out else source.parent / "out").resolve() / f"{source.stem}-sweep"
+    pool = (
+        executor
+        if not isinstance(executor, str)
+        else make_executor(executor, scheduler=scheduler, jobs=jobs)
+    )
     runs = R.Runs(settings.tracking_uri)
     t0 = time.perf_counter()
     parent = runs.start(
@@ -88,11 +94,6 @@ def sweep(
         notebook=str(source),
         params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
         tags={"mlops_nb.sweep.metric": metric or ""},
-    )
-    pool = (
-        executor
-        if not isinstance(executor, str)
-        else make_executor(executor, scheduler=scheduler, jobs=jobs)
     )
     trials: list[NotebookRunResult] = []
     try:
@@ -118,6 +119,11 @@ def sweep(
             trials.append(trial)
             if progress is not None:
                 progress(trial)
+    except BaseException as exc:  # Ctrl-C, a worker lost: close the sweep run, then propagate
+        with contextlib.suppress(Exception):
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            runs.finish(parent, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        raise
     finally:
         if isinstance(executor, str):
             pool.close()

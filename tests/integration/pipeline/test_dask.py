@@ -172,9 +172,13 @@ def test_unreachable_scheduler_is_a_usage_error(
     notebook: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = notebook("sweep_score.ipynb")
+    import dask
+
     address = f"tcp://127.0.0.1:{free_port()}"
-    code = main(
-        ["sweep", str(source), "-p", "x", "1", "--executor", "dask", "--scheduler", address]
-    )
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code = main(
+            ["sweep", str(source), "-p", "x", "1", "--executor", "dask", "--scheduler", address]
+        )
     assert code == 2
     assert f"cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
+    assert runs("sweep_score") == []  # nothing recorded for a sweep that could not start
