@@ -8,7 +8,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # the browser tests drive Debian's /usr/bin/chromium: never let npm download Playwright's browsers
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup system-deps lab demo test lint typecheck unit clean extension jest
+.PHONY: setup system-deps base-image lab demo test lint typecheck unit clean extension jest
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ setup: $(STAMP)
 
 system-deps:
 	bash scripts/install-system-deps.sh
+
+# Local Python base image from Debian packages (no registry needed), cached by tag.
+base-image: system-deps
+	bash scripts/build-base-image.sh
 
 # as root (containers, CI machines) Jupyter insists on --allow-root
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
