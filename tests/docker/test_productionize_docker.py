@@ -59,6 +59,11 @@ def built(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield {"result": result, "tag": tag, "example": example, "events": events}
     finally:
         subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+        # the build stage of the multi-stage build stays behind as a dangling image
+        subprocess.run(
+            ["docker", "image", "prune", "-f", "--filter", "label=mlops-nb.stage=build"],
+            capture_output=True, timeout=120,
+        )
 
 
 def test_image_is_built_offline_and_smoke_tested(built: dict[str, Any]) -> None:
