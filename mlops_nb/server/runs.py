@@ -7,6 +7,8 @@ same with 10 or 10,000 runs.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -130,3 +132,14 @@ def list_runs(
 def _is_bad_token(exc: Exception) -> bool:
     code = getattr(exc, "error_code", "")
     return code == "INVALID_PARAMETER_VALUE" and "token" in str(exc).lower()
+
+
+def warm_up() -> None:
+    """Import MLflow's client ahead of the first request (a cold import takes seconds), in a
+    daemon thread so the server starts at once; a missing MLflow is reported by the route."""
+
+    def _import() -> None:
+        with contextlib.suppress(Exception):
+            import mlflow.tracking  # noqa: F401
+
+    threading.Thread(target=_import, name="mlops-nb-warm-up", daemon=True).start()

@@ -90,7 +90,13 @@ def seed_bench(root: Path, n: int = 1000) -> Path:
 
     (root / "nb").mkdir(parents=True, exist_ok=True)
     notebook = root / "nb" / "bench.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), notebook)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
     db = notebook.parent / "mlflow.db"  # the store its kernel would use (its folder)
     client = MlflowClient(tracking_uri=f"sqlite:///{db}")
     experiment = client.create_experiment("bench")

@@ -5,8 +5,14 @@ import { IComparison } from '../compare';
 import { formatNumber } from '../format';
 
 const BAR_HEIGHT = 18;
-const LABEL_WIDTH = 110;
-const CHART_WIDTH = 300;
+const LABEL_WIDTH = 120;
+const CHART_WIDTH = 140;
+
+/** runs often share a name (one per cell): add the start of the run id to tell them apart */
+function label(name: string, runId: string): string {
+  const short = name.length > 12 ? name.slice(0, 11) + '…' : name;
+  return `${short} ${runId.slice(0, 4)}`;
+}
 
 function Chart(props: { comparison: IComparison }): JSX.Element {
   const { points } = props.comparison;
@@ -14,15 +20,15 @@ function Chart(props: { comparison: IComparison }): JSX.Element {
   const max = Math.max(...values.map(Math.abs), 1e-12);
   const height = points.length * (BAR_HEIGHT + 4);
   return (
-    <svg className="mlops-nb-chart" width={LABEL_WIDTH + CHART_WIDTH + 60} height={height} role="img"
-      aria-label={`${props.comparison.metric} by run`}>
+    <svg className="mlops-nb-chart" viewBox={`0 0 ${LABEL_WIDTH + CHART_WIDTH + 50} ${height}`}
+      width="100%" role="img" aria-label={`${props.comparison.metric} by run`}>
       {points.map((p, i) => {
         const y = i * (BAR_HEIGHT + 4);
         const w = p.value === null ? 0 : (Math.abs(p.value) / max) * CHART_WIDTH;
         return (
           <g key={p.run_id} className="mlops-nb-bar" data-run-id={p.run_id}>
             <text x={0} y={y + BAR_HEIGHT - 5} className="mlops-nb-bar-label">
-              {p.name.length > 16 ? p.name.slice(0, 15) + '…' : p.name}
+              {label(p.name, p.run_id)}
             </text>
             <rect x={LABEL_WIDTH} y={y} width={w} height={BAR_HEIGHT} />
             <text x={LABEL_WIDTH + w + 4} y={y + BAR_HEIGHT - 5} className="mlops-nb-bar-value">
@@ -68,7 +74,7 @@ export function CompareView(props: {
             <tr>
               <th>Param</th>
               {comparison.runs.map(r => (
-                <th key={r.run_id}>{r.name}</th>
+                <th key={r.run_id} title={r.name}>{label(r.name, r.run_id)}</th>
               ))}
             </tr>
           </thead>

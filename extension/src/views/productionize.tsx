@@ -15,7 +15,7 @@ function Result(props: { result: any }): JSX.Element | null {
       <dt>Service directory</dt>
       <dd><code>{String(r.service_dir ?? r.out ?? '–')}</code></dd>
       <dt>Image</dt>
-      <dd><code>{r.image_tag ?? 'not built (use Build image)'}</code></dd>
+      <dd><code>{r.image_tag ?? 'not built (use “Productionize and build image”)'}</code></dd>
       {command ? (
         <>
           <dt>Start it with</dt>

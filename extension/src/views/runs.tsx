@@ -56,47 +56,33 @@ export function RunsView(props: { model: RunsModel }): JSX.Element {
       {model.runs.length === 0 ? (
         <Empty model={model} />
       ) : (
-        <table className="mlops-nb-table" data-testid="runs-table">
-          <thead>
-            <tr>
-              <th></th>
-              <th>Status</th>
-              <th>Name</th>
-              <th>Cell</th>
-              <th>Params</th>
-              <th>Metrics</th>
-              <th>Duration</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {model.runs.map(run => (
-              <tr key={run.run_id} className="mlops-nb-run" data-run-id={run.run_id}>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`select ${run.name}`}
-                    checked={model.selected.has(run.run_id)}
-                    onChange={() => model.toggle(run.run_id)}
-                  />
-                </td>
-                <td className={`mlops-nb-status mlops-nb-status-${run.status.toLowerCase()}`}>
+        <ul className="mlops-nb-runlist" data-testid="runs-table">
+          {model.runs.map(run => (
+            <li key={run.run_id} className="mlops-nb-run" data-run-id={run.run_id}>
+              <div className="mlops-nb-run-head">
+                <input
+                  type="checkbox"
+                  aria-label={`select ${run.name}`}
+                  checked={model.selected.has(run.run_id)}
+                  onChange={() => model.toggle(run.run_id)}
+                />
+                <span className={`mlops-nb-status mlops-nb-status-${run.status.toLowerCase()}`}>
                   {run.status}
-                </td>
-                <td className="mlops-nb-run-name">{run.name}</td>
-                <td>{cellLabel(run)}</td>
-                <td className="mlops-nb-params">{keyValues(run.params)}</td>
-                <td className="mlops-nb-metrics">{keyValues(run.metrics)}</td>
-                <td>{formatDuration(run.duration_s)}</td>
-                <td>
-                  <a href={run.url} target="_blank" rel="noopener noreferrer" title="Open in the MLflow UI">
-                    MLflow
-                  </a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </span>
+                <span className="mlops-nb-run-name" title={run.run_id}>{run.name}</span>
+                <span className="mlops-nb-run-duration">{formatDuration(run.duration_s)}</span>
+                <a href={run.url} target="_blank" rel="noopener noreferrer" title="Open the run in the MLflow UI">
+                  MLflow ↗
+                </a>
+              </div>
+              <div className="mlops-nb-run-detail">
+                <span className="mlops-nb-cell">cell {cellLabel(run)}</span>
+                <span className="mlops-nb-params">{keyValues(run.params)}</span>
+              </div>
+              <div className="mlops-nb-run-detail mlops-nb-metrics">{keyValues(run.metrics, 4)}</div>
+            </li>
+          ))}
+        </ul>
       )}
       {model.runs.length > 0 && model.error ? <Empty model={model} /> : null}
       {model.nextPageToken ? (

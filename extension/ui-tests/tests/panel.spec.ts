@@ -34,9 +34,9 @@ test('track, see runs, compare two, productionize', async ({ page }) => {
   await test.step('running the notebook adds its tracked cells to the panel by itself', async () => {
     await page.notebook.activate(NOTEBOOK);
     await page.notebook.run();
-    await expect(panel(page).locator('tr.mlops-nb-run')).toHaveCount(2, { timeout: 90_000 });
-    await expect(panel(page).locator('tr.mlops-nb-run').first()).toContainText('FINISHED');
-    await expect(panel(page).locator('tr.mlops-nb-run a').first()).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
+    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(2, { timeout: 90_000 });
+    await expect(panel(page).locator('.mlops-nb-run').first()).toContainText('FINISHED');
+    await expect(panel(page).locator('.mlops-nb-run a').first()).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
     await shot(page, '02-runs');
   });
 
@@ -46,12 +46,12 @@ test('track, see runs, compare two, productionize', async ({ page }) => {
     await page.notebook.setCell(PARAMS_CELL, 'code', source.replace('max_depth = 6', 'max_depth = 3'));
     await page.notebook.runCell(PARAMS_CELL);
     await page.notebook.runCell(FOREST_CELL);
-    await expect(panel(page).locator('tr.mlops-nb-run')).toHaveCount(3, { timeout: 90_000 });
+    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(3, { timeout: 90_000 });
     await shot(page, '03-second-run');
   });
 
   await test.step('comparing the two forest runs charts a metric and shows max_depth differs', async () => {
-    const rows = panel(page).locator('tr.mlops-nb-run');
+    const rows = panel(page).locator('.mlops-nb-run');
     await rows.nth(0).locator('input[type=checkbox]').check();
     await rows.nth(1).locator('input[type=checkbox]').check();
     const compare = panel(page).getByTestId('compare');
