@@ -6,7 +6,8 @@ Model: StandardScaler + LogisticRegression over 20 features (the FACTS.md setup)
 notebook that ``mlops_nb.productionize`` turns into a service; the very same fitted object is logged
 to MLflow and served with ``mlflow models serve --env-manager local``. Both servers
 run one worker on 127.0.0.1; load comes from ``wrk`` (Debian's ``wrk`` package). Figures are
-medians of ``--repeat`` runs. Results are printed and written to benchmarks/results/serve-<time>.json.
+medians of ``--repeat`` runs. Results are printed and written to
+benchmarks/results/serve-<time>.json.
 """
 
 from __future__ import annotations
@@ -132,6 +133,16 @@ def wrk(url: str, body: bytes, connections: int, duration: int, work: Path) -> d
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out, re.M)
         lat[f"p{pct}_ms"] = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
     return {"rps": rps, **lat, "non_2xx": float(errors.group(1)) if errors else 0.0}
+
+
+def wait_port_free(port: int, timeout: float = 30.0) -> None:
+    """Wait until nothing listens on ``port`` (a stopped server's children may linger)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
 
 
 def median_runs(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -294,19 +305,29 @@ def main() -> int:
     try:
         for key, server in servers.items():
             starts = []
-            for _ in range(args.repeat if key != "ours_no_recording" else 1):
+            for _ in range(args.repeat):
                 starts.append(server.start())
                 server.stop()
+                wait_port_free(ports[key])
+            results["servers"][key] = {"start_to_first_answer_s": statistics.median(starts)}
+            print(f"{server.name:40s} start to first answer {statistics.median(starts):.2f} s")
+        for server in servers.values():
             server.start()
-            figures: dict[str, Any] = {"start_to_first_answer_s": statistics.median(starts)}
-            for name, (path, body, conns) in scenarios[key].items():
+        # all servers up (idle ones cost nothing); runs alternate between servers so that noise
+        # from the machine hits every server alike
+        plan = [(key, name, spec) for key in servers for name, spec in scenarios[key].items()]
+        collected: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for key, _, (path, body, conns) in plan:
+            wrk(f"http://127.0.0.1:{ports[key]}{path}", body, conns, 2, work)  # warm-up
+        for _ in range(args.repeat):
+            for key, name, (path, body, conns) in plan:
                 url = f"http://127.0.0.1:{ports[key]}{path}"
-                wrk(url, body, conns, 2, work)  # warm-up
-                runs = [wrk(url, body, conns, args.duration, work) for _ in range(args.repeat)]
-                figures[name] = median_runs(runs)
-                print(f"{server.name:40s} {name:24s} {figures[name]}", flush=True)
-            server.stop()
-            results["servers"][key] = figures
+                collected.setdefault((key, name), []).append(
+                    wrk(url, body, conns, args.duration, work)
+                )
+        for (key, name), runs in collected.items():
+            results["servers"][key][name] = median_runs(runs)
+            print(f"{servers[key].name:40s} {name:24s} {results['servers'][key][name]}", flush=True)
     finally:
         for server in servers.values():
             server.stop()
