@@ -180,11 +180,34 @@ def log_to_mlflow(model: Any, work: Path, example: Any) -> str:
     return str(info.model_uri)
 
 
+def container_start(tag: str, repeat: int) -> dict[str, float]:
+    """Image size and container start to /readyz (median of ``repeat``)."""
+    from mlops_nb.productionize import docker
+
+    times = []
+    for _ in range(repeat):
+        started = time.monotonic()
+        running = docker.start(tag)
+        try:
+            docker.wait_ready(running)
+            times.append(time.monotonic() - started)
+        finally:
+            running.stop()
+    return {"image_mb": docker.image_size(tag) / 1e6, "start_to_ready_s": statistics.median(times)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument(
+        "--image", help="also measure this service image: size and container start to /readyz"
+    )
     args = parser.parse_args()
+    if args.image:
+        figures = container_start(args.image, max(args.repeat, 5))
+        print(f"image {args.image}: {figures}")
+        return 0
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2

@@ -77,3 +77,54 @@ def test_run_without_notebook_snapshot_fails_clearly(isolated: Path) -> None:
     with pytest.raises(SourceError, match="no notebook snapshot"):
         productionize(run_id=run.info.run_id, out=isolated / "svc")
     assert not (isolated / "svc").exists()
+
+
+def test_from_a_real_track_run(isolated: Path) -> None:
+    """A notebook whose training cell is %%track, run in a real kernel, then --run on that run."""
+    import os
+
+    import mlflow
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell("%load_ext mlops_nb"),
+            new_code_cell(
+                "from sklearn.datasets import load_wine\n"
+                "from sklearn.tree import DecisionTreeClassifier\n"
+                "X, y = load_wine(return_X_y=True, as_frame=True)"
+            ),
+            new_code_cell(
+                "%%track --experiment wine\ntree = DecisionTreeClassifier(max_depth=3, random_state=0)\n"
+                "tree.fit(X, y)"
+            ),
+            new_code_cell("import mlops_nb\nassert mlops_nb.flush(120)"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = isolated / "wine_tracked.ipynb"
+    nbformat.write(nb, path)
+    env = {**os.environ, "MLOPS_NB_NOTEBOOK_PATH": str(path)}
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(isolated)}}
+    )
+    client.execute(env=env)
+    nbformat.write(nb, path)
+    runs = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).search_runs(
+        [
+            mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+            .get_experiment_by_name("wine")
+            .experiment_id
+        ]
+    )
+    assert len(runs) == 1
+    result = productionize(run_id=runs[0].info.run_id, out=isolated / "svc")
+    assert result.ok and result.model_var == "tree"
+    assert "exactly" in result.checks[0].detail
+    assert len(result.input_columns) == 13
