@@ -13,7 +13,7 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     context = make_context(server_app.root_dir)
     server_app.web_app.settings[SETTINGS_KEY] = context
     setup_routes(server_app.web_app)
-    warm_up()
+    warm_up(context.settings.tracking_uri)
     server_app.log.info(
         "mlops-nb server extension loaded (tracking store %s)", context.settings.tracking_uri
     )

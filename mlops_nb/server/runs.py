@@ -134,12 +134,17 @@ def _is_bad_token(exc: Exception) -> bool:
     return code == "INVALID_PARAMETER_VALUE" and "token" in str(exc).lower()
 
 
-def warm_up() -> None:
-    """Import MLflow's client ahead of the first request (a cold import takes seconds), in a
-    daemon thread so the server starts at once; a missing MLflow is reported by the route."""
+def warm_up(uri: str | None = None) -> None:
+    """Import MLflow's client ahead of the first request (a cold import takes seconds) and open
+    the store at ``uri`` when it is an existing sqlite file, in a daemon thread so the server
+    starts at once; a missing MLflow is reported by the route instead."""
 
-    def _import() -> None:
+    def _warm() -> None:
         with contextlib.suppress(Exception):
             import mlflow.tracking  # noqa: F401
 
-    threading.Thread(target=_import, name="mlops-nb-warm-up", daemon=True).start()
+            db = sqlite_file(uri or "")
+            if db is not None and db.exists():
+                _client(uri or "").search_experiments(max_results=1)
+
+    threading.Thread(target=_warm, name="mlops-nb-warm-up", daemon=True).start()

@@ -3,15 +3,13 @@
  * on the server at $MLOPS_NB_BASE_URL; benchmarks/bench_panel.py runs it with and without the
  * mlops-nb extension. Figures go to $MLOPS_NB_ARTIFACTS/load-$MLOPS_NB_LOAD_LABEL.json.
  */
-import { expect, test } from '@jupyterlab/galata';
+import { expect, test } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
 const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
 const LABEL = process.env.MLOPS_NB_LOAD_LABEL ?? 'load';
 const REPEAT = Number(process.env.MLOPS_NB_BENCH_REPEAT ?? 7);
-
-test.use({ autoGoto: false });
 
 test('JupyterLab load time', async ({ page }) => {
   const loads: number[] = [];
