@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
 from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline.kernels import manager_class
 
@@ -55,9 +59,6 @@ def execute(
     retries: int = 2,
 ) -> Execution:
     """Run ``source`` into ``output``; never raises for a failure of the notebook itself."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     output.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     attempt = 0
@@ -129,7 +130,6 @@ def _quiet_papermill() -> Iterator[None]:
 
 def render_html(executed: Path, target: Path | None = None) -> Path:
     """The executed notebook as a standalone HTML page (nbconvert's ``lab`` template)."""
-    import nbformat
     from nbconvert import HTMLExporter
 
     target = target or executed.with_suffix(".html")

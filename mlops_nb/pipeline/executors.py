@@ -10,7 +10,9 @@
   given, else ``--scheduler tcp://host:8786`` or ``DASK_SCHEDULER_ADDRESS``. Workers need the same
   environment (mlops-nb and the notebooks' libraries), the notebooks and data at the same paths
   (a shared filesystem), and a tracking URI they can reach: with workers on other machines use a
-  tracking *server* (``MLFLOW_TRACKING_URI=http://...``), not a sqlite file.
+  tracking *server* (``MLFLOW_TRACKING_URI=http://...``), not a sqlite file. Start workers with
+  ``dask worker ADDRESS --preload mlops_nb.pipeline._preload`` so they import papermill, MLflow
+  and nbconvert as they start rather than in the first task (the LocalCluster does this).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Executor(Protocol):
 
 
 PRELOAD = "mlops_nb.pipeline._preload"
+
+
 _POOLS: dict[int, cf.ProcessPoolExecutor] = {}
 _ENV_PREFIXES = ("MLOPS_NB_", "MLFLOW_")
 
@@ -113,6 +117,8 @@ class LocalExecutor:
 
     def warm(self) -> None:
         """Start the workers in the background (overlaps with creating the pipeline's run)."""
+        import concurrent.futures.process  # noqa: F401 - imported here, not concurrently
+        import multiprocessing  # noqa: F401
         import threading
 
         def start() -> None:
@@ -151,6 +157,7 @@ class DaskExecutor:
                 processes=True,
                 threads_per_worker=1,
                 dashboard_address=None,
+                preload=[PRELOAD],  # workers import papermill/MLflow/nbconvert as they start
             )
             self.client = Client(self._cluster)
         self._jobs = jobs

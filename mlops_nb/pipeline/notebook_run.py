@@ -120,6 +120,9 @@ def run_notebook(
     exp_name = experiment or settings.experiment or source.stem
     target = Path(output_path).resolve() if output_path else default_output(source, out)
 
+    # imported before the HTML warm-up thread starts: no two threads import the same packages
+    from mlops_nb.pipeline.execute import execute, render_html
+
     warm = _warm_html_exporter() if html else None
     runs = R.Runs(uri)
     started = time.time()
@@ -140,8 +143,6 @@ def run_notebook(
         "MLOPS_NB_PARAMETERS": json.dumps(params, default=str),
         "MLFLOW_TRACKING_URI": uri,
     }
-    from mlops_nb.pipeline.execute import execute, render_html
-
     try:
         execution = execute(source, target, params, env=env, kernel=kernel, cwd=_cwd(cwd))
     except BaseException as exc:  # interrupted, or a bug: close the run, then let it propagate
