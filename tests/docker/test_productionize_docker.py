@@ -62,7 +62,8 @@ def built(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         # the build stage of the multi-stage build stays behind as a dangling image
         subprocess.run(
             ["docker", "image", "prune", "-f", "--filter", "label=mlops-nb.stage=build"],
-            capture_output=True, timeout=120,
+            capture_output=True,
+            timeout=120,
         )
 
 

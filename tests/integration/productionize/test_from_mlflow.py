@@ -97,7 +97,8 @@ def test_from_a_real_track_run(isolated: Path) -> None:
                 "X, y = load_wine(return_X_y=True, as_frame=True)"
             ),
             new_code_cell(
-                "%%track --experiment wine\ntree = DecisionTreeClassifier(max_depth=3, random_state=0)\n"
+                "%%track --experiment wine\n"
+                "tree = DecisionTreeClassifier(max_depth=3, random_state=0)\n"
                 "tree.fit(X, y)"
             ),
             new_code_cell("import mlops_nb\nassert mlops_nb.flush(120)"),
@@ -116,13 +117,8 @@ def test_from_a_real_track_run(isolated: Path) -> None:
     )
     client.execute(env=env)
     nbformat.write(nb, path)
-    runs = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).search_runs(
-        [
-            mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
-            .get_experiment_by_name("wine")
-            .experiment_id
-        ]
-    )
+    tracking = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    runs = tracking.search_runs([tracking.get_experiment_by_name("wine").experiment_id])
     assert len(runs) == 1
     result = productionize(run_id=runs[0].info.run_id, out=isolated / "svc")
     assert result.ok and result.model_var == "tree"

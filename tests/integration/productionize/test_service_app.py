@@ -209,5 +209,6 @@ def test_fast_paths_stay_strict(client: Any, example: dict[str, Any]) -> None:
     assert split.status_code == 422
     assert split.json()["detail"][0]["loc"] == ["body", "dataframe_split", 1, cols[0]]
     nan = json.dumps({"dataframe_split": {"columns": cols, "data": [[float("nan")] * len(cols)]}})
-    response = client.post("/invocations", content=nan, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    response = client.post("/invocations", content=nan, headers=headers)
     assert response.status_code == 422
