@@ -212,3 +212,58 @@ def test_fast_paths_stay_strict(client: Any, example: dict[str, Any]) -> None:
     headers = {"content-type": "application/json"}
     response = client.post("/invocations", content=nan, headers=headers)
     assert response.status_code == 422
+
+
+def test_large_reference_drift_matches_evidently(
+    service_module: Any, made: dict[str, Any], tmp_path: Path
+) -> None:
+    """> 1000 reference rows: Wasserstein (numeric) and Jensen-Shannon (few values) as Evidently."""
+    import numpy as np
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    monitoring = __import__("app.monitoring", fromlist=["compute_drift"])
+    service = made["helpers"]["result"].service_dir
+    base = pd.read_csv(service / "model" / "reference.csv")
+    rng = np.random.default_rng(0)
+    ref = base.sample(n=2500, replace=True, random_state=0).reset_index(drop=True)
+    ref = ref + rng.normal(0, 0.01, size=ref.shape) * ref.std().to_numpy()
+    ref["sex"] = base["sex"].sample(n=2500, replace=True, random_state=1).to_numpy()
+    cur = ref.sample(n=400, random_state=2).reset_index(drop=True)
+    cur["bmi"] = cur["bmi"] * 1.3
+    ref.to_csv(tmp_path / "reference.csv", index=False)
+    reference = monitoring.Reference(tmp_path / "reference.csv")
+    rows = [tuple(r) for r in cur[list(base.columns)].itertuples(index=False)]
+    ours = monitoring.compute_drift(reference, rows)
+    definition = DataDefinition(numerical_columns=list(base.columns))
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(cur, data_definition=definition),
+        Dataset.from_pandas(ref, data_definition=definition),
+    )
+    theirs = {
+        m["metric_name"][len("ValueDrift(column=") :].split(",")[0].rstrip(")"): float(m["value"])
+        for m in snapshot.dict()["metrics"]
+        if m.get("metric_name", "").startswith("ValueDrift(column=")
+    }
+    assert set(theirs) == set(ours["columns"])
+    for column, value in theirs.items():
+        assert ours["columns"][column]["score"] == pytest.approx(value, rel=1e-6, abs=1e-9), column
+    assert ours["columns"]["bmi"]["stattest"] == "wasserstein" and ours["columns"]["bmi"]["drifted"]
+    assert ours["columns"]["sex"]["stattest"] == "jensenshannon"
+
+
+def test_kubernetes_manifests(made: dict[str, Any]) -> None:
+    import yaml
+
+    k8s = made["helpers"]["result"].service_dir / "k8s"
+    docs = {p.stem: yaml.safe_load(p.read_text()) for p in k8s.glob("*.yaml")}
+    assert set(docs) == {"deployment", "service", "hpa", "pdb"}
+    container = docs["deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert {"startupProbe", "readinessProbe", "livenessProbe", "resources"} <= set(container)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert docs["deployment"]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"]
+    assert docs["hpa"]["kind"] == "HorizontalPodAutoscaler"
+    assert docs["pdb"]["kind"] == "PodDisruptionBudget"
