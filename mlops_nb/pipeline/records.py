@@ -135,7 +135,21 @@ def pending() -> list[Path]:
     return sorted(root.glob("*.json")) if root.is_dir() else []
 
 
+def flush(timeout: float = 60.0) -> bool:
+    """Deliver what is waiting (or wait for the detached recorder); False if still pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        deliver_pending()
+        if not pending():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 if __name__ == "__main__":  # pragma: no cover - exercised through deliver_in_background
+    if sys.argv[1:] == ["--wait"]:  # what `make demo` runs before listing runs
+        raise SystemExit(0 if flush() else 1)
     targets = [Path(a) for a in sys.argv[1:]]
     if targets:
         for target in targets:
