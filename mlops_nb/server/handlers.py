@@ -108,17 +108,22 @@ class PipelineRunHandler(PanelHandler):
 
 
 class ProductionizeHandler(PanelHandler):
+    """Productionize a notebook into ``<its folder>/<its name>-service`` (not the server's cwd)."""
+
     @tornado.web.authenticated
     def post(self) -> None:
         body = self.json_body()
         notebook = self.notebook(body.get("notebook"))
-        build = body.get("build", False)
-        if not isinstance(build, bool):
-            raise ApiError(400, "'build' must be true or false")
+        options = {k: body.get(k, False) for k in ("build", "force")}
+        for key, value in options.items():
+            if not isinstance(value, bool):
+                raise ApiError(400, f"'{key}' must be true or false")
         productionize = library("mlops_nb.productionize.api", "productionize", "Productionize")
+        service_name = library("mlops_nb.productionize.steps", "service_name", "Productionize")
+        out = notebook.parent / f"{service_name(notebook, None)}-service"
 
         def work(progress: Progress) -> Any:
-            return productionize(notebook, build=build, progress=_event(progress))
+            return productionize(notebook, out=out, **options, progress=_event(progress))
 
         submit(self, "productionize", self.rel(notebook), work)
 

@@ -60,15 +60,16 @@ async def test_productionize_job_streams_progress_then_the_service(jp_fetch, sto
     release = threading.Event()
     calls = []
 
-    def productionize(notebook, *, build=False, progress=None, **_):
-        calls.append((notebook, build))
+    def productionize(notebook, *, out=None, build=False, force=False, progress=None, **_):
+        calls.append((notebook, out, build, force))
         progress(StepStarted("extract", "writing train.py"))
         assert release.wait(10)
         progress(StepStarted("render", "rendering the service"))
         return Result(notebook.parent / "service", None, "uvicorn app.main:app --port 8000")
 
     fake_library(monkeypatch, "mlops_nb.productionize.api", productionize=productionize)
-    code, job = await post(jp_fetch, "productionize", {"notebook": "train.ipynb"})
+    fake_library(monkeypatch, "mlops_nb.productionize.steps", service_name=lambda nb, name: "train")
+    code, job = await post(jp_fetch, "productionize", {"notebook": "train.ipynb", "force": True})
     assert code == 202 and job["state"] in ("queued", "running") and job["kind"] == "productionize"
 
     # a second click while it runs does not start a second job
@@ -95,7 +96,8 @@ async def test_productionize_job_streams_progress_then_the_service(jp_fetch, sto
         "image_tag": None,
         "command": "uvicorn app.main:app --port 8000",
     }
-    assert calls == [(store["train"], False)]
+    # the service goes next to the notebook, whatever the server's working directory
+    assert calls == [(store["train"], store["train"].parent / "train-service", False, True)]
     later = json.loads((await jp_fetch("mlops-nb", "jobs", job["id"], params={"since": "1"})).body)
     assert [e["step"] for e in later["events"]] == ["render"] and later["n_events"] == 2
     listed = json.loads((await jp_fetch("mlops-nb", "jobs")).body)["jobs"]
@@ -107,6 +109,7 @@ async def test_a_failing_job_reports_the_error_message(jp_fetch, store, monkeypa
         raise ValueError(f"{notebook.name}: no cell fits a model; tag one with 'train'")
 
     fake_library(monkeypatch, "mlops_nb.productionize.api", productionize=productionize)
+    fake_library(monkeypatch, "mlops_nb.productionize.steps", service_name=lambda nb, name: "t")
     _, job = await post(jp_fetch, "productionize", {"notebook": "train.ipynb", "build": True})
     done = await poll(jp_fetch, job["id"])
     assert done["state"] == "failed"
@@ -206,6 +209,7 @@ async def test_pipeline_run_without_pipeline_yaml_is_404(jp_fetch, store):
     ("route", "body", "fragment"),
     [
         ("productionize", {"notebook": "train.ipynb", "build": "yes"}, "build"),
+        ("productionize", {"notebook": "train.ipynb", "force": "no"}, "force"),
         ("pipeline/run", {"notebook": "train.ipynb", "force": 1}, "force"),
         ("pipeline/run", {"notebook": "train.ipynb", "only": ["train"]}, "only"),
         ("pipeline/run", {"notebook": "train.ipynb", "from_step": 3}, "from_step"),

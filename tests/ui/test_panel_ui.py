@@ -31,9 +31,11 @@ def built() -> None:
 def test_track_compare_productionize_in_the_browser(built: None, tmp_path: Path) -> None:
     from ui.panel_lab import lab, playwright
 
-    with lab(tmp_path) as (base, _root):
+    with lab(tmp_path) as (base, root):
         code = playwright("tests/panel.spec.ts", base, ARTIFACTS)
     assert code == 0, f"the browser test failed; see {ARTIFACTS} and {tmp_path}/jupyter-lab-*.log"
+    service = root / "nb" / "01-quickstart-service"  # next to the notebook, as the panel showed
+    assert (service / "train.py").is_file() and (service / "app").is_dir()
     for shot in ("01-empty", "02-runs", "03-second-run", "04-compare", "06-productionize-done"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
 

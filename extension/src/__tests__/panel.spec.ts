@@ -81,7 +81,7 @@ describe('PanelModel', () => {
     await model.runProductionize();
     expect(model.tab).toBe('productionize');
     const post = server.requests.find(r => r.path === 'productionize')!;
-    expect(post.body).toEqual({ notebook: 'dir/a.ipynb', build: false });
+    expect(post.body).toEqual({ notebook: 'dir/a.ipynb', build: false, force: true });
     expect(model.drift.url).toBe('http://127.0.0.1:8000');
   });
 });

@@ -66,8 +66,14 @@ export class PanelModel extends Observable {
       return;
     }
     this.setTab('productionize');
-    const job = await this.productionize.start('productionize', { notebook: this.notebook, build });
-    const url = job?.state === 'succeeded' ? job.result?.url : undefined;
+    // force: a service this notebook made before is replaced (the server never replaces a folder
+    // mlops-nb did not make)
+    const job = await this.productionize.start('productionize', {
+      notebook: this.notebook,
+      build,
+      force: true
+    });
+    const url = job?.state === 'succeeded' ? job.result?.url ?? job.result?.service_url : undefined;
     if (typeof url === 'string' && !this.drift.url) {
       this.drift.setUrl(url);
     }

@@ -4,22 +4,42 @@ import * as React from 'react';
 import { PanelModel } from '../model/panel';
 import { JobProgress } from './job';
 
+interface ICheck {
+  name: string;
+  passed: boolean;
+  detail?: string;
+}
+
 function Result(props: { result: any }): JSX.Element | null {
   const r = props.result;
   if (!r || typeof r !== 'object') {
     return null;
   }
-  const command = r.command ?? r.run_command ?? r.start_command;
+  const command = r.start_command ?? r.command;
+  const image = r.image ?? r.image_tag;
+  const checks: ICheck[] = Array.isArray(r.checks) ? r.checks : [];
+  const failed = checks.filter(c => !c.passed);
   return (
     <dl className="mlops-nb-result" data-testid="productionize-result">
       <dt>Service directory</dt>
-      <dd><code>{String(r.service_dir ?? r.out ?? '–')}</code></dd>
+      <dd><code>{String(r.service_dir ?? '–')}</code></dd>
       <dt>Image</dt>
-      <dd><code>{r.image_tag ?? 'not built (use “Productionize and build image”)'}</code></dd>
+      <dd><code>{image ?? 'not built (use “Productionize and build image”)'}</code></dd>
       {command ? (
         <>
           <dt>Start it with</dt>
-          <dd><pre>{Array.isArray(command) ? command.join(' ') : String(command)}</pre></dd>
+          <dd><pre>{String(command)}</pre></dd>
+        </>
+      ) : null}
+      {checks.length > 0 ? (
+        <>
+          <dt>Checks</dt>
+          <dd data-testid="productionize-checks">
+            {checks.length - failed.length} of {checks.length} passed
+            {failed.map(c => (
+              <div key={c.name} className="mlops-nb-error">{c.name}: {c.detail}</div>
+            ))}
+          </dd>
         </>
       ) : null}
     </dl>
@@ -36,7 +56,8 @@ export function ProductionizeView(props: { model: PanelModel }): JSX.Element {
     <div className="mlops-nb-productionize">
       <p>
         Turn <code>{model.notebook}</code> into a FastAPI service: <code>train.py</code>, a typed
-        request schema, the model, a Dockerfile, tests and Kubernetes manifests.
+        request schema, the model, a Dockerfile, tests and Kubernetes manifests, in a folder next to
+        the notebook (a service made before is replaced).
       </p>
       <div className="mlops-nb-toolbar">
         <button className="jp-Button" data-testid="productionize-button" disabled={job.running}

@@ -76,6 +76,7 @@ test('track, see runs, compare two, productionize', async ({ page }) => {
     await expect(job).toHaveAttribute('data-state', 'succeeded');
     const result = panel(page).getByTestId('productionize-result');
     await expect(result).toContainText('Service directory');
+    await expect(result).toContainText('nb/01-quickstart-service');
     await expect(result).toContainText('Start it with');
   });
 });
