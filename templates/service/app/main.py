@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_concurrency=settings.max_concurrency,
         metrics=state.metrics,
         access_log=settings.access_log,
+        fast_post=routes.FAST_POST,
+        service=state,
     )
     _register_schema(app)
     return app

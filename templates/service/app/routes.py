@@ -22,28 +22,63 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+_NOT_READY = _dumps({"detail": "the model is still loading; retry shortly"})
+
+
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status, headers=_JSON)
+    return Response(_dumps(body), status_code=status, headers=_JSON)
 
 
 def _not_ready() -> Response:
-    return _json({"detail": "the model is still loading; retry shortly"}, 503)
+    return Response(_NOT_READY, status_code=503, headers=_JSON)
 
 
-def _score(request: Request, rows: list[tuple[Any, ...]]) -> Response:
-    service = request.app.state.service
+def _reply(result: tuple[int, bytes]) -> Response:
+    return Response(result[1], status_code=result[0], headers=_JSON)
+
+
+def score(service: Any, rows: list[Any]) -> tuple[int, bytes]:
+    """Predict, record the inputs for monitoring, count the predictions: (status, JSON body)."""
     try:
         predictions = service.model.predict_rows(rows)
     except PredictionError as exc:
         service.metrics.model_errors += 1
-        return _json(
-            {"detail": [{"loc": ["body"], "msg": f"the model could not score this input: {exc}",
-                         "type": "model_error"}]},
-            422,
-        )
+        detail = [{"loc": ["body"], "msg": f"the model could not score this input: {exc}",
+                   "type": "model_error"}]
+        return 422, _dumps({"detail": detail})
     service.store.record(rows)
     service.metrics.observe_predictions(predictions)
-    return _json({"predictions": predictions})
+    return 200, _dumps({"predictions": predictions})
+
+
+def handle_predict(service: Any, body: bytes, content_type: str) -> tuple[int, bytes]:
+    """POST /predict, from the raw body (also called by the middleware's fast path)."""
+    if service.model is None:
+        return 503, _NOT_READY
+    try:
+        rows = predict_rows(body, service.settings.max_batch_rows)
+    except PayloadError as exc:
+        return exc.status, _dumps({"detail": exc.errors})
+    return score(service, rows)
+
+
+def handle_invocations(service: Any, body: bytes, content_type: str) -> tuple[int, bytes]:
+    """POST /invocations (MLflow's scoring protocol), from the raw body."""
+    if service.model is None:
+        return 503, _NOT_READY
+    try:
+        rows = invocation_rows(body, content_type, service.settings.max_batch_rows)
+    except PayloadError as exc:
+        return exc.status, _dumps({"detail": exc.errors})
+    return score(service, rows)
+
+
+#: POST handlers the middleware may call directly with the body it has read (no routing layer)
+FAST_POST = {"/predict": handle_predict, "/invocations": handle_invocations}
 
 
 def router() -> APIRouter:
@@ -70,14 +105,8 @@ def router() -> APIRouter:
         },
     )
     async def predict(request: Request) -> Response:
-        service = request.app.state.service
-        if service.model is None:
-            return _not_ready()
-        try:
-            rows = predict_rows(await request.body(), service.settings.max_batch_rows)
-        except PayloadError as exc:
-            return _json({"detail": exc.errors}, exc.status)
-        return _score(request, rows)
+        content_type = request.headers.get("content-type", "application/json")
+        return _reply(handle_predict(request.app.state.service, await request.body(), content_type))
 
     @api.post(
         "/invocations",
@@ -99,15 +128,9 @@ def router() -> APIRouter:
         },
     )
     async def invocations(request: Request) -> Response:
-        service = request.app.state.service
-        if service.model is None:
-            return _not_ready()
         content_type = request.headers.get("content-type", "application/json")
-        try:
-            rows = invocation_rows(await request.body(), content_type, service.settings.max_batch_rows)
-        except PayloadError as exc:
-            return _json({"detail": exc.errors}, exc.status)
-        return _score(request, rows)
+        service = request.app.state.service
+        return _reply(handle_invocations(service, await request.body(), content_type))
 
     @api.get("/healthz", tags=["probes"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
