@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlops_nb.config import DEFAULT_TRACKING_URI, Settings, absolute_tracking_uri, get_settings
 from mlops_nb.server.jobs import JobManager
+from mlops_nb.server.services import ServiceManager
 
 SETTINGS_KEY = "mlops_nb"
 
@@ -18,6 +19,7 @@ class PanelContext:
     settings: Settings
     raw_tracking_uri: str = DEFAULT_TRACKING_URI
     jobs: JobManager = field(default_factory=JobManager)
+    services: ServiceManager = field(default_factory=ServiceManager)
 
     def settings_for(self, notebook: Path) -> Settings:
         """The settings a kernel of ``notebook`` sees: Jupyter starts kernels in the notebook's

@@ -42,7 +42,7 @@ def fetch_drift(service_url: str, timeout: float = TIMEOUT_S) -> dict[str, Any]:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             body = resp.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        raise DriftUnavailable(f"{url} answered HTTP {exc.code} {exc.reason}") from exc
+        raise DriftUnavailable(f"{url} answered HTTP {exc.code}: {_detail(exc)}") from exc
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DriftUnavailable(f"{url} is unreachable: {reason}") from exc
@@ -55,3 +55,13 @@ def fetch_drift(service_url: str, timeout: float = TIMEOUT_S) -> dict[str, Any]:
     if not isinstance(data, dict) or "dataset_drift" not in data:
         raise DriftUnavailable(f"{url} did not answer a drift verdict (no 'dataset_drift')")
     return {"url": url, **data}
+
+
+def _detail(error: urllib.error.HTTPError) -> str:
+    """The service's own explanation (FastAPI's ``detail``), else the HTTP reason."""
+    try:
+        body = json.loads(error.read(MAX_BYTES))
+    except (OSError, ValueError):
+        return str(error.reason)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail) if detail else str(error.reason)

@@ -16,6 +16,7 @@ from mlops_nb._version import __version__
 from mlops_nb.server import drift, runs
 from mlops_nb.server.base import ApiError, PanelHandler, library
 from mlops_nb.server.jobs import JobConflict, Progress, to_jsonable
+from mlops_nb.server.paths import confine
 
 
 def _event(progress: Progress) -> Progress:
@@ -166,3 +167,33 @@ class DriftHandler(PanelHandler):
         except drift.DriftUnavailable as exc:
             raise ApiError(502, str(exc), url=url) from exc
         self.reply(data)
+
+
+class ServicesHandler(PanelHandler):
+    """Services started from the panel: list them, or start one made by productionize."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"services": [s.as_dict() for s in self.panel.services.list()]})
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        body = self.json_body()
+        raw = body.get("service_dir")
+        if not isinstance(raw, str):
+            raise ApiError(400, "'service_dir' (a folder made by productionize) is required")
+        try:
+            folder = confine(self.panel.root, raw, directory=True, what="service_dir")
+        except tornado.web.HTTPError as exc:
+            raise ApiError(exc.status_code, exc.log_message or "bad path") from exc
+        if not (folder / "app").is_dir():
+            raise ApiError(
+                400, f"{self.rel(folder)} is not a service made by mlops-nb productionize"
+            )
+        services = self.panel.services
+
+        def work(progress: Progress) -> Any:
+            progress({"event": "ServiceStarting", "message": f"mlops-nb serve {folder}"})
+            return services.start(folder).as_dict()
+
+        submit(self, "serve", self.rel(folder), work)

@@ -11,14 +11,21 @@ from pathlib import Path
 from tornado.web import HTTPError
 
 
-def confine(root: Path, requested: str | None, *, suffix: str | None = None) -> Path:
+def confine(
+    root: Path,
+    requested: str | None,
+    *,
+    suffix: str | None = None,
+    directory: bool = False,
+    what: str = "notebook",
+) -> Path:
     """The existing file ``requested`` (relative to ``root``, or absolute inside it).
 
     Raises ``HTTPError`` 400 when no path is given, 403 when the path leaves the root, 404 when
     the file does not exist, and 400 when it does not end with ``suffix``.
     """
     if not requested or not requested.strip():
-        raise HTTPError(400, "a 'notebook' path (relative to the server's root) is required")
+        raise HTTPError(400, f"a '{what}' path (relative to the server's root) is required")
     if "\x00" in requested:
         raise HTTPError(400, "the path contains a NUL byte")
     root = root.resolve()
@@ -26,8 +33,9 @@ def confine(root: Path, requested: str | None, *, suffix: str | None = None) -> 
     resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
     if not resolved.is_relative_to(root):
         raise HTTPError(403, f"{requested!r} is outside the server's root directory")
-    if not resolved.is_file():
-        raise HTTPError(404, f"no file {relative(root, resolved)!r} under the server's root")
+    if not (resolved.is_dir() if directory else resolved.is_file()):
+        kind = "folder" if directory else "file"
+        raise HTTPError(404, f"no {kind} {relative(root, resolved)!r} under the server's root")
     if suffix and resolved.suffix != suffix:
         raise HTTPError(400, f"{requested!r} is not a {suffix} file")
     return resolved

@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, type]] = [
     ("jobs", handlers.JobsHandler),
     (r"jobs/([0-9a-f]{1,64})", handlers.JobHandler),
     ("drift", handlers.DriftHandler),
+    ("services", handlers.ServicesHandler),
 ]
 
 

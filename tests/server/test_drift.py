@@ -43,6 +43,8 @@ class Service(BaseHTTPRequestHandler):
             body, status = json.dumps(VERDICT).encode(), 200
         elif self.path == "/html/monitoring/drift":
             body, status = b"<html>not json</html>", 200
+        elif self.path == "/young/monitoring/drift":
+            body, status = b'{"detail": "only 3 input rows recorded; drift needs at least 50"}', 409
         else:
             body, status = b'{"detail": "Not Found"}', 404
         self.send_response(status)
@@ -108,3 +110,9 @@ async def test_service_without_drift_endpoint_is_502_with_status(jp_fetch, servi
 async def test_non_json_answer_is_502(jp_fetch, service):
     code, message = await drift_error(jp_fetch, f"{service}/html")
     assert code == 502 and "JSON" in message
+
+
+async def test_the_services_own_explanation_is_passed_on(jp_fetch, service):
+    code, message = await drift_error(jp_fetch, f"{service}/young")
+    assert code == 502
+    assert "409" in message and "only 3 input rows recorded" in message
