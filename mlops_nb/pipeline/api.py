@@ -68,7 +68,8 @@ def load_pipeline(path: str | Path | None = None) -> Pipeline:
 
 
 def pipeline_status(path: str | Path | None = None) -> list[StepStatus]:
-    """Each step's cache state, in dependency order (reads files and the state; runs nothing)."""
+    """Each step's cache state, in dependency order (reads files and the state; runs nothing,
+    writes nothing: safe to poll while a run is in progress)."""
     pipeline = load_pipeline(path)
     store = cache.StateStore(pipeline)
     states: dict[str, str] = {}
@@ -101,8 +102,7 @@ def pipeline_status(path: str | Path | None = None) -> list[StepStatus]:
                 last_error=last.get("error"),
             )
         )
-    store.save()
-    return out
+    return out  # read-only: the runner is the one writer of the state file
 
 
 def run_pipeline(
