@@ -86,6 +86,33 @@ describe('PanelModel', () => {
   });
 });
 
+describe('PanelModel.startService', () => {
+  it('starts the service on the server and points the drift check at it', async () => {
+    let polls = 0;
+    const server = new FakeServer()
+      .on('services', () => ({ id: 's1', kind: 'serve', state: 'running', events: [], n_events: 0 }))
+      .on('jobs/*', () => {
+        polls += 1;
+        return { id: 's1', kind: 'serve', state: polls > 1 ? 'succeeded' : 'running', events: [], n_events: 0,
+          result: polls > 1 ? { url: 'http://127.0.0.1:40001', running: true } : null, error: null };
+      });
+    const model = new PanelModel(server, '0.1.0', noWait);
+    expect(await model.startService('/srv/root/nb/a-service')).toBe('http://127.0.0.1:40001');
+    expect(server.requests[0].body).toEqual({ service_dir: '/srv/root/nb/a-service' });
+    expect(model.drift.url).toBe('http://127.0.0.1:40001');
+  });
+
+  it('leaves the drift URL alone when the service does not start', async () => {
+    const server = new FakeServer().on('services', () => {
+      throw new ApiError(400, 'data is not a service made by mlops-nb productionize');
+    });
+    const model = new PanelModel(server, '0.1.0', noWait);
+    expect(await model.startService('data')).toBeNull();
+    expect(model.service.error).toContain('not a service');
+    expect(model.drift.url).toBe('');
+  });
+});
+
 describe('DriftModel', () => {
   it('lists drifted columns by score and asks for a URL when empty', async () => {
     const server = new FakeServer().on('drift', ({ params }) => ({

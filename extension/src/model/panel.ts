@@ -19,8 +19,9 @@ export class PanelModel extends Observable {
     this.runs = new RunsModel(api);
     this.pipeline = new PipelineModel(api, wait);
     this.productionize = new JobModel(api, wait);
+    this.service = new JobModel(api, wait);
     this.drift = new DriftModel(api);
-    for (const part of [this.runs, this.pipeline, this.productionize, this.drift]) {
+    for (const part of [this.runs, this.pipeline, this.productionize, this.service, this.drift]) {
       part.changed.connect(() => this.emit());
     }
   }
@@ -28,6 +29,8 @@ export class PanelModel extends Observable {
   readonly runs: RunsModel;
   readonly pipeline: PipelineModel;
   readonly productionize: JobModel;
+  /** `mlops-nb serve` of the service productionize made, started on the server */
+  readonly service: JobModel;
   readonly drift: DriftModel;
   notebook: string | null = null;
   tab: Tab = 'runs';
@@ -77,5 +80,16 @@ export class PanelModel extends Observable {
     if (typeof url === 'string' && !this.drift.url) {
       this.drift.setUrl(url);
     }
+  }
+
+  /** Start the service in `serviceDir` on the server; its URL becomes the drift check's. */
+  async startService(serviceDir: string): Promise<string | null> {
+    const job = await this.service.start('services', { service_dir: serviceDir });
+    const url = job?.state === 'succeeded' ? job.result?.url : undefined;
+    if (typeof url !== 'string') {
+      return null;
+    }
+    this.drift.setUrl(url);
+    return url;
   }
 }

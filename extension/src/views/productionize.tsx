@@ -46,6 +46,29 @@ function Result(props: { result: any }): JSX.Element | null {
   );
 }
 
+function ServiceControl(props: { model: PanelModel; serviceDir: string }): JSX.Element {
+  const { model, serviceDir } = props;
+  const service = model.service;
+  const url = service.job?.state === 'succeeded' ? service.job.result?.url : null;
+  return (
+    <div className="mlops-nb-service">
+      <div className="mlops-nb-toolbar">
+        <button className="jp-Button" data-testid="start-service" disabled={service.running || !serviceDir}
+          onClick={() => void model.startService(serviceDir)}>Start the service here</button>
+        {url ? (
+          <span data-testid="service-url">
+            running at <a href={url} target="_blank" rel="noopener noreferrer">{url}</a>{' '}
+            <button className="jp-Button" onClick={() => { model.setTab('drift'); void model.drift.check(url); }}>
+              Check its drift
+            </button>
+          </span>
+        ) : null}
+      </div>
+      <JobProgress job={service} testid="service-job" />
+    </div>
+  );
+}
+
 export function ProductionizeView(props: { model: PanelModel }): JSX.Element {
   const { model } = props;
   const job = model.productionize;
@@ -66,7 +89,12 @@ export function ProductionizeView(props: { model: PanelModel }): JSX.Element {
           onClick={() => void model.runProductionize(true)}>Productionize and build image</button>
       </div>
       <JobProgress job={job} testid="productionize-job" />
-      {job.job?.state === 'succeeded' ? <Result result={job.job.result} /> : null}
+      {job.job?.state === 'succeeded' ? (
+        <>
+          <Result result={job.job.result} />
+          <ServiceControl model={model} serviceDir={String(job.job.result?.service_dir ?? '')} />
+        </>
+      ) : null}
     </div>
   );
 }

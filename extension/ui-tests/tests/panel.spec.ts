@@ -79,4 +79,22 @@ test('track, see runs, compare two, productionize', async ({ page }) => {
     await expect(result).toContainText('nb/01-quickstart-service');
     await expect(result).toContainText('Start it with');
   });
+
+  await test.step('the service starts from the panel and its drift check answers', async () => {
+    await panel(page).getByTestId('start-service').click();
+    const url = panel(page).getByTestId('service-url');
+    await expect(url).toContainText('http://127.0.0.1:', { timeout: 120_000 });
+    await shot(page, '07-service-running');
+    await url.getByRole('button', { name: 'Check its drift' }).click();
+    // the panel shows the service's own answer; a fresh service first loads its reference, then
+    // says it has recorded too little traffic: check again (on demand) until it does
+    const answer = panel(page).getByTestId('drift-error').or(panel(page).getByTestId('drift-result'));
+    await expect(answer).toContainText(/answered HTTP|Drift detected|No drift/);
+    await expect(async () => {
+      await panel(page).getByRole('button', { name: 'Check drift' }).click();
+      await expect(answer).toContainText(/input rows recorded|Drift detected|No drift/, { timeout: 2_000 });
+    }).toPass({ timeout: 60_000 });
+    await expect(panel(page).locator('input[aria-label="service URL"]')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await shot(page, '08-drift');
+  });
 });
