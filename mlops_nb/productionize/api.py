@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, steps
@@ -125,11 +126,18 @@ def _run(report: _Reporter, scratch: Path, o: _Options) -> ProductionizeResult:
     from mlops_nb.productionize.source import Source, from_run
 
     if o.notebook is not None:
-        source = Source(o.notebook.resolve(), o.model_var)
-    else:
-        with report.step("source", "fetching the run's notebook and model from MLflow") as done:
-            source = from_run(o.run_id, o.model_uri, scratch, o.model_var)
-            done.append(f"run {source.run_id}: model `{source.model_var}`, notebook snapshot")
+        return _from_source(report, scratch, o, Source(o.notebook.resolve(), o.model_var))
+    with report.step("source", "fetching the run's notebook and model from MLflow") as done:
+        source = from_run(o.run_id, o.model_uri, scratch, o.model_var)
+        done.append(f"run {source.run_id}: model `{source.model_var}`, notebook snapshot")
+    try:
+        return _from_source(report, scratch, o, source)
+    finally:
+        if source.temporary_copy:
+            source.notebook.unlink(missing_ok=True)
+
+
+def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> ProductionizeResult:
     nb = source.notebook
     with report.step("extract", f"reading {nb.name}") as done:
         ex = extract(nb, source.model_var)

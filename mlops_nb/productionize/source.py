@@ -28,6 +28,7 @@ class Source:
     run_id: str | None = None
     model_uri: str | None = None
     notebook_model: Path | None = None  # pickled model from MLflow; None: run the notebook
+    temporary_copy: bool = False  # ``notebook`` is a snapshot copy to delete afterwards
 
 
 def _mlflow() -> Any:
@@ -79,13 +80,19 @@ def from_run(
             "compatible models"
         ) from None
     model_path.write_bytes(_pickle(model))
-    notebook = snapshot
+    notebook, temporary = snapshot, False
     if original and Path(original).parent.is_dir():
         # run next to the original so relative data paths resolve as they did
         notebook = Path(original).parent / f".mlops-nb-snapshot-{run_id[:8]}.ipynb"
         shutil.copyfile(snapshot, notebook)
+        temporary = True
     return Source(
-        notebook, model_name, run_id=run_id, model_uri=model_uri, notebook_model=model_path
+        notebook,
+        model_name,
+        run_id=run_id,
+        model_uri=model_uri,
+        notebook_model=model_path,
+        temporary_copy=temporary,
     )
 
 

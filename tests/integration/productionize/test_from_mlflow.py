@@ -55,6 +55,8 @@ def test_from_run_and_registered_model(isolated: Path, copy_nb: Any) -> None:
     metadata = json.loads((result.service_dir / "model" / "metadata.json").read_text())
     assert metadata["run_id"] == run_id
     assert result.input_columns[:3] == ["age", "sex", "bmi"]
+    # the snapshot ran next to the original notebook (relative data paths), then went away
+    assert not list(nb.parent.glob(".mlops-nb-snapshot-*"))
 
     version = mlflow.register_model(f"runs:/{run_id}/reg", "diabetes")
     mlflow.MlflowClient().set_registered_model_alias("diabetes", "champion", version.version)
