@@ -24,23 +24,25 @@ sys.path.insert(0, str(REPO / "tests"))
 from ui.panel_lab import ensure_built, lab, playwright, seed_bench  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-ROUNDS = 2
 
 
-def load_times(tmp: Path) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {"with": [], "without": []}
-    for round_ in range(ROUNDS):
-        for label, with_panel in (("with", True), ("without", False)):
-            folder = tmp / f"load-{label}-{round_}"
-            folder.mkdir()
-            with lab(folder, with_panel=with_panel) as (base, _):
-                code = playwright("tests/load.spec.ts", base, RESULTS, MLOPS_NB_LOAD_LABEL=label)
-            if code:
-                raise SystemExit(f"load benchmark failed ({label})")
-            figures = json.loads((RESULTS / f"load-{label}.json").read_text())
-            assert figures["panel_present"] == with_panel, figures
-            times[label] += figures["all_ms"]
-    return times
+def load_times(tmp: Path) -> dict:
+    """Both servers side by side, loads alternating between them (see tests/load.spec.ts)."""
+    with (
+        lab(tmp / "with", with_panel=True) as (with_url, _),
+        lab(tmp / "without", with_panel=False) as (without_url, _),
+    ):
+        time.sleep(10)  # let both servers finish starting (extension warm-up included)
+        code = playwright(
+            "tests/load.spec.ts",
+            with_url,
+            RESULTS,
+            MLOPS_NB_BASE_URL_WITH=with_url,
+            MLOPS_NB_BASE_URL_WITHOUT=without_url,
+        )
+    if code:
+        raise SystemExit("load benchmark failed")
+    return json.loads((RESULTS / "load.json").read_text())
 
 
 def route_times(base: str, notebook: str, n: int = 20) -> list[float]:
@@ -68,11 +70,8 @@ def main() -> int:
             if playwright("tests/bench.spec.ts", base, RESULTS, MLOPS_NB_BENCH_REPEAT="5"):
                 raise SystemExit("render benchmark failed")
     render = json.loads((RESULTS / "panel-bench.json").read_text())
-    with_ms = statistics.median(loads["with"])
-    without_ms = statistics.median(loads["without"])
     summary = {
-        "lab_load_ms": {"with": with_ms, "without": without_ms, "delta": with_ms - without_ms},
-        "lab_load_samples_ms": loads,
+        "lab_load_ms": loads,
         "runs_route_first_page_ms": {
             "cold_first_request": route[0],
             "median_warm": statistics.median(route[1:]),
@@ -82,8 +81,9 @@ def main() -> int:
     }
     (RESULTS / "panel.json").write_text(json.dumps(summary, indent=2))
     print(
-        f"JupyterLab load: {with_ms:.0f} ms with mlops-nb, {without_ms:.0f} ms without "
-        f"(delta {with_ms - without_ms:+.0f} ms, median of {len(loads['with'])} loads each)\n"
+        f"JupyterLab load: {loads['with_ms']['median']:.0f} ms with mlops-nb, "
+        f"{loads['without_ms']['median']:.0f} ms without (median of {loads['pairs']} alternating "
+        f"pairs); delta {loads['delta_ms']['median_of_pairs']:+.0f} ms (median of paired deltas)\n"
         f"/mlops-nb/runs first page (1,000 runs): {statistics.median(route[1:]):.1f} ms median "
         f"warm, {route[0]:.0f} ms for the server's first request\n"
         "panel: open notebook -> first page rendered (1,000 runs): "

@@ -1,37 +1,57 @@
 /**
- * Benchmark, not a pass/fail timing: JupyterLab's load time (navigation start to `app.restored`)
- * on the server at $MLOPS_NB_BASE_URL; benchmarks/bench_panel.py runs it with and without the
- * mlops-nb extension. Figures go to $MLOPS_NB_ARTIFACTS/load-$MLOPS_NB_LOAD_LABEL.json.
+ * Benchmark, not a pass/fail timing: JupyterLab's load time (navigation start to `app.restored`),
+ * alternating between two servers started side by side by benchmarks/bench_panel.py: one with the
+ * mlops-nb lab extension ($MLOPS_NB_BASE_URL_WITH), one with it disabled
+ * ($MLOPS_NB_BASE_URL_WITHOUT). Alternating pairs cancel the drift of a busy machine.
+ * Figures go to $MLOPS_NB_ARTIFACTS/load.json.
  */
-import { expect, test } from '@playwright/test';
+import { expect, Page, test } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
 const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
-const LABEL = process.env.MLOPS_NB_LOAD_LABEL ?? 'load';
-const REPEAT = Number(process.env.MLOPS_NB_BENCH_REPEAT ?? 7);
+const PAIRS = Number(process.env.MLOPS_NB_BENCH_REPEAT ?? 12);
+const SERVERS = {
+  with: process.env.MLOPS_NB_BASE_URL_WITH ?? '',
+  without: process.env.MLOPS_NB_BASE_URL_WITHOUT ?? ''
+};
 
-test('JupyterLab load time', async ({ page }) => {
-  const loads: number[] = [];
-  let panelPresent = false;
-  for (let i = 0; i < REPEAT + 1; i++) {
-    await page.goto('lab?reset');
-    const { ms, panel } = await page.evaluate(async () => {
-      while (!(window as any).jupyterapp) {
-        await new Promise(r => setTimeout(r, 5));
-      }
-      await (window as any).jupyterapp.restored;
-      const ms = performance.now();
-      return { ms, panel: document.querySelector('.lm-TabBar-tab[data-id="mlops-nb-panel"]') !== null };
-    });
-    panelPresent = panel;
-    if (i > 0) {
-      loads.push(ms); // the first load warms the server's and the browser's caches
+async function load(page: Page, base: string): Promise<{ ms: number; panel: boolean }> {
+  await page.goto(`${base}/lab?reset`);
+  return page.evaluate(async () => {
+    while (!(window as any).jupyterapp) {
+      await new Promise(r => setTimeout(r, 5));
+    }
+    await (window as any).jupyterapp.restored;
+    const ms = performance.now();
+    return { ms, panel: document.querySelector('.lm-TabBar-tab[data-id="mlops-nb-panel"]') !== null };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+test('JupyterLab load time with and without mlops-nb', async ({ page }) => {
+  test.setTimeout(600_000);
+  const ms: Record<'with' | 'without', number[]> = { with: [], without: [] };
+  // one warm-up load each (server and browser caches), then alternating pairs
+  expect((await load(page, SERVERS.with)).panel).toBe(true);
+  expect((await load(page, SERVERS.without)).panel).toBe(false);
+  for (let i = 0; i < PAIRS; i++) {
+    const order: ('with' | 'without')[] = i % 2 ? ['with', 'without'] : ['without', 'with'];
+    for (const label of order) {
+      ms[label].push((await load(page, SERVERS[label])).ms);
     }
   }
-  await expect(page.locator('#jp-main-dock-panel')).toBeVisible();
-  const sorted = [...loads].sort((a, b) => a - b);
-  const figures = { label: LABEL, panel_present: panelPresent, median_ms: sorted[Math.floor(sorted.length / 2)], all_ms: loads };
-  fs.writeFileSync(path.join(ARTIFACTS, `load-${LABEL}.json`), JSON.stringify(figures, null, 2));
+  const deltas = ms.with.map((w, i) => w - ms.without[i]);
+  const figures = {
+    pairs: PAIRS,
+    with_ms: { median: median(ms.with), min: Math.min(...ms.with), all: ms.with },
+    without_ms: { median: median(ms.without), min: Math.min(...ms.without), all: ms.without },
+    delta_ms: { median_of_pairs: median(deltas), of_medians: median(ms.with) - median(ms.without), all: deltas }
+  };
+  fs.writeFileSync(path.join(ARTIFACTS, 'load.json'), JSON.stringify(figures, null, 2));
   console.log('load', JSON.stringify(figures));
 });
