@@ -8,6 +8,7 @@ with ``%%track`` cells does not add runs to the user's store.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def run_notebook_model(notebook: Path, model_var: str, scratch: Path, timeout: i
     )
     try:
         try:
-            client.execute(env=env)
+            client.execute(env=env, stderr=subprocess.DEVNULL)
         except CellExecutionError as exc:
             raise _execution_error(notebook, nb, model_var, exc) from None
         if not target.exists():

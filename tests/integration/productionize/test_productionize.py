@@ -166,3 +166,28 @@ def test_cli_usage_errors_exit_2_before_writing(tmp_path: Path, copy_nb: Any) ->
     ok_nb = copy_nb("tagged.ipynb", tmp_path)
     assert main(["productionize", str(ok_nb), "--out", str(existing), "--force"]) == 2
     assert (existing / "keep.txt").read_text() == "mine"
+
+
+def test_a_notebook_that_fails_to_run_names_the_cell(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from mlops_nb.exceptions import ExecutionError
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "from sklearn.datasets import load_iris\n"
+                "from sklearn.linear_model import LogisticRegression"
+            ),
+            new_code_cell(
+                "X, y = load_iris(return_X_y=True)\nraise RuntimeError('data not ready')"
+            ),
+            new_code_cell("clf = LogisticRegression(max_iter=300).fit(X, y)"),
+        ]
+    )
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ExecutionError, match=r"cell 2 failed .*RuntimeError: data not ready"):
+        productionize(path, out=tmp_path / "svc")
+    assert not (tmp_path / "svc").exists()
