@@ -69,6 +69,33 @@ def step_track(work: Path) -> None:
     print_runs()
 
 
+BASE_IMAGE = "mlops-nb/python-base:3.11-bookworm"
+
+
+def docker_engine() -> bool:
+    probe = subprocess.run(["docker", "info"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def step_productionize(work: Path) -> None:
+    banner("Productionize: 02_productionize.ipynb -> train.py, features.py, FastAPI service")
+    service = work / "out" / "breast-cancer-service"
+    args = ["productionize", str(work / "02_productionize.ipynb"), "--out", str(service), "--force"]
+    if shutil.which("docker") and docker_engine():
+        # no image registry here: a local Debian base image and a hermetic wheelhouse build
+        subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True)
+        args += ["--build", "--smoke", "--wheelhouse", "--base-image", BASE_IMAGE]
+    else:
+        print("no Docker engine: making the service without building its image")
+    cli(*args)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=service,
+        check=True,
+    )
+    print(f"serve it: mlops-nb serve {service} --port 8080")
+
+
 def step_drift(work: Path) -> None:
     banner("Drift: notebooks/03_drift.ipynb, frames, then a served model's live traffic")
     execute(work / "03_drift.ipynb")
@@ -76,7 +103,7 @@ def step_drift(work: Path) -> None:
     print(f"full Evidently report (offline): {work / 'out' / 'drift-report.html'}")
 
 
-STEPS: list[Callable[[Path], None]] = [step_track, step_drift]
+STEPS: list[Callable[[Path], None]] = [step_track, step_productionize, step_drift]
 
 
 def main() -> int:
