@@ -86,7 +86,7 @@ def step_productionize(work: Path) -> None:
         subprocess.run(["bash", str(REPO / "scripts" / "build-base-image.sh")], check=True)
         args += ["--build", "--smoke", "--wheelhouse", "--base-image", BASE_IMAGE]
     else:
-        print("no Docker engine: making the service without building its image")
+        print("no Docker engine (`make system-deps` starts one): the service without its image")
     cli(*args)
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
