@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 
+from mlops_nb.pipeline._imports import skip_slow_optional_imports
+
+skip_slow_optional_imports()
+
 with contextlib.suppress(Exception):  # a worker that cannot warm up imports on first use
     import mlflow.tracking  # noqa: F401
     import papermill  # noqa: F401

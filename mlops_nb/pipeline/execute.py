@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-import papermill
-from papermill.exceptions import PapermillExecutionError
+from mlops_nb.pipeline._imports import skip_slow_optional_imports
 
-from mlops_nb.pipeline import notebook as nbmod
-from mlops_nb.pipeline.kernels import manager_class
+skip_slow_optional_imports()
+
+import nbformat  # noqa: E402
+import papermill  # noqa: E402
+from papermill.exceptions import PapermillExecutionError  # noqa: E402
+
+from mlops_nb.pipeline import notebook as nbmod  # noqa: E402
+from mlops_nb.pipeline.kernels import manager_class  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,9 @@ class Runs:
     """Create and finish runs in one tracking store."""
 
     def __init__(self, tracking_uri: str) -> None:
+        from mlops_nb.pipeline._imports import skip_slow_optional_imports
+
+        skip_slow_optional_imports()
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
