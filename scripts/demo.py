@@ -69,6 +69,16 @@ def step_track(work: Path) -> None:
     print_runs()
 
 
+def step_pipeline(work: Path) -> None:
+    banner("Pipelines: notebooks/pipeline (prepare -> train -> evaluate), then a cached rerun")
+    spec = str(work / "pipeline" / "pipeline.yaml")
+    cli("pipeline", "show", spec)
+    cli("pipeline", "run", spec)
+    cli("pipeline", "run", spec)  # executes no notebook; cached step runs recorded in background
+    subprocess.run([sys.executable, "-m", "mlops_nb.pipeline.records", "--wait"], check=True)
+    print_runs()
+
+
 BASE_IMAGE = "mlops-nb/python-base:3.11-bookworm"
 
 
@@ -103,7 +113,7 @@ def step_drift(work: Path) -> None:
     print(f"full Evidently report (offline): {work / 'out' / 'drift-report.html'}")
 
 
-STEPS: list[Callable[[Path], None]] = [step_track, step_productionize, step_drift]
+STEPS: list[Callable[[Path], None]] = [step_track, step_pipeline, step_productionize, step_drift]
 
 
 def main() -> int:
