@@ -19,7 +19,7 @@ Environment variables
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -102,7 +102,3 @@ def get_settings() -> Settings:
         spool_dir=Path(spool).expanduser() if spool else home / "outbox",
         ui_url=_overrides.get("ui_url") or os.environ.get("MLOPS_NB_UI_URL") or DEFAULT_UI_URL,
     )
-
-
-def with_overrides(settings: Settings, **values: str) -> Settings:
-    return replace(settings, **values)  # type: ignore[arg-type]

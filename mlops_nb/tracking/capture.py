@@ -60,10 +60,6 @@ def is_number(value: Any) -> bool:
     return not isinstance(value, bool)
 
 
-def as_float(value: Any) -> float:
-    return float(value)
-
-
 @dataclass(frozen=True)
 class FitCall:
     """``target.fit(X, y)`` seen in the cell: the estimator expression and the data expressions."""
@@ -86,7 +82,7 @@ class SourceInfo:
 
 _SAFE_NODES = (
     ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.Load, ast.Slice, ast.Tuple,
-    ast.List, ast.UnaryOp, ast.USub, ast.Index if hasattr(ast, "Index") else ast.Slice,
+    ast.List, ast.UnaryOp, ast.USub,
 )  # fmt: skip
 
 
@@ -193,9 +189,8 @@ class Snapshot:
 
 
 def _user_items(namespace: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    hidden = namespace.get("_mlops_hidden_names", ())
     for name, value in namespace.items():
-        if name.startswith("_") or name in hidden or name in ("In", "Out", "exit", "quit"):
+        if name.startswith("_") or name in ("In", "Out", "exit", "quit"):
             continue
         yield name, value
 
@@ -267,11 +262,11 @@ def _collect_metrics(
         wanted = name in explicit or looks_like_metric(name)
         if is_number(value):
             if wanted:
-                metrics[name] = as_float(value)
+                metrics[name] = float(value)
         elif isinstance(value, Mapping) and value and (wanted or _metric_keys(value)):
             for key, item in value.items():
                 if isinstance(key, str) and is_number(item) and (wanted or looks_like_metric(key)):
-                    metrics[key if key not in metrics else f"{name}.{key}"] = as_float(item)
+                    metrics[key if key not in metrics else f"{name}.{key}"] = float(item)
         elif name in explicit:
             notes.append(f"--metrics names {name!r}, which is not a number")
     return {k: v for k, v in metrics.items() if not math.isinf(v)}, notes

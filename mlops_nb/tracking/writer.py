@@ -378,10 +378,6 @@ class BackgroundWriter:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
