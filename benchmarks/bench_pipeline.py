@@ -71,10 +71,11 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 
 
 def _wait_outbox(home: Path, timeout: float = 60.0) -> float:
+    """Seconds until the detached worker has delivered every queued record."""
     t0 = time.perf_counter()
-    folder = home / "pipeline-outbox"
+    folder = home / "outbox"
     while time.perf_counter() - t0 < timeout:
-        if not list(folder.glob("*.json")):
+        if not folder.is_dir() or not any(p.name[0].isdigit() for p in folder.iterdir()):
             return time.perf_counter() - t0
         time.sleep(0.05)
     raise TimeoutError("cached runs were not recorded within 60 s")

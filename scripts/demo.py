@@ -74,8 +74,8 @@ def step_pipeline(work: Path) -> None:
     spec = str(work / "pipeline" / "pipeline.yaml")
     cli("pipeline", "show", spec)
     cli("pipeline", "run", spec)
-    cli("pipeline", "run", spec)  # executes no notebook; cached step runs recorded in background
-    subprocess.run([sys.executable, "-m", "mlops_nb.pipeline.records", "--wait"], check=True)
+    cli("pipeline", "run", spec)  # executes no notebook; its runs are queued in the outbox
+    cli("sync")  # delivers them now (a detached worker would too, a moment later)
     print_runs()
 
 

@@ -6,8 +6,8 @@ have changed), skips it when cached, or submits :func:`~.notebook_run.run_notebo
 executor. A failed step stops its dependants (other branches go on); its success record is left
 unchanged, so the next run resumes from it. Progress is reported as :class:`PipelineEvent`\\ s.
 
-MLflow is imported only when a step executes; a run with nothing to execute is recorded through
-:mod:`.records` (at once, or in the background for the CLI).
+MLflow is imported only when a step executes; a run with nothing to execute is queued in the
+tracking outbox through :mod:`.records` (delivered at once, or in the background for the CLI).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class _Recorder:
         self.started = time.time()
         self.runs: R.Runs | None = None
         self.parent: str | None = None
-        self.cached: list[dict[str, Any]] = []
+        self.cached: list[records.CachedStep] = []
 
     def ensure_parent(self) -> str:
         if self.parent is None:
@@ -132,33 +132,28 @@ class _Recorder:
             )
             for step in self.cached:
                 self._write_cached(step)
-            records.deliver_pending()
         return self.parent
 
     def cached_step(self, name: str, cached_from: str | None) -> None:
         step = self.pipeline.steps[name]
-        entry = {
-            "name": name,
-            "notebook": str(step.notebook),
-            "params": step.parameters,
-            "cached_from": cached_from,
-            "at": time.time(),
-        }
+        entry = records.CachedStep(
+            name, str(step.notebook), step.parameters, cached_from, time.time()
+        )
         if self.parent is None:
             self.cached.append(entry)
         else:
             self._write_cached(entry)
 
-    def _write_cached(self, entry: dict[str, Any]) -> None:
+    def _write_cached(self, entry: records.CachedStep) -> None:
         assert self.runs is not None
         self.runs.record_cached(
             self.experiment,
-            name=entry["name"],
-            notebook=entry["notebook"],
+            name=entry.name,
+            notebook=entry.notebook,
             parent_run_id=self.parent,
-            cached_from=entry["cached_from"],
-            params=entry["params"],
-            when=entry["at"],
+            cached_from=entry.cached_from,
+            params=entry.params,
+            when=entry.at,
         )
 
     def fail_step_run(self, run_id: str, message: str) -> None:
@@ -186,24 +181,21 @@ class _Recorder:
             )
             result.run_id = self.parent
             return
-        record = {
-            "tracking_uri": self.uri,
-            "experiment": self.experiment,
-            "pipeline": {
-                "name": self.pipeline.name,
-                "start": self.started,
-                "end": time.time(),
-                "status": status,
-                "metrics": metrics,
-                "tags": {"mlops_nb.pipeline": str(self.pipeline.path)},
-            },
-            "steps": self.cached,
-        }
-        path = records.write(record)
+        folders = records.queue(
+            tracking_uri=self.uri,
+            experiment=self.experiment,
+            name=self.pipeline.name,
+            pipeline_file=self.pipeline.path,
+            start=self.started,
+            end=time.time(),
+            status=status,
+            metrics=metrics,
+            steps=self.cached,
+        )
         if tracking == "background":
-            records.deliver_in_background(path)
+            records.deliver_later()
         else:
-            result.run_id = records.deliver(path)
+            result.run_id = records.deliver_now(folders)
 
 
 def run(

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from integration.pipeline.helpers import children, executions, runs
-from support import NOTEBOOKS
+from support import NOTEBOOKS, MlflowServer
 
 from mlops_nb.cli import main
+from mlops_nb.config import get_settings
 from mlops_nb.pipeline.api import run_pipeline
+from mlops_nb.tracking.outbox import Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +94,38 @@ def test_example_pipeline(isolated: Path) -> None:
     [cell_run] = tracked.values()
     assert cell_run.data.params.get("n_estimators") == "100"
     assert cell_run.data.metrics["train_accuracy"] > 0.9
+
+
+def test_cached_rerun_while_the_server_is_down_is_queued_then_synced_once(
+    chain: Path,
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    assert main(["pipeline", "run", str(chain)]) == 0
+    (first,) = runs("chain")[:1]
+    originals = children("chain", first.info.run_id)
+    mlflow_server.stop()
+
+    assert main(["pipeline", "run", str(chain)]) == 0  # nothing executes; nothing is lost either
+    assert capsys.readouterr().out.count("cached (outputs from run") == 4
+    outbox = Outbox(get_settings().spool_dir)
+    assert len(outbox.pending()) == 5  # the pipeline run and its 4 cached steps, queued
+
+    mlflow_server.start()
+    assert main(["sync"]) == 0
+    assert "delivered 'chain'" in capsys.readouterr().out
+    assert outbox.pending() == []
+    assert main(["sync"]) == 0  # a second sync has nothing left to deliver
+
+    parents = [r for r in runs("chain") if r.data.tags.get("mlops_nb.kind") == "pipeline"]
+    assert len(parents) == 2
+    second = parents[1]
+    assert second.info.status == "FINISHED" and second.data.metrics["steps_cached"] == 4
+    cached = children("chain", second.info.run_id)
+    assert {n: r.data.tags["mlops_nb.cached_from"] for n, r in cached.items()} == {
+        n: r.info.run_id for n, r in originals.items()
+    }
+    assert all(r.data.tags["mlops_nb.cached"] == "true" for r in cached.values())
+    assert cached["a"].data.params["text"] == originals["a"].data.params["text"] == "A"
