@@ -13,10 +13,12 @@ from collections.abc import Sequence
 
 import typer
 
+from mlops_nb._typer_light import LightGroup
 from mlops_nb._version import __version__
 from mlops_nb.exceptions import MlopsNbError
 
 app = typer.Typer(
+    cls=LightGroup,  # no pydantic import for the root's own options (see _typer_light)
     name="mlops-nb",
     help="Take a notebook to production without leaving Jupyter.",
     no_args_is_help=True,

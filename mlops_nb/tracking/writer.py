@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import traceback
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,8 @@ def store_reachable(uri: str, timeout: float = 2.0) -> str | None:
     """None when the tracking store answers, else a short reason. Local stores always answer."""
     if not uri.startswith(("http://", "https://")):
         return None
+    import urllib.request  # here: the CLI queues records through this module, and must start fast
+
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as resp:
             return None if resp.status < 500 else f"HTTP {resp.status}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,14 +21,29 @@ from mlops_nb.tracking.outbox import Outbox
 pytestmark = pytest.mark.integration
 
 
-def _wait_for_pipeline_runs(experiment: str, count: int, timeout: float = 90.0) -> list:  # type: ignore[type-arg]
+def _wait_for_pipeline_runs(experiment: str, timeout: float = 90.0) -> list:  # type: ignore[type-arg]
+    """The pipeline runs, once the detached worker has emptied the outbox."""
+    outbox = Outbox(get_settings().spool_dir)
     deadline = time.monotonic() + timeout
-    while True:
-        parents = [r for r in runs(experiment) if r.data.tags.get("mlops_nb.kind") == "pipeline"]
-        done = len(parents) >= count and all(r.info.status != "RUNNING" for r in parents)
-        if done or time.monotonic() > deadline:
-            return parents
-        time.sleep(0.5)
+    while outbox.pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert outbox.pending() == [], "the detached worker did not deliver the queued runs"
+    return [r for r in runs(experiment) if r.data.tags.get("mlops_nb.kind") == "pipeline"]
+
+
+def _cli_in_fresh_process(args: list[str]) -> str:
+    """Run the CLI in a new interpreter; the last stdout line lists the heavy modules it loaded."""
+    code = (
+        "import json, sys\n"
+        "from mlops_nb.cli import main\n"
+        f"rc = main({args!r})\n"
+        "heavy = ('mlflow', 'papermill', 'nbconvert', 'distributed', 'pydantic', 'pandas')\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
 
 
 def test_run_then_cached_rerun_then_show(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,13 +52,15 @@ def test_run_then_cached_rerun_then_show(chain: Path, capsys: pytest.CaptureFixt
     assert "finished" in out and "pipeline run" in out
     produced = executions(chain.parent)
 
-    assert main(["pipeline", "run", str(chain)]) == 0
-    out = capsys.readouterr().out
+    # the cached rerun as a user types it, in a fresh process: nothing heavy may be imported
+    out = _cli_in_fresh_process(["pipeline", "run", str(chain)])
     assert executions(chain.parent) == produced
     assert out.count("cached (outputs from run") == 4
+    heavy = json.loads(out.strip().splitlines()[-1])
+    assert heavy == [], f"a fully cached rerun imported {heavy}"
 
     # the cached run is recorded by a detached process (the CLI does not import MLflow for it)
-    first, second = _wait_for_pipeline_runs("chain", 2)
+    first, second = _wait_for_pipeline_runs("chain")
     assert second.info.status == "FINISHED"
     cached = children("chain", second.info.run_id)
     assert sorted(cached) == ["a", "b", "c", "side"]
