@@ -1,4 +1,6 @@
-"""Imported once by the local executor's forkserver, so pooled workers start warm."""
+"""Imported by every worker as it starts (Dask's ``--preload``, the local pool's forkserver), so
+the first notebook it runs does not wait for papermill. Not MLflow: the runs of the notebooks a
+worker executes are opened and closed by the process that submitted them."""
 
 from __future__ import annotations
 
@@ -9,10 +11,4 @@ from mlops_nb.pipeline._imports import skip_slow_optional_imports
 skip_slow_optional_imports()
 
 with contextlib.suppress(Exception):  # a worker that cannot warm up imports on first use
-    import mlflow.tracking  # noqa: F401
-    import papermill  # noqa: F401
-    from nbconvert import HTMLExporter
-
-    from mlops_nb.pipeline.execute import _exporter
-
-    _exporter(HTMLExporter)
+    import mlops_nb.pipeline.execute  # noqa: F401 - papermill, nbformat, the kernel manager

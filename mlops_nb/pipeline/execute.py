@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +26,9 @@ from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
 from mlops_nb.pipeline import notebook as nbmod  # noqa: E402
 from mlops_nb.pipeline.kernels import manager_class  # noqa: E402
+from mlops_nb.pipeline.notebook import Execution  # noqa: E402
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Execution:
-    """What happened when a notebook ran."""
-
-    output_path: Path
-    duration: float
-    failure: nbmod.CellFailure | None = None
-    error: str | None = None  # a failure outside any cell (kernel died, timeout, ...)
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None and self.error is None
-
-    def describe_error(self) -> str | None:
-        if self.failure is not None:
-            return self.failure.describe()
-        return self.error
 
 
 def execute(

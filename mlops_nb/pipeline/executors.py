@@ -4,15 +4,17 @@
 ``close()``. The runner and the sweep only ever use that.
 
 - :class:`LocalExecutor` (default): a pool of worker processes on this machine, forked from a
-  server that imported papermill, MLflow and nbconvert once, and kept warm for the next run in
+  server that imported papermill, nbconvert and MLflow once, and kept warm for the next run in
   the same process (tests, the JupyterLab server), so a step pays only for its kernel.
 - :class:`DaskExecutor`: a ``distributed.Client``; a ``LocalCluster`` when no scheduler address is
   given, else ``--scheduler tcp://host:8786`` or ``DASK_SCHEDULER_ADDRESS``. Workers need the same
-  environment (mlops-nb and the notebooks' libraries), the notebooks and data at the same paths
-  (a shared filesystem), and a tracking URI they can reach: with workers on other machines use a
-  tracking *server* (``MLFLOW_TRACKING_URI=http://...``), not a sqlite file. Start workers with
-  ``dask worker ADDRESS --preload mlops_nb.pipeline._preload`` so they import papermill, MLflow
-  and nbconvert as they start rather than in the first task (the LocalCluster does this).
+  environment (mlops-nb and the notebooks' libraries) and the notebooks and data at the same paths
+  (a shared filesystem). The runs are opened and closed by the submitting process
+  (:func:`~.notebook_run.open_run` / :func:`~.notebook_run.close_run`), so a worker only executes;
+  it needs a tracking URI it can reach only for the notebooks' own ``%%track`` cells: with
+  workers on other machines use a tracking *server* (``MLFLOW_TRACKING_URI=http://...``), not a
+  sqlite file. Start workers with ``dask worker ADDRESS --preload mlops_nb.pipeline._preload`` so
+  they import papermill as they start rather than in the first task (the LocalCluster does this).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Executor(Protocol):
 
 
 PRELOAD = "mlops_nb.pipeline._preload"
+PRELOAD_LOCAL = "mlops_nb.pipeline._preload_local"
 
 
 _POOLS: dict[int, cf.ProcessPoolExecutor] = {}
@@ -50,8 +53,9 @@ _ENV_PREFIXES = ("MLOPS_NB_", "MLFLOW_")
 def _shared_pool(jobs: int, *, fresh: bool = False) -> cf.ProcessPoolExecutor:
     """One warm pool per size and process, reused by every pipeline and sweep it runs.
 
-    Workers fork from a ``forkserver`` that imported papermill, MLflow and nbconvert once, so a
-    new worker costs milliseconds and a step pays only for its kernel.
+    Workers fork from a ``forkserver`` that imported papermill, nbconvert and MLflow once
+    (:mod:`._preload_local`), so a new worker costs milliseconds and a step pays only for its
+    kernel.
     """
     pool = _POOLS.get(jobs)
     if pool is None or fresh:
@@ -59,7 +63,7 @@ def _shared_pool(jobs: int, *, fresh: bool = False) -> cf.ProcessPoolExecutor:
         import multiprocessing
 
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([PRELOAD])
+        ctx.set_forkserver_preload([PRELOAD_LOCAL])
         pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
         if not _POOLS:
             atexit.register(_close_pools)
@@ -157,7 +161,7 @@ class DaskExecutor:
                 processes=True,
                 threads_per_worker=1,
                 dashboard_address=None,
-                preload=[PRELOAD],  # workers import papermill/MLflow/nbconvert as they start
+                preload=[PRELOAD],  # workers import papermill as they start (not MLflow)
             )
             self.client = Client(self._cluster)
         self._jobs = jobs
@@ -191,12 +195,19 @@ def make_executor(
     kind: str = "local", *, scheduler: str | None = None, jobs: int | None = None
 ) -> Executor:
     """The executor named ``kind`` (``local`` or ``dask``)."""
+    check_executor(kind, scheduler=scheduler, jobs=jobs)
+    if kind == "local":
+        return LocalExecutor(jobs)
+    return DaskExecutor(scheduler, jobs)
+
+
+def check_executor(kind: str, *, scheduler: str | None = None, jobs: int | None = None) -> None:
+    """Raise what :func:`make_executor` would for bad arguments, without starting anything."""
     if jobs is not None and jobs < 1:
         raise ConfigError(f"-j/--jobs must be at least 1 (got {jobs})")
-    if kind == "local":
-        if scheduler:
-            raise ConfigError("--scheduler needs --executor dask")
-        return LocalExecutor(jobs)
+    if kind not in EXECUTORS:
+        raise ConfigError(f"unknown executor {kind!r}; choose one of: {', '.join(EXECUTORS)}")
+    if kind == "local" and scheduler:
+        raise ConfigError("--scheduler needs --executor dask")
     if kind == "dask":
-        return DaskExecutor(scheduler, jobs)
-    raise ConfigError(f"unknown executor {kind!r}; choose one of: {', '.join(EXECUTORS)}")
+        require("distributed", "dask", "--executor dask")

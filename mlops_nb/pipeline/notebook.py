@@ -110,3 +110,24 @@ def source_index(executed: dict[str, Any], executed_index: int) -> int:
     cells = [c for c in executed["cells"] if ERROR_TAG not in tags(c)]
     injected = sum(1 for cell in cells[:executed_index] if INJECTED_TAG in tags(cell))
     return executed_index - injected
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What happened when a notebook ran (light: it travels back from workers to a client that
+    need not import papermill)."""
+
+    output_path: Path
+    duration: float
+    failure: CellFailure | None = None
+    error: str | None = None  # a failure outside any cell (kernel died, timeout, ...)
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.error is None
+
+    def describe_error(self) -> str | None:
+        if self.failure is not None:
+            return self.failure.describe()
+        return self.error

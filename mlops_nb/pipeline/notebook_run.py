@@ -1,10 +1,17 @@
 """One notebook, one MLflow run: what ``mlops-nb run`` and every pipeline step and sweep trial do.
 
-The recipe: check the notebook → open the run (params, tags) → execute with papermill in an
-isolated kernel whose environment names this run as the parent of its ``%%track`` cells →
-render HTML → deliver what the tracked cells queued → log the executed notebook, the HTML,
-duration and status → close the run. A failing notebook is a result (status ``FAILED``, the
-failing cell), not an exception, so pipelines and sweeps can decide what to do with it.
+Three parts, so that only the middle one needs to run on a worker:
+
+1. :func:`open_run` (caller's process): check the notebook, open the run (params, tags) → a
+   :class:`Job`;
+2. :func:`execute_job` (worker): papermill in an isolated kernel whose environment names the run
+   as the parent of its ``%%track`` cells, the HTML rendering, delivery of what the tracked cells
+   queued;
+3. :func:`close_run` (caller's process): log the executed notebook, the HTML, duration and
+   status, and close the run.
+
+:func:`run_notebook` does all three in one process. A failing notebook is a result (status
+``FAILED``, the failing cell), not an exception, so pipelines and sweeps can decide what to do.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from mlops_nb.config import get_settings
 from mlops_nb.exceptions import ExecutionError
 from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline import runs as R
+from mlops_nb.pipeline.notebook import Execution
 
 FINISHED = "FINISHED"
 FAILED = "FAILED"
@@ -75,6 +83,158 @@ def default_output(source: Path, out: str | Path | None) -> Path:
     return folder.resolve() / source.name
 
 
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution as it travels to a worker: paths, parameters, the kernel's
+    environment; no MLflow (picklable, and a worker needs no tracking client to run it)."""
+
+    source: Path
+    target: Path
+    parameters: dict[str, Any]
+    env: dict[str, str]
+    kernel: str | None = None
+    cwd: Path | None = None
+    html: bool = True
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What a worker sends back: the execution and its HTML rendering, if any."""
+
+    execution: Execution
+    html_path: Path | None = None
+
+
+@dataclass
+class OpenRun:
+    """A run opened by :func:`open_run` in the calling process, waiting for its :class:`Job`."""
+
+    job: Job
+    run_id: str
+    experiment: str
+    runs: R.Runs
+    collect_metrics: bool = False
+
+
+def open_run(
+    notebook: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    out: str | Path | None = None,
+    output_path: str | Path | None = None,
+    experiment: str | None = None,
+    kernel: str | None = None,
+    cwd: str | Path | None = None,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    kind: str = "notebook",
+    tags: Mapping[str, str] | None = None,
+    html: bool = True,
+    collect_metrics: bool = False,
+    tracking_uri: str | None = None,
+) -> OpenRun:
+    """Check the notebook and open its run (params, tags); returns the job to execute.
+
+    Pipelines and sweeps call this in their own process and send only the job to an executor,
+    so workers (a Dask cluster's above all) never import MLflow for the runs they execute.
+    """
+    source = Path(notebook).resolve()
+    params = dict(parameters or {})
+    nbmod.require_parameters_cell(source, nbmod.read(source), list(params))
+    settings = get_settings()
+    uri = tracking_uri or settings.tracking_uri
+    exp_name = experiment or settings.experiment or source.stem
+    target = Path(output_path).resolve() if output_path else default_output(source, out)
+    runs = R.Runs(uri)
+    run_id = runs.start(
+        exp_name,
+        name=run_name or source.stem,
+        kind=kind,
+        notebook=str(source),
+        parent_run_id=parent_run_id,
+        params=params,
+        tags=tags,
+        start_time=time.time(),
+    )
+    env = {
+        "MLOPS_NB_NOTEBOOK_PATH": str(source),
+        "MLOPS_NB_PARENT_RUN_ID": run_id,
+        "MLOPS_NB_EXPERIMENT": exp_name,
+        "MLOPS_NB_PARAMETERS": json.dumps(params, default=str),
+        "MLFLOW_TRACKING_URI": uri,
+    }
+    job = Job(source, target, params, env, kernel, _cwd(cwd), html)
+    return OpenRun(job, run_id, exp_name, runs, collect_metrics)
+
+
+def execute_job(job: Job) -> Executed:
+    """The worker's part: papermill in an isolated kernel, the HTML rendering, then delivery of
+    what the notebook's ``%%track`` cells queued (MLflow is imported only if there is some)."""
+    # imported before the HTML warm-up thread starts: no two threads import the same packages
+    from mlops_nb.pipeline.execute import execute, render_html
+
+    warm = _warm_html_exporter() if job.html else None
+    execution = execute(
+        job.source, job.target, job.parameters, env=job.env, kernel=job.kernel, cwd=job.cwd
+    )
+    html_path: Path | None = None
+    if warm is not None:
+        warm.join()
+    if job.html and job.target.exists():
+        try:
+            html_path = render_html(job.target)
+        except Exception:  # a notebook nbconvert cannot render still ran; the .ipynb is logged
+            html_path = None
+    _deliver_tracked_cells(get_settings().spool_dir)
+    return Executed(execution, html_path)
+
+
+def close_run(opened: OpenRun, executed: Executed) -> NotebookRunResult:
+    """Log the executed notebook, its HTML, duration and status, and close the run."""
+    execution, html_path, runs = executed.execution, executed.html_path, opened.runs
+    target = opened.job.target
+    status = FINISHED if execution.ok else FAILED
+    error = execution.describe_error()
+    metrics = {"duration_s": round(execution.duration, 3)}
+    if opened.collect_metrics:
+        with contextlib.suppress(Exception):  # no nested runs is not an error
+            metrics.update(runs.child_metrics(opened.run_id))
+    finish_tags: dict[str, str] = {}
+    if error:
+        finish_tags[R.ERROR] = error
+    if execution.failure is not None:
+        finish_tags[R.FAILED_CELL] = str(execution.failure.cell_index)
+    runs.finish(
+        opened.run_id,
+        status=status,
+        metrics=metrics,
+        tags=finish_tags,
+        artifacts={"notebook": target, "html": html_path} if html_path else {"notebook": target},
+    )
+    return NotebookRunResult(
+        notebook=str(opened.job.source),
+        run_id=opened.run_id,
+        experiment_id=runs.experiment_id(opened.experiment),
+        status=status,
+        output_path=target,
+        html_path=html_path,
+        parameters=opened.job.parameters,
+        duration=execution.duration,
+        error=error,
+        failure=execution.failure,
+        metrics={k: v for k, v in metrics.items() if k != "duration_s"},
+    )
+
+
+def abort_run(opened: OpenRun, exc: BaseException) -> None:
+    """Close the run of a job that never came back (interrupted, a worker lost, a bug)."""
+    with contextlib.suppress(Exception):
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
+        opened.runs.finish(
+            opened.run_id, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"}
+        )
+
+
 def run_notebook(
     notebook: str | Path,
     parameters: Mapping[str, Any] | None = None,
@@ -111,86 +271,28 @@ def run_notebook(
     Returns a :class:`NotebookRunResult`; call ``.raise_for_status()`` to turn failure into an
     :class:`~mlops_nb.exceptions.ExecutionError`.
     """
-    source = Path(notebook).resolve()
-    params = dict(parameters or {})
-    nb = nbmod.read(source)
-    nbmod.require_parameters_cell(source, nb, list(params))
-    settings = get_settings()
-    uri = tracking_uri or settings.tracking_uri
-    exp_name = experiment or settings.experiment or source.stem
-    target = Path(output_path).resolve() if output_path else default_output(source, out)
-
-    # imported before the HTML warm-up thread starts: no two threads import the same packages
-    from mlops_nb.pipeline.execute import execute, render_html
-
-    warm = _warm_html_exporter() if html else None
-    runs = R.Runs(uri)
-    started = time.time()
-    run_id = runs.start(
-        exp_name,
-        name=run_name or source.stem,
-        kind=kind,
-        notebook=str(source),
+    opened = open_run(
+        notebook,
+        parameters,
+        out=out,
+        output_path=output_path,
+        experiment=experiment,
+        kernel=kernel,
+        cwd=cwd,
         parent_run_id=parent_run_id,
-        params=params,
+        run_name=run_name,
+        kind=kind,
         tags=tags,
-        start_time=started,
+        html=html,
+        collect_metrics=collect_metrics,
+        tracking_uri=tracking_uri,
     )
-    env = {
-        "MLOPS_NB_NOTEBOOK_PATH": str(source),
-        "MLOPS_NB_PARENT_RUN_ID": run_id,
-        "MLOPS_NB_EXPERIMENT": exp_name,
-        "MLOPS_NB_PARAMETERS": json.dumps(params, default=str),
-        "MLFLOW_TRACKING_URI": uri,
-    }
     try:
-        execution = execute(source, target, params, env=env, kernel=kernel, cwd=_cwd(cwd))
+        executed = execute_job(opened.job)
     except BaseException as exc:  # interrupted, or a bug: close the run, then let it propagate
-        with contextlib.suppress(Exception):
-            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
-            runs.finish(run_id, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        abort_run(opened, exc)
         raise
-    html_path: Path | None = None
-    if warm is not None:
-        warm.join()
-    if html and target.exists():
-        try:
-            html_path = render_html(target)
-        except Exception:  # a notebook nbconvert cannot render still ran; the .ipynb is logged
-            html_path = None
-    _deliver_tracked_cells(settings.spool_dir)
-
-    status = FINISHED if execution.ok else FAILED
-    error = execution.describe_error()
-    metrics = {"duration_s": round(execution.duration, 3)}
-    if collect_metrics:
-        with contextlib.suppress(Exception):  # no nested runs is not an error
-            metrics.update(runs.child_metrics(run_id))
-    finish_tags: dict[str, str] = {}
-    if error:
-        finish_tags[R.ERROR] = error
-    if execution.failure is not None:
-        finish_tags[R.FAILED_CELL] = str(execution.failure.cell_index)
-    runs.finish(
-        run_id,
-        status=status,
-        metrics=metrics,
-        tags=finish_tags,
-        artifacts={"notebook": target, "html": html_path} if html_path else {"notebook": target},
-    )
-    return NotebookRunResult(
-        notebook=str(source),
-        run_id=run_id,
-        experiment_id=runs.experiment_id(exp_name),
-        status=status,
-        output_path=target,
-        html_path=html_path,
-        parameters=params,
-        duration=execution.duration,
-        error=error,
-        failure=execution.failure,
-        metrics={k: v for k, v in metrics.items() if k != "duration_s"},
-    )
+    return close_run(opened, executed)
 
 
 def _cwd(cwd: str | Path | None) -> Path | None:

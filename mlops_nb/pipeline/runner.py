@@ -2,9 +2,10 @@
 
 The runner lives in the main process and is the only writer of the cache state. For each step that
 becomes ready (its dependencies done) it computes the cache key *then* (upstream outputs may just
-have changed), skips it when cached, or submits :func:`~.notebook_run.run_notebook` to the
-executor. A failed step stops its dependants (other branches go on); its success record is left
-unchanged, so the next run resumes from it. Progress is reported as :class:`PipelineEvent`\\ s.
+have changed), skips it when cached, or opens the step's run here and submits its job
+(:func:`~.notebook_run.execute_job`) to the executor, closing the run when the job comes back.
+A failed step stops its dependants (other branches go on); its success record is left unchanged,
+so the next run resumes from it. Progress is reported as :class:`PipelineEvent`\\ s.
 
 MLflow is imported only when a step executes; a run with nothing to execute is queued in the
 tracking outbox through :mod:`.records` (delivered at once, or in the background for the CLI).
@@ -24,7 +25,14 @@ from mlops_nb.config import get_settings
 from mlops_nb.pipeline import cache, records
 from mlops_nb.pipeline import runs as R
 from mlops_nb.pipeline.executors import Executor, make_executor
-from mlops_nb.pipeline.notebook_run import NotebookRunResult, run_notebook
+from mlops_nb.pipeline.notebook_run import (
+    Executed,
+    OpenRun,
+    abort_run,
+    close_run,
+    execute_job,
+    open_run,
+)
 from mlops_nb.pipeline.spec import Pipeline
 
 RUNNING = "RUNNING"
@@ -230,7 +238,7 @@ def run(
     pool: Executor | None = executor if not isinstance(executor, str) else None
     owns_pool = pool is None
     remaining = [n for n in pipeline.order if n in selected]
-    running: dict[cf.Future[NotebookRunResult], tuple[str, str, float]] = {}
+    running: dict[cf.Future[Executed], tuple[str, str, float, OpenRun]] = {}
     try:
         while remaining or running:
             for name in list(remaining):
@@ -286,21 +294,29 @@ def run(
                 if len(running) >= pool.slots:
                     continue
                 parent = recorder.ensure_parent()
-                future = pool.submit(
-                    run_notebook,
-                    step.notebook,
-                    step.parameters,
-                    output_path=pipeline.root / "out" / f"{name}.ipynb",
-                    experiment=recorder.experiment,
-                    kernel=step.kernel,
-                    cwd=pipeline.root,
-                    parent_run_id=parent,
-                    run_name=name,
-                    kind="step",
-                    tags={R.STEP: name},
-                    tracking_uri=recorder.uri,
-                )
-                running[future] = (name, key, time.perf_counter())
+                try:
+                    opened = open_run(
+                        step.notebook,
+                        step.parameters,
+                        output_path=pipeline.root / "out" / f"{name}.ipynb",
+                        experiment=recorder.experiment,
+                        kernel=step.kernel,
+                        cwd=pipeline.root,
+                        parent_run_id=parent,
+                        run_name=name,
+                        kind="step",
+                        tags={R.STEP: name},
+                        tracking_uri=recorder.uri,
+                    )
+                except Exception as exc:  # the tracking store refused the run, ...
+                    message = f"{type(exc).__name__}: {exc}"
+                    result.steps[name] = StepResult(name, FAILED, message=message)
+                    store.record(name, key=key, run_id=None, status=FAILED, error=message)
+                    emit(PipelineEvent("failed", name, FAILED, message))
+                    remaining.remove(name)
+                    continue
+                future = pool.submit(execute_job, opened.job)
+                running[future] = (name, key, time.perf_counter(), opened)
                 remaining.remove(name)
                 emit(PipelineEvent("started", name, RUNNING, str(step.notebook.name)))
             if not running:
@@ -309,8 +325,8 @@ def run(
                 break
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                name, key, started = running.pop(future)
-                step_result = _finish_step(pipeline, name, future, started, recorder)
+                name, key, started, opened = running.pop(future)
+                step_result = _finish_step(pipeline, name, future, started, opened, recorder)
                 result.steps[name] = step_result
                 store.record(
                     name,
@@ -331,7 +347,9 @@ def run(
                         step_result.duration,
                     )
                 )
-    except BaseException as exc:  # Ctrl-C or a bug: close the parent run, keep the state
+    except BaseException as exc:  # Ctrl-C or a bug: close the runs, keep the state
+        for *_, opened in running.values():
+            abort_run(opened, exc)
         if recorder.parent is not None and recorder.runs is not None:
             with contextlib.suppress(Exception):
                 status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
@@ -348,22 +366,25 @@ def run(
     return result
 
 
-def _names(running: dict[Any, tuple[str, str, float]]) -> set[str]:
+def _names(running: dict[Any, tuple[str, str, float, OpenRun]]) -> set[str]:
     return {v[0] for v in running.values()}
 
 
 def _finish_step(
     pipeline: Pipeline,
     name: str,
-    future: cf.Future[NotebookRunResult],
+    future: cf.Future[Executed],
     started: float,
+    opened: OpenRun,
     recorder: _Recorder,
 ) -> StepResult:
     duration = time.perf_counter() - started
     try:
-        outcome = future.result()
-    except Exception as exc:  # the worker itself failed (crash, tracking store unreachable, ...)
-        return StepResult(name, FAILED, duration=duration, message=f"{type(exc).__name__}: {exc}")
+        outcome = close_run(opened, future.result())
+    except Exception as exc:  # the worker itself failed (crash, a lost Dask worker, ...)
+        abort_run(opened, exc)
+        message = f"{type(exc).__name__}: {exc}"
+        return StepResult(name, FAILED, opened.run_id, duration=duration, message=message)
     if not outcome.ok:
         message = f"{outcome.error}; executed notebook kept at {outcome.output_path}"
         return StepResult(

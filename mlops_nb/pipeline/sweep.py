@@ -9,8 +9,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import math
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,16 @@ from mlops_nb.config import get_settings
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline import runs as R
-from mlops_nb.pipeline.executors import Executor, make_executor
-from mlops_nb.pipeline.notebook_run import NotebookRunResult, run_notebook
+from mlops_nb.pipeline.executors import Executor, check_executor, make_executor
+from mlops_nb.pipeline.notebook_run import (
+    Executed,
+    NotebookRunResult,
+    OpenRun,
+    abort_run,
+    close_run,
+    execute_job,
+    open_run,
+)
 from mlops_nb.pipeline.params import expand_grid
 
 BEST = "mlops_nb.best"
@@ -80,46 +89,54 @@ def sweep(
     settings = get_settings()
     exp_name = experiment or settings.experiment or source.stem
     folder = (Path(out) if out else source.parent / "out").resolve() / f"{source.stem}-sweep"
-    pool = (
-        executor
-        if not isinstance(executor, str)
-        else make_executor(executor, scheduler=scheduler, jobs=jobs)
-    )
-    runs = R.Runs(settings.tracking_uri)
     t0 = time.perf_counter()
-    parent = runs.start(
-        exp_name,
-        name=f"{source.stem} sweep",
-        kind="sweep",
-        notebook=str(source),
-        params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
-        tags={"mlops_nb.sweep.metric": metric or ""},
-    )
+    with _starting(executor, scheduler, jobs) as started:  # a cluster starts meanwhile
+        runs = R.Runs(settings.tracking_uri)
+        parent = runs.start(
+            exp_name,
+            name=f"{source.stem} sweep",
+            kind="sweep",
+            notebook=str(source),
+            params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
+            tags={"mlops_nb.sweep.metric": metric or ""},
+        )
+    try:
+        pool = started.result()
+    except BaseException as exc:  # e.g. an unreachable scheduler: say so on the sweep run too
+        with contextlib.suppress(Exception):
+            runs.finish(parent, status="FAILED", tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        raise
+    waiting = list(enumerate(combos))
+    running: dict[cf.Future[Executed], OpenRun] = {}
     trials: list[NotebookRunResult] = []
     try:
-        futures = [
-            pool.submit(
-                run_notebook,
-                source,
-                {**(fixed or {}), **combo},
-                output_path=folder / f"{i:03d}.ipynb",
-                experiment=exp_name,
-                kernel=kernel,
-                parent_run_id=parent,
-                run_name=_trial_name(combo),
-                kind="sweep-trial",
-                collect_metrics=True,
-                html=False,
-                tracking_uri=settings.tracking_uri,
-            )
-            for i, combo in enumerate(combos)
-        ]
-        for future in cf.as_completed(futures):
-            trial = future.result()
-            trials.append(trial)
-            if progress is not None:
-                progress(trial)
-    except BaseException as exc:  # Ctrl-C, a worker lost: close the sweep run, then propagate
+        while waiting or running:
+            while waiting and len(running) < pool.slots:  # a run opens when its trial starts
+                i, combo = waiting.pop(0)
+                opened = open_run(
+                    source,
+                    {**(fixed or {}), **combo},
+                    output_path=folder / f"{i:03d}.ipynb",
+                    experiment=exp_name,
+                    kernel=kernel,
+                    parent_run_id=parent,
+                    run_name=_trial_name(combo),
+                    kind="sweep-trial",
+                    collect_metrics=True,
+                    html=False,
+                    tracking_uri=settings.tracking_uri,
+                )
+                running[pool.submit(execute_job, opened.job)] = opened
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                opened = running.pop(future)
+                trial = close_run(opened, future.result())
+                trials.append(trial)
+                if progress is not None:
+                    progress(trial)
+    except BaseException as exc:  # Ctrl-C, a worker lost: close the runs, then propagate
+        for opened in running.values():
+            abort_run(opened, exc)
         with contextlib.suppress(Exception):
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
             runs.finish(parent, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
@@ -142,6 +159,36 @@ def sweep(
         tags={"mlops_nb.best_run_id": best.run_id} if best and best.run_id else {},
     )
     return result
+
+
+@contextlib.contextmanager
+def _starting(
+    executor: str | Executor, scheduler: str | None, jobs: int | None
+) -> Iterator[cf.Future[Executor]]:
+    """Start a Dask ``LocalCluster`` on a thread while the body runs: its workers take seconds to
+    start, and the sweep run is created meanwhile. Any other executor is made first, so that an
+    unreachable scheduler fails before anything is recorded."""
+    ready: cf.Future[Executor] = cf.Future()
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not isinstance(executor, str) or executor != "dask" or address:
+        ready.set_result(
+            executor
+            if not isinstance(executor, str)
+            else make_executor(executor, scheduler=scheduler, jobs=jobs)
+        )
+        yield ready
+        return
+    check_executor(executor, scheduler=scheduler, jobs=jobs)  # bad arguments: before any run
+    import distributed  # noqa: F401 - imported here: never by two threads at once
+
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-executor") as thread:
+        made = thread.submit(make_executor, executor, scheduler=scheduler, jobs=jobs)
+        try:
+            yield made
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                made.result().close()
+            raise
 
 
 def _trial_name(combo: Mapping[str, Any]) -> str:

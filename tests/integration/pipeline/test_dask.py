@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from integration.pipeline.helpers import children, executions, runs
+from mlflow.tracking import MlflowClient
 from support import free_port
 
 from mlops_nb.cli import main
+from mlops_nb.config import get_settings
 from mlops_nb.pipeline.api import sweep
 from mlops_nb.pipeline.executors import DaskExecutor
 
@@ -44,16 +46,26 @@ def test_sweep_and_pipeline_on_a_local_cluster(notebook: Callable[..., Path], ch
     executor = DaskExecutor(jobs=2)
     try:
         assert len(executor.client.scheduler_info()["workers"]) == 2
+        piped = run_pipeline_on(chain, executor)
+        assert piped.ok, [s.message for s in piped.failed_steps]
+        assert sorted(executions(chain.parent)) == ["a", "b", "c", "side"]
+        steps = children("chain", piped.run_id)
+        assert sorted(steps) == ["a", "b", "c", "side"]
+        assert {r.info.status for r in steps.values()} == {"FINISHED"}
+        client = MlflowClient(get_settings().tracking_uri)
+        for name, step in steps.items():  # logged by this process from the executed notebook
+            logged = [a.path for a in client.list_artifacts(step.info.run_id, "notebook")]
+            assert logged == [f"notebook/{name}.ipynb"]
+        # the runs were opened and closed here: workers running notebooks without %%track cells
+        # never import MLflow (what makes a LocalCluster start in about a second)
+        loaded = executor.client.run(lambda: "mlflow" in sys.modules)
+        assert list(loaded.values()) == [False, False]
+
         result = sweep(source, GRID, metric="accuracy", maximize=True, executor=executor)
         accuracies = [t.metrics["accuracy"] for t in result.trials]
         assert accuracies == sorted(accuracies, reverse=True)
         assert result.best is not None and result.best.parameters == {"x": 2, "y": 3}
         _check_sweep("sweep_score", result.run_id)
-
-        piped = run_pipeline_on(chain, executor)
-        assert piped.ok, [s.message for s in piped.failed_steps]
-        assert sorted(executions(chain.parent)) == ["a", "b", "c", "side"]
-        assert sorted(children("chain", piped.run_id)) == ["a", "b", "c", "side"]
     finally:
         executor.close()
 
