@@ -11,7 +11,11 @@ Environment variables
 ``MLOPS_NB_SPOOL_DIR``         the durable outbox (default: ``$MLOPS_NB_HOME/outbox``)
 ``MLOPS_NB_UI_URL``            where ``mlops-nb ui`` serves the MLflow UI (default ``http://127.0.0.1:5000``)
 ``MLOPS_NB_NOTEBOOK_PATH``     the notebook being executed (set by ``mlops-nb run``)
-``MLOPS_NB_PARENT_RUN_ID``     parent run for tracked cells (set by ``mlops-nb run``)
+``MLOPS_NB_PARENT_RUN_ID``     parent run for tracked cells (set by ``mlops-nb run`` and
+                             pipelines; not for a sweep's first trials, which start before
+                             their runs exist)
+``MLOPS_NB_PARENT_RECORD_ID``  the same, by the run's ``mlops_nb.record_id`` tag (set by
+                             ``mlops-nb run``, pipelines and sweeps)
 ``MLOPS_NB_PARAMETERS``        JSON of papermill parameters injected (set by ``mlops-nb run``)
 ``MLOPS_NB_REQUIRE_ALL``       tests: fail instead of skip when Docker or a browser is missing
 """

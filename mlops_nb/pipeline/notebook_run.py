@@ -17,9 +17,11 @@ Three parts, so that only the middle one needs to run on a worker:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from mlops_nb.pipeline.notebook import Execution
 
 FINISHED = "FINISHED"
 FAILED = "FAILED"
+RECORD_ID = "mlops_nb.record_id"  # the tag the outbox resolves a parent record by
 
 
 @dataclass
@@ -86,12 +89,20 @@ def default_output(source: Path, out: str | Path | None) -> Path:
 @dataclass(frozen=True)
 class Job:
     """One notebook execution as it travels to a worker: paths, parameters, the kernel's
-    environment; no MLflow (picklable, and a worker needs no tracking client to run it)."""
+    environment; no MLflow (picklable, and a worker needs no tracking client to run it).
+
+    ``record_id`` names the run that :func:`open_run` creates for it (tag ``mlops_nb.record_id``):
+    the kernel's ``%%track`` cells name it as their parent, so a job can start before its run
+    exists and the tracked runs still nest under it when delivered.
+    """
 
     source: Path
     target: Path
     parameters: dict[str, Any]
     env: dict[str, str]
+    experiment: str
+    tracking_uri: str
+    record_id: str
     kernel: str | None = None
     cwd: Path | None = None
     html: bool = True
@@ -107,16 +118,15 @@ class Executed:
 
 @dataclass
 class OpenRun:
-    """A run opened by :func:`open_run` in the calling process, waiting for its :class:`Job`."""
+    """A run opened by :func:`open_run` in the calling process, for its :class:`Job`."""
 
     job: Job
     run_id: str
-    experiment: str
     runs: R.Runs
     collect_metrics: bool = False
 
 
-def open_run(
+def prepare_job(
     notebook: str | Path,
     parameters: Mapping[str, Any] | None = None,
     *,
@@ -125,19 +135,10 @@ def open_run(
     experiment: str | None = None,
     kernel: str | None = None,
     cwd: str | Path | None = None,
-    parent_run_id: str | None = None,
-    run_name: str | None = None,
-    kind: str = "notebook",
-    tags: Mapping[str, str] | None = None,
     html: bool = True,
-    collect_metrics: bool = False,
     tracking_uri: str | None = None,
-) -> OpenRun:
-    """Check the notebook and open its run (params, tags); returns the job to execute.
-
-    Pipelines and sweeps call this in their own process and send only the job to an executor,
-    so workers (a Dask cluster's above all) never import MLflow for the runs they execute.
-    """
+) -> Job:
+    """Check the notebook and describe its execution; cheap (no MLflow, no papermill)."""
     source = Path(notebook).resolve()
     params = dict(parameters or {})
     nbmod.require_parameters_cell(source, nbmod.read(source), list(params))
@@ -145,26 +146,49 @@ def open_run(
     uri = tracking_uri or settings.tracking_uri
     exp_name = experiment or settings.experiment or source.stem
     target = Path(output_path).resolve() if output_path else default_output(source, out)
-    runs = R.Runs(uri)
-    run_id = runs.start(
-        exp_name,
-        name=run_name or source.stem,
-        kind=kind,
-        notebook=str(source),
-        parent_run_id=parent_run_id,
-        params=params,
-        tags=tags,
-        start_time=time.time(),
-    )
+    record_id = uuid.uuid4().hex
     env = {
         "MLOPS_NB_NOTEBOOK_PATH": str(source),
-        "MLOPS_NB_PARENT_RUN_ID": run_id,
+        "MLOPS_NB_PARENT_RECORD_ID": record_id,
         "MLOPS_NB_EXPERIMENT": exp_name,
         "MLOPS_NB_PARAMETERS": json.dumps(params, default=str),
         "MLFLOW_TRACKING_URI": uri,
     }
-    job = Job(source, target, params, env, kernel, _cwd(cwd), html)
-    return OpenRun(job, run_id, exp_name, runs, collect_metrics)
+    return Job(source, target, params, env, exp_name, uri, record_id, kernel, _cwd(cwd), html)
+
+
+def open_run(
+    job: Job,
+    *,
+    parent_run_id: str | None = None,
+    run_name: str | None = None,
+    kind: str = "notebook",
+    tags: Mapping[str, str] | None = None,
+    collect_metrics: bool = False,
+    runs: R.Runs | None = None,
+    start_time: float | None = None,
+) -> OpenRun:
+    """Create the job's run (params, tags) in the calling process.
+
+    Pipelines and sweeps call this in their own process and send only the job to an executor,
+    so workers (a Dask cluster's above all) never import MLflow for the runs they execute. It may
+    be called before or after the job is submitted: the returned ``OpenRun.job`` also passes the
+    run id to the kernel (``MLOPS_NB_PARENT_RUN_ID``), the original job only the record id.
+    """
+    runs = runs or R.Runs(job.tracking_uri)
+    run_id = runs.start(
+        job.experiment,
+        name=run_name or job.source.stem,
+        kind=kind,
+        notebook=str(job.source),
+        parent_run_id=parent_run_id,
+        params=job.parameters,
+        tags={**(tags or {}), RECORD_ID: job.record_id},
+        start_time=start_time or time.time(),
+    )
+    # a job submitted from here on also tells its kernel the run id itself
+    job = dataclasses.replace(job, env={**job.env, "MLOPS_NB_PARENT_RUN_ID": run_id})
+    return OpenRun(job, run_id, runs, collect_metrics)
 
 
 def execute_job(job: Job) -> Executed:
@@ -197,6 +221,7 @@ def close_run(opened: OpenRun, executed: Executed) -> NotebookRunResult:
     error = execution.describe_error()
     metrics = {"duration_s": round(execution.duration, 3)}
     if opened.collect_metrics:
+        _deliver_tracked_cells(get_settings().spool_dir)  # any the worker left (run not there yet)
         with contextlib.suppress(Exception):  # no nested runs is not an error
             metrics.update(runs.child_metrics(opened.run_id))
     finish_tags: dict[str, str] = {}
@@ -214,7 +239,7 @@ def close_run(opened: OpenRun, executed: Executed) -> NotebookRunResult:
     return NotebookRunResult(
         notebook=str(opened.job.source),
         run_id=opened.run_id,
-        experiment_id=runs.experiment_id(opened.experiment),
+        experiment_id=runs.experiment_id(opened.job.experiment),
         status=status,
         output_path=target,
         html_path=html_path,
@@ -271,7 +296,7 @@ def run_notebook(
     Returns a :class:`NotebookRunResult`; call ``.raise_for_status()`` to turn failure into an
     :class:`~mlops_nb.exceptions.ExecutionError`.
     """
-    opened = open_run(
+    job = prepare_job(
         notebook,
         parameters,
         out=out,
@@ -279,13 +304,16 @@ def run_notebook(
         experiment=experiment,
         kernel=kernel,
         cwd=cwd,
+        html=html,
+        tracking_uri=tracking_uri,
+    )
+    opened = open_run(
+        job,
         parent_run_id=parent_run_id,
         run_name=run_name,
         kind=kind,
         tags=tags,
-        html=html,
         collect_metrics=collect_metrics,
-        tracking_uri=tracking_uri,
     )
     try:
         executed = execute_job(opened.job)

@@ -32,6 +32,7 @@ from mlops_nb.pipeline.notebook_run import (
     close_run,
     execute_job,
     open_run,
+    prepare_job,
 )
 from mlops_nb.pipeline.spec import Pipeline
 
@@ -295,18 +296,22 @@ def run(
                     continue
                 parent = recorder.ensure_parent()
                 try:
-                    opened = open_run(
+                    job = prepare_job(
                         step.notebook,
                         step.parameters,
                         output_path=pipeline.root / "out" / f"{name}.ipynb",
                         experiment=recorder.experiment,
                         kernel=step.kernel,
                         cwd=pipeline.root,
+                        tracking_uri=recorder.uri,
+                    )
+                    opened = open_run(
+                        job,
                         parent_run_id=parent,
                         run_name=name,
                         kind="step",
                         tags={R.STEP: name},
-                        tracking_uri=recorder.uri,
+                        runs=recorder.runs,
                     )
                 except Exception as exc:  # the tracking store refused the run, ...
                     message = f"{type(exc).__name__}: {exc}"

@@ -23,12 +23,14 @@ from mlops_nb.pipeline import runs as R
 from mlops_nb.pipeline.executors import Executor, check_executor, make_executor
 from mlops_nb.pipeline.notebook_run import (
     Executed,
+    Job,
     NotebookRunResult,
     OpenRun,
     abort_run,
     close_run,
     execute_job,
     open_run,
+    prepare_job,
 )
 from mlops_nb.pipeline.params import expand_grid
 
@@ -89,8 +91,25 @@ def sweep(
     settings = get_settings()
     exp_name = experiment or settings.experiment or source.stem
     folder = (Path(out) if out else source.parent / "out").resolve() / f"{source.stem}-sweep"
+    queue = [
+        (
+            _trial_name(combo),
+            prepare_job(
+                source,
+                {**(fixed or {}), **combo},
+                output_path=folder / f"{i:03d}.ipynb",
+                experiment=exp_name,
+                kernel=kernel,
+                html=False,
+                tracking_uri=settings.tracking_uri,
+            ),
+        )
+        for i, combo in enumerate(combos)
+    ]
     t0 = time.perf_counter()
-    with _starting(executor, scheduler, jobs) as started:  # a cluster starts meanwhile
+    # The first trials start as soon as the executor is up (a LocalCluster takes seconds), while
+    # this thread imports MLflow and creates the sweep run; their runs are opened right after.
+    with _first_wave(executor, scheduler, jobs, queue) as started:
         runs = R.Runs(settings.tracking_uri)
         parent = runs.start(
             exp_name,
@@ -101,35 +120,36 @@ def sweep(
             tags={"mlops_nb.sweep.metric": metric or ""},
         )
     try:
-        pool = started.result()
-    except BaseException as exc:  # e.g. an unreachable scheduler: say so on the sweep run too
+        pool, first = started.result()
+    except BaseException as exc:  # e.g. the cluster did not start: say so on the sweep run too
         with contextlib.suppress(Exception):
             runs.finish(parent, status="FAILED", tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
         raise
-    waiting = list(enumerate(combos))
+
+    def trial_run(name: str, job: Job, submitted: float) -> OpenRun:
+        return open_run(
+            job,
+            parent_run_id=parent,
+            run_name=name,
+            kind="sweep-trial",
+            collect_metrics=True,
+            runs=runs,
+            start_time=submitted,
+        )
+
     running: dict[cf.Future[Executed], OpenRun] = {}
     trials: list[NotebookRunResult] = []
     try:
-        while waiting or running:
-            while waiting and len(running) < pool.slots:  # a run opens when its trial starts
-                i, combo = waiting.pop(0)
-                opened = open_run(
-                    source,
-                    {**(fixed or {}), **combo},
-                    output_path=folder / f"{i:03d}.ipynb",
-                    experiment=exp_name,
-                    kernel=kernel,
-                    parent_run_id=parent,
-                    run_name=_trial_name(combo),
-                    kind="sweep-trial",
-                    collect_metrics=True,
-                    html=False,
-                    tracking_uri=settings.tracking_uri,
-                )
-                running[pool.submit(execute_job, opened.job)] = opened
+        for future, (name, job, submitted) in first.items():
+            running[future] = trial_run(name, job, submitted)
+        while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                opened = running.pop(future)
+            finished = [(running.pop(future), future) for future in done]
+            while queue and len(running) < pool.slots:  # refill first: no worker waits on us
+                name, job = queue.pop(0)
+                opened = trial_run(name, job, time.time())
+                running[pool.submit(execute_job, opened.job)] = opened
+            for opened, future in finished:
                 trial = close_run(opened, future.result())
                 trials.append(trial)
                 if progress is not None:
@@ -161,33 +181,53 @@ def sweep(
     return result
 
 
+Wave = tuple[Executor, dict[cf.Future[Executed], tuple[str, Job, float]]]
+
+
+def _launch(
+    executor: str | Executor, scheduler: str | None, jobs: int | None, queue: list[tuple[str, Job]]
+) -> Wave:
+    """Make the executor and submit as many queued jobs as it runs at once."""
+    pool = (
+        executor
+        if not isinstance(executor, str)
+        else make_executor(executor, scheduler=scheduler, jobs=jobs)
+    )
+    first: dict[cf.Future[Executed], tuple[str, Job, float]] = {}
+    while queue and len(first) < pool.slots:
+        name, job = queue.pop(0)
+        submitted = time.time()
+        first[pool.submit(execute_job, job)] = (name, job, submitted)
+    return pool, first
+
+
 @contextlib.contextmanager
-def _starting(
-    executor: str | Executor, scheduler: str | None, jobs: int | None
-) -> Iterator[cf.Future[Executor]]:
-    """Start a Dask ``LocalCluster`` on a thread while the body runs: its workers take seconds to
-    start, and the sweep run is created meanwhile. Any other executor is made first, so that an
-    unreachable scheduler fails before anything is recorded."""
-    ready: cf.Future[Executor] = cf.Future()
+def _first_wave(
+    executor: str | Executor, scheduler: str | None, jobs: int | None, queue: list[tuple[str, Job]]
+) -> Iterator[cf.Future[Wave]]:
+    """:func:`_launch` on a thread while the body runs. A scheduler address is connected to
+    first, so that an unreachable one fails before anything is recorded. ``queue`` belongs to
+    the thread until the body has ended."""
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if not isinstance(executor, str) or executor != "dask" or address:
-        ready.set_result(
-            executor
-            if not isinstance(executor, str)
-            else make_executor(executor, scheduler=scheduler, jobs=jobs)
-        )
+    if not isinstance(executor, str) or (executor == "dask" and address):
+        ready: cf.Future[Wave] = cf.Future()
+        ready.set_result(_launch(executor, scheduler, jobs, queue))
         yield ready
         return
     check_executor(executor, scheduler=scheduler, jobs=jobs)  # bad arguments: before any run
-    import distributed  # noqa: F401 - imported here: never by two threads at once
-
+    # imported here, never by two threads at once
+    if executor == "dask":
+        import distributed  # noqa: F401
+    else:
+        import concurrent.futures.process  # noqa: F401
+        import multiprocessing  # noqa: F401
     with cf.ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-executor") as thread:
-        made = thread.submit(make_executor, executor, scheduler=scheduler, jobs=jobs)
+        made = thread.submit(_launch, executor, scheduler, jobs, queue)
         try:
             yield made
         except BaseException:
             with contextlib.suppress(BaseException):
-                made.result().close()
+                made.result()[0].close()
             raise
 
 

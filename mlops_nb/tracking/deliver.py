@@ -102,6 +102,11 @@ def _experiment_id(client: Any, name: str) -> str:
         return str(exp.experiment_id)
 
 
+class ParentNotDelivered(LookupError):
+    """The run this record nests under does not exist yet (its record is still queued, or a
+    pipeline or sweep has not created it yet): try again later; not a failed attempt."""
+
+
 def _find_run(client: Any, experiment_id: str, record_id: str) -> str | None:
     runs = client.search_runs(
         [experiment_id], filter_string=f"tags.`mlops_nb.record_id` = '{record_id}'", max_results=1
@@ -115,7 +120,7 @@ def _parent_from_record(client: Any, experiment_id: str, record_id: str | None) 
         return None
     run_id = _find_run(client, experiment_id, record_id)
     if run_id is None:
-        raise LookupError(f"parent record {record_id} is not delivered yet")
+        raise ParentNotDelivered(f"parent record {record_id} is not delivered yet")
     return run_id
 
 

@@ -63,6 +63,7 @@ def build(
     tracking_uri: str,
     notebook: context.NotebookPath,
     parent_run_id: str | None,
+    parent_record_id: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes | Writer]]:
     """The record and the files to write with it."""
     record_id = new_record_id()
@@ -123,6 +124,7 @@ def build(
         "experiment": run.experiment or (notebook.stem if notebook.path else "Default"),
         "run_name": run.run_name,
         "parent_run_id": parent_run_id,
+        "parent_record_id": parent_record_id,
         "start_time": int(run.started * 1000),
         "end_time": int(end * 1000),
         "status": status,

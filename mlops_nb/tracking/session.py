@@ -120,6 +120,7 @@ class TrackingSession:
                 tracking_uri=settings.tracking_uri,
                 notebook=notebook,
                 parent_run_id=os.environ.get("MLOPS_NB_PARENT_RUN_ID"),
+                parent_record_id=os.environ.get("MLOPS_NB_PARENT_RECORD_ID"),
             )
             if not record["run_name"]:
                 record["run_name"] = _default_name(run)

@@ -77,6 +77,11 @@ def process(outbox: Outbox, folder: Path, *, wait: float = 0.0) -> Outcome:
         state.attempts += 1
         try:
             state = deliver.deliver(folder, record, state)
+        except deliver.ParentNotDelivered as exc:  # waits for its parent; never quarantined
+            state.attempts -= 1
+            state.last_error = str(exc)
+            state.save(folder)
+            return Outcome(folder, "retry", record=record, error=state.last_error)
         except Exception as exc:
             down = store_reachable(record["tracking_uri"])
             if down:

@@ -6,8 +6,9 @@ Default tests (as Evidently's ``DataDriftPreset``): with a reference of <= 1000 
 columns use the Kolmogorov-Smirnov p-value (drift when <= 0.05) and categorical columns the
 chi-square p-value (< 0.05), or a two-proportion z-test for <= 2 values; with > 1000 rows, numeric
 columns use the Wasserstein distance normed by the reference's std (drift when >= 0.1) and
-categorical ones the Jensen-Shannon distance (>= 0.1). Numeric columns with <= 5 distinct values are
-tested like categorical ones. The dataset drifts when the share of drifted columns is >= 0.5.
+categorical ones the Jensen-Shannon distance (>= 0.1). Integer columns with <= 10 distinct values in
+the reference are categorical, and numeric columns with <= 5 distinct values are tested like
+categorical ones. The dataset drifts when the share of drifted columns is >= 0.5.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class InputStore:
             await asyncio.to_thread(self.flush)
 
 
+INTEGER_CARDINALITY_LIMIT = 10  # integer columns with this few values are categorical
+
+
 def _is_numeric(column: str) -> bool:
     return COLUMN_TYPES.get(column) in ("number", "integer")
 
@@ -108,6 +112,8 @@ class Reference:
         self.columns: dict[str, ColumnReference] = {}
         for column in INPUT_COLUMNS:
             numeric = _is_numeric(column)
+            if numeric and COLUMN_TYPES.get(column) == "integer":  # Evidently 0.7's rule
+                numeric = len({v for v in raw[column] if v is not None}) > INTEGER_CARDINALITY_LIMIT
             values = _clean(raw[column], numeric)
             std = float(np.std(values)) if numeric and len(values) else 0.0
             self.columns[column] = ColumnReference(column, numeric, values, std)

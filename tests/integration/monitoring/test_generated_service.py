@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import nbformat
+import numpy as np
 import pytest
 from drift_data import customers
 from support import free_port
@@ -40,6 +41,7 @@ train = pd.DataFrame(
         "tenure": rng.gamma(2.0, 12.0, n),
         "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1]),
         "region": rng.choice(["north", "south", "east", "west"], n),
+        "dependents": rng.integers(0, 6, n),  # an integer column with few values: categorical
     }
 )
 y = ((train.age > 45) & (train.income < 30000)).astype(int)
@@ -97,6 +99,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _send(url: str, frame) -> None:
+    frame = frame.assign(dependents=np.random.default_rng(len(frame)).integers(0, 6, len(frame)))
     with httpx.Client(base_url=url, timeout=30) as client:
         for start in range(0, len(frame), 200):
             rows = frame.iloc[start : start + 200].to_dict("records")
@@ -142,6 +145,8 @@ def test_service_verdict_matches_the_local_check_on_the_same_rows(live_service: 
     local = mlops_nb.drift(reference, current, sample=False).summary
 
     assert local["dataset_drift"] == served["dataset_drift"]
+    kinds = {served["columns"]["dependents"]["type"], local["columns"]["dependents"]["type"]}
+    assert kinds == {"cat"}  # an integer column with 6 values is categorical on both sides
     for name, col in served["columns"].items():
         assert local["columns"][name]["stattest"] == col["stattest"], name
         assert local["columns"][name]["score"] == pytest.approx(col["score"], rel=1e-9), name

@@ -177,6 +177,41 @@ def test_plain_records_link_to_their_parent_record(isolated: Path) -> None:
     assert not [a for a in client.list_artifacts(runs["train"].info.run_id)]
 
 
+def test_a_record_waits_for_a_parent_run_created_later(isolated: Path) -> None:
+    """A sweep's first trials start before their runs exist: their tracked cells name the run by
+    a record id, wait (never quarantined, however many attempts), then nest under it."""
+    from mlflow.tracking import MlflowClient
+
+    from mlops_nb.tracking.recorder import plain_record
+
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    trial_record = new_record_id()
+    box.put(
+        plain_record(
+            tracking_uri=uri,
+            experiment="sweep",
+            run_name="tracked cell",
+            start_time=1.0,
+            end_time=2.0,
+            parent_record_id=trial_record,
+        ),
+        {},
+    )
+    for _ in range(writer.MAX_ATTEMPTS + 2):
+        report = writer.sync(box, attempts=1)
+        assert [o.status for o in report.failed] == ["retry"]
+        assert "not delivered yet" in (report.failed[0].error or "")
+    assert len(box.pending()) == 1 and box.failed() == []
+
+    client = MlflowClient(uri)
+    experiment_id = client.get_experiment_by_name("sweep").experiment_id
+    trial = client.create_run(experiment_id, tags={"mlops_nb.record_id": trial_record})
+    assert writer.sync(box).ok
+    (cell,) = [r for r in client.search_runs([experiment_id]) if r.info.run_name == "tracked cell"]
+    assert cell.data.tags["mlflow.parentRunId"] == trial.info.run_id
+
+
 def test_detached_worker_delivers_and_exits(isolated: Path) -> None:
     import time
 
