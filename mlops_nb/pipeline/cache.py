@@ -4,22 +4,27 @@ A step's key is a digest of: its notebook's code (cell sources, not outputs), it
 digests of its input files and the mlops-nb version. A step whose key matches its last successful
 run and whose outputs exist is *cached*: it does not execute.
 
-State lives next to the pipeline, in ``.mlops-nb/<pipeline>.state.json`` (one writer: the runner in
-the main process). File digests are memoised by (size, mtime) so a cached rerun of a pipeline with
-large inputs does not re-read them.
+State lives next to the pipeline, in ``.mlops-nb/<pipeline>.state.json``. It has one writer: the
+runner in the main process, holding ``.mlops-nb/<pipeline>.lock`` (:func:`run_lock`), so a second
+``pipeline run`` of the same pipeline is refused while one is in progress. File digests are
+memoised by (size, mtime) so a cached rerun of a pipeline with large inputs does not re-read them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mlops_nb._version import __version__
 from mlops_nb.pipeline import notebook as nbmod
+from mlops_nb.pipeline.errors import PipelineError
 from mlops_nb.pipeline.spec import Pipeline, Step
 
 STATE_DIR = ".mlops-nb"
@@ -144,3 +149,32 @@ def cache_state(pipeline: Pipeline, step: Step, store: StateStore, key: str) -> 
     if missing_outputs(pipeline, step):
         return MISSING_OUTPUTS
     return CACHED
+
+
+@contextlib.contextmanager
+def run_lock(pipeline: Pipeline) -> Iterator[None]:
+    """Hold the pipeline's run lock: one ``pipeline run`` of a pipeline at a time (its state file
+    and its outputs have one writer). Released when the process ends, however it ends."""
+    path = pipeline.root / STATE_DIR / f"{pipeline.path.stem}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            by = f" (process {holder})" if holder else ""
+            raise PipelineError(
+                f"another run of this pipeline is in progress{by}; wait for it to finish "
+                "(or stop it), then run again",
+                path=str(pipeline.path),
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()

@@ -220,8 +220,28 @@ def run(
     experiment: str | None = None,
     tracking: str = "sync",
 ) -> PipelineResult:
-    """Execute ``pipeline`` (see the module docstring); never raises for a failing step."""
+    """Execute ``pipeline`` (see the module docstring); never raises for a failing step.
+
+    Raises :class:`~.errors.PipelineError` when another run of the same pipeline is in progress.
+    """
     selected, forced = select(pipeline, only, from_step, force)
+    with cache.run_lock(pipeline):
+        return _run(
+            pipeline, selected, forced, executor, scheduler, jobs, progress, experiment, tracking
+        )
+
+
+def _run(
+    pipeline: Pipeline,
+    selected: set[str],
+    forced: set[str],
+    executor: str | Executor,
+    scheduler: str | None,
+    jobs: int | None,
+    progress: Progress | None,
+    experiment: str | None,
+    tracking: str,
+) -> PipelineResult:
     settings = get_settings()
     store = cache.StateStore(pipeline)
     recorder = _Recorder(pipeline, experiment or pipeline.name, settings.tracking_uri)

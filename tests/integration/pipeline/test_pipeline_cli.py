@@ -148,3 +148,36 @@ def test_cached_rerun_while_the_server_is_down_is_queued_then_synced_once(
     }
     assert all(r.data.tags["mlops_nb.cached"] == "true" for r in cached.values())
     assert cached["a"].data.params["text"] == originals["a"].data.params["text"] == "A"
+
+
+def test_a_second_run_of_the_same_pipeline_is_refused_while_one_runs(
+    chain: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = subprocess.Popen(  # another process that holds the pipeline's run lock
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from mlops_nb.pipeline import cache, spec\n"
+            "with cache.run_lock(spec.load(sys.argv[1])):\n"
+            "    print('locked', flush=True)\n"
+            "    time.sleep(120)\n",
+            str(chain),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert main(["pipeline", "run", str(chain)]) == 2
+        err = capsys.readouterr().err
+        assert "another run of this pipeline is in progress" in err
+        assert f"(process {holder.pid})" in err
+        assert executions(chain.parent) == []  # nothing ran, nothing was overwritten
+    finally:
+        holder.kill()  # however the holder ends, its lock goes with it
+        holder.wait()
+    from mlops_nb.pipeline import cache, spec
+
+    with cache.run_lock(spec.load(chain)):
+        pass
