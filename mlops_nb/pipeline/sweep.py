@@ -138,24 +138,27 @@ def sweep(
         )
 
     running: dict[cf.Future[Executed], OpenRun] = {}
+    closing: list[tuple[OpenRun, cf.Future[Executed]]] = []  # came back, run not closed yet
     trials: list[NotebookRunResult] = []
     try:
         for future, (name, job, submitted) in first.items():
             running[future] = trial_run(name, job, submitted)
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            finished = [(running.pop(future), future) for future in done]
+            closing = [(running.pop(future), future) for future in done]
             while queue and len(running) < pool.slots:  # refill first: no worker waits on us
                 name, job = queue.pop(0)
                 opened = trial_run(name, job, time.time())
                 running[pool.submit(execute_job, opened.job)] = opened
-            for opened, future in finished:
+            while closing:
+                opened, future = closing[0]
                 trial = close_run(opened, future.result())
+                closing.pop(0)
                 trials.append(trial)
                 if progress is not None:
                     progress(trial)
     except BaseException as exc:  # Ctrl-C, a worker lost: close the runs, then propagate
-        for opened in running.values():
+        for opened in [*running.values(), *(o for o, _ in closing)]:
             abort_run(opened, exc)
         with contextlib.suppress(Exception):
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
