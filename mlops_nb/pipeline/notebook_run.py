@@ -253,11 +253,7 @@ def close_run(opened: OpenRun, executed: Executed) -> NotebookRunResult:
 
 def abort_run(opened: OpenRun, exc: BaseException) -> None:
     """Close the run of a job that never came back (interrupted, a worker lost, a bug)."""
-    with contextlib.suppress(Exception):
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
-        opened.runs.finish(
-            opened.run_id, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"}
-        )
+    opened.runs.abort(opened.run_id, exc)
 
 
 def run_notebook(

@@ -376,9 +376,7 @@ def _run(
         for *_, opened in running.values():
             abort_run(opened, exc)
         if recorder.parent is not None and recorder.runs is not None:
-            with contextlib.suppress(Exception):
-                status = "KILLED" if isinstance(exc, KeyboardInterrupt) else FAILED
-                recorder.runs.finish(recorder.parent, status=status)
+            recorder.runs.abort(recorder.parent, exc, tag_error=False)
         raise
     finally:
         if owns_pool and pool is not None:

@@ -7,6 +7,7 @@ children carry MLflow's own ``mlflow.parentRunId`` so the UI nests them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -116,6 +117,14 @@ class Runs:
             if path.exists():
                 self.client.log_artifact(run_id, str(path), artifact_path=folder or None)
         self.client.set_terminated(run_id, status=status, end_time=now)
+
+    def abort(self, run_id: str, exc: BaseException, *, tag_error: bool = True) -> None:
+        """Close a run that an exception interrupted: ``KILLED`` for Ctrl-C, else ``FAILED``, the
+        error in ``mlops_nb.error``. Never raises (it runs while another error propagates)."""
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        tags = {ERROR: f"{type(exc).__name__}: {exc}"} if tag_error else {}
+        with contextlib.suppress(Exception):
+            self.finish(run_id, status=status, tags=tags)
 
     def record_cached(
         self,

@@ -18,7 +18,6 @@ from typing import Any
 
 from mlops_nb.config import get_settings
 from mlops_nb.exceptions import ConfigError
-from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline import runs as R
 from mlops_nb.pipeline.executors import Executor, check_executor, make_executor
 from mlops_nb.pipeline.notebook_run import (
@@ -87,7 +86,6 @@ def sweep(
     combos = expand_grid(grid)
     if not combos:
         raise ConfigError("the sweep grid is empty; give at least one -p NAME V1,V2,...")
-    nbmod.require_parameters_cell(source, nbmod.read(source), list(grid) + list(fixed or {}))
     settings = get_settings()
     exp_name = experiment or settings.experiment or source.stem
     folder = (Path(out) if out else source.parent / "out").resolve() / f"{source.stem}-sweep"
@@ -122,8 +120,7 @@ def sweep(
     try:
         pool, first = started.result()
     except BaseException as exc:  # e.g. the cluster did not start: say so on the sweep run too
-        with contextlib.suppress(Exception):
-            runs.finish(parent, status="FAILED", tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        runs.abort(parent, exc)
         raise
 
     def trial_run(name: str, job: Job, submitted: float) -> OpenRun:
@@ -160,9 +157,7 @@ def sweep(
     except BaseException as exc:  # Ctrl-C, a worker lost: close the runs, then propagate
         for opened in [*running.values(), *(o for o, _ in closing)]:
             abort_run(opened, exc)
-        with contextlib.suppress(Exception):
-            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            runs.finish(parent, status=status, tags={R.ERROR: f"{type(exc).__name__}: {exc}"})
+        runs.abort(parent, exc)
         raise
     finally:
         if isinstance(executor, str):
