@@ -86,6 +86,12 @@ def register(app: typer.Typer) -> None:
         fidelity: bool = typer.Option(
             True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."
         ),
+        engine: str = typer.Option(
+            "auto",
+            "--engine",
+            help="auto: onnxruntime when the converted model reproduces it, else scikit-learn; "
+            "onnx: fail if it cannot; sklearn: no conversion.",
+        ),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="Show the docker build output."
         ),
@@ -107,6 +113,7 @@ def register(app: typer.Typer) -> None:
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engine=engine,
             progress=_printer(verbose),
         )
         _summary(result)

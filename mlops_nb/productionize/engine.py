@@ -122,10 +122,14 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
     reasons: list[str] = []
     for spec in _candidate_inputs(sample):
         try:
-            onnx_bytes, outputs = _convert(model, spec)
+            onnx_bytes, outputs, names = _convert(model, spec)
         except Exception as exc:  # the converters raise many kinds: each is a reason to fall back
             reasons.append(f"{spec.dtypes_label()}: {_first_line(exc)}")
             continue
+        # skl2onnx may rename inputs (e.g. "/" -> "_"); the graph's names are the ones to feed
+        spec = _Candidate(
+            InputSpec(spec.input.mode, names, spec.input.dtypes, spec.input.columns), spec.precision
+        )
         try:
             parity = check_parity(model, sample, onnx_bytes, spec.input, outputs)
         except Exception as exc:
@@ -200,7 +204,9 @@ def _input_name(column: str) -> str:
     return column  # skl2onnx matches ColumnTransformer columns by input name
 
 
-def _convert(model: Any, candidate: _Candidate) -> tuple[bytes, dict[str, str | None]]:
+def _convert(
+    model: Any, candidate: _Candidate
+) -> tuple[bytes, dict[str, str | None], list[str]]:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import (
         DoubleTensorType,
@@ -237,7 +243,10 @@ def _convert(model: Any, candidate: _Candidate) -> tuple[bytes, dict[str, str | 
         }
     else:
         outputs = {"kind": "regressor", "label": names[0], "probabilities": None}
-    return onx.SerializeToString(), outputs
+    inputs = [i.name for i in onx.graph.input]
+    if len(inputs) != len(initial):
+        raise ValueError(f"the graph has {len(inputs)} inputs, {len(initial)} were declared")
+    return onx.SerializeToString(), outputs, inputs
 
 
 _BOOSTERS_REGISTERED = False
@@ -470,6 +479,31 @@ def model_inputs(service: Path, reference: Any) -> Any:
         sys.path.remove(str(service))
 
 
+def choose_in_subprocess(service: Path, requested: str = "auto") -> dict[str, Any]:
+    """Run :func:`main` for a service directory in a fresh interpreter; returns engine.json's
+    content. Raises :class:`EngineError` when ``requested`` is ``onnx`` and cannot be honoured."""
+    import subprocess
+    import sys
+
+    if requested not in REQUESTS:
+        raise ConfigError(f"--engine {requested!r}: choose one of {', '.join(REQUESTS)}")
+    run = subprocess.run(
+        [sys.executable, "-m", "mlops_nb.productionize.engine", str(service), requested],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise EngineError(
+            "choosing the engine failed: " + (run.stderr.strip().splitlines() or ["no output"])[-1]
+        )
+    result: dict[str, Any] = json.loads(lines[-1])
+    if "error" in result:
+        raise EngineError(result["error"])
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mlops_nb.productionize.engine SERVICE_DIR [auto|onnx|sklearn]``: choose and
     write the engine of a service directory (run in a fresh process: the conversion libraries stay
@@ -486,8 +520,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (model_dir / "model.pkl").open("rb") as handle:
         model = pickle.load(handle)  # the service's own model, digest-checked by productionize
     reference = pd.read_csv(model_dir / "reference.csv")
+    example_file = model_dir / "input_example.json"
+    if example_file.is_file():  # the parity check covers the rows the smoke test posts too
+        records = json.loads(example_file.read_text())["records"]
+        reference = pd.concat([pd.DataFrame.from_records(records), reference], ignore_index=True)
     try:
         sample = model_inputs(service, reference)
+        if sample is reference and getattr(model, "feature_names_in_", None) is None:
+            sample = reference.to_numpy()  # a model fitted on an array takes one
         choice = write_engine(model_dir, model, sample, requested)
     except EngineError as exc:
         print(json.dumps({"error": str(exc)}))

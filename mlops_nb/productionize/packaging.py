@@ -3,8 +3,11 @@ wheelhouse (wheels prepared on the host so the image builds with ``pip install -
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
+import json
 import os
+import pickletools
 import shutil
 import subprocess
 import sys
@@ -14,7 +17,18 @@ from typing import Any
 from mlops_nb.exceptions import MlopsNbError
 
 #: what the service template imports itself (uvloop/httptools: uvicorn's fast loop and parser)
-SERVICE_DISTS = ["fastapi", "uvicorn", "pydantic", "numpy", "scipy", "uvloop", "httptools"]
+SERVICE_DISTS = [
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "numpy",
+    "scipy",
+    "uvloop",
+    "httptools",
+    "prometheus-client",
+]
+#: modules every Python has, or the service already pins: never a requirement of their own
+_PROVIDED = {"numpy", "pandas", "feature_runtime", "features", "__future__", "builtins"}
 TEST_DISTS = ["pytest", "httpx"]
 _NAMES = {"sklearn": "scikit-learn"}
 
@@ -32,10 +46,65 @@ def _version(dist: str, known: dict[str, str]) -> str | None:
         return None
 
 
-def requirements(probe: dict[str, Any], needs_pandas: bool) -> list[tuple[str, str]]:
-    """(distribution, version) pairs, sorted by name."""
+def engine_of(service: Path) -> str:
+    """The engine productionize chose for a service directory (``model/engine.json``)."""
+    path = service / "model" / "engine.json"
+    return str(json.loads(path.read_text())["engine"]) if path.is_file() else "sklearn"
+
+
+def feature_distributions(service: Path) -> list[str]:
+    """Distributions the feature code needs beyond numpy and pandas: what ``features.py`` (and the
+    runtime beside it) imports, and the modules the pickled state ``model/features.pkl`` refers to."""
+    modules: set[str] = set()
+    for name in ("features.py", "feature_runtime.py"):
+        path = service / name
+        if path.is_file():
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    modules.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    modules.add(node.module.split(".")[0])
+    state = service / "model" / "features.pkl"
+    if state.is_file():
+        modules.update(_pickle_modules(state.read_bytes()))
+    mapping = importlib.metadata.packages_distributions()
+    dists = set()
+    for module in modules - _PROVIDED:
+        if module in sys.stdlib_module_names:
+            continue
+        dists.update(mapping.get(module, [module]))
+    return sorted(dists)
+
+
+def _pickle_modules(data: bytes) -> set[str]:
+    """Top-level modules a pickle imports when loaded (its GLOBAL / STACK_GLOBAL opcodes)."""
+    modules: set[str] = set()
+    strings: list[str] = []
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name == "GLOBAL" and isinstance(arg, str):
+            modules.add(arg.split(" ")[0].split(".")[0])
+        elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+            modules.add(strings[-2].split(".")[0])
+        if isinstance(arg, str):
+            strings.append(arg)
+    return modules
+
+
+def requirements(
+    probe: dict[str, Any],
+    needs_pandas: bool,
+    engine: str = "sklearn",
+    feature_dists: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """(distribution, version) pairs, sorted by name.
+
+    With the ONNX engine the model's own libraries (scikit-learn, XGBoost, ...) are left out:
+    onnxruntime runs the model, and only what the feature code needs is added."""
     known = {**probe.get("versions", {}), **probe.get("serving_distributions", {})}
-    wanted = [*SERVICE_DISTS, *probe.get("serving_distributions", {})]
+    if engine == "onnx":
+        wanted = [*SERVICE_DISTS, "onnxruntime", *(feature_dists or [])]
+    else:
+        wanted = [*SERVICE_DISTS, *probe.get("serving_distributions", {}), *(feature_dists or [])]
     if needs_pandas:
         wanted.append("pandas")
     pins: dict[str, str] = {}

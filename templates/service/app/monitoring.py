@@ -246,27 +246,42 @@ def compute_drift(reference: Reference, rows: list[tuple[Any, ...]]) -> dict[str
     }
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/monitoring", tags=["monitoring"])
+def router(settings: Any) -> APIRouter:
+    from app import security
+
+    api = APIRouter(
+        prefix="/monitoring",
+        tags=["monitoring"],
+        dependencies=security.dependencies(settings.api_key),
+        responses={401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"}},
+    )
+    not_loaded = {503: {"description": "The reference sample is not loaded yet"}}
 
     @api.get("/sample", summary="Most recent input records served")
-    async def sample(request: Request, n: int = Query(1000, ge=1)) -> dict[str, Any]:
+    async def sample(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> dict[str, Any]:
         store: InputStore = request.app.state.service.store
-        rows = store.latest(min(n, MAX_SAMPLE))
+        rows = store.latest(n)
         return {
             "records": [dict(zip(INPUT_COLUMNS, row, strict=True)) for row in rows],
             "total_seen": store.total_seen,
         }
 
-    @api.get("/reference", summary="The training reference sample")
-    async def reference(request: Request, n: int = Query(1000, ge=1)) -> Any:
+    @api.get("/reference", summary="The training reference sample", responses=not_loaded)
+    async def reference(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> Any:
         ref: Reference | None = request.app.state.service.reference
         if ref is None:
             return JSONResponse({"detail": "the reference sample is not loaded yet"}, status_code=503)
-        return {"records": ref.records[: min(n, MAX_SAMPLE)], "total": ref.rows}
+        return {"records": ref.records[:n], "total": ref.rows}
 
-    @api.get("/drift", summary="Drift of recorded inputs against the training reference")
-    async def drift(request: Request, n: int | None = Query(None, ge=1)) -> Any:
+    @api.get(
+        "/drift",
+        summary="Drift of recorded inputs against the training reference",
+        responses={
+            **not_loaded,
+            409: {"description": "Too few input rows recorded yet (MONITOR_MIN_ROWS)"},
+        },
+    )
+    async def drift(request: Request, n: int | None = Query(None, ge=1, le=MAX_SAMPLE)) -> Any:
         service = request.app.state.service
         ref: Reference | None = service.reference
         if ref is None:

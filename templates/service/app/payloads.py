@@ -7,10 +7,10 @@ import csv
 import io
 from typing import Any
 
+from operator import itemgetter
+
 from pydantic import ValidationError
 from pydantic_core import from_json
-
-from operator import itemgetter
 
 from app.schema import (
     COLUMN_TYPES,
@@ -82,7 +82,7 @@ def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
     data = split.get("data")
     if not isinstance(data, list) or not 0 < len(data) <= max_rows:
         return None
-    if columns is not None and tuple(columns) != _COLUMNS:
+    if columns is not None and (not isinstance(columns, list) or tuple(columns) != _COLUMNS):
         return None
     try:
         rows = NUMERIC_MATRIX.validate_python(data, strict=True)
@@ -142,12 +142,18 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
     if key == "dataframe_split":
         if not isinstance(value, dict) or "data" not in value:
             raise _error("dataframe_split needs 'columns' and 'data'", ("body", key))
-        columns = value.get("columns") or INPUT_COLUMNS
-        if not isinstance(columns, list):
-            raise _error("'columns' must be a list", ("body", key, "columns"))
+        columns = value.get("columns")
+        if columns is None:
+            columns = INPUT_COLUMNS
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise _error("'columns' must be a list of column names (strings)", ("body", key, "columns"))
+        if len(set(columns)) != len(columns):
+            raise _error("'columns' names a column twice", ("body", key, "columns"))
         return _records_from_lists(value["data"], columns, key), key
     if key == "inputs" and isinstance(value, dict):
         columns = list(value)
+        if not columns:
+            raise _error("'inputs' as an object needs one list per column", ("body", key))
         lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
         if -1 in lengths or len(lengths) > 1:
             raise _error("'inputs' as an object needs equal-length lists per column", ("body", key))
