@@ -55,6 +55,7 @@ class OnnxEngine:
         self.names: list[str] = inputs["names"]
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
         self.columns: list[str] = inputs["columns"]
+        self._plans: dict[tuple[str, ...], list[tuple[str, Any, int]]] = {}
         outputs = description["outputs"]
         self.output = [outputs["label"]]
         self.regressor = outputs["kind"] == "regressor"
@@ -66,9 +67,22 @@ class OnnxEngine:
         """Feeds from request rows (tuples in ``columns`` order, the model's own columns)."""
         if self.mode == "matrix":
             return {self.names[0]: np.array(rows, dtype=self.dtypes[0])}
+        plan = self._plans.get(tuple(columns))
+        if plan is None:
+            plan = self._plans[tuple(columns)] = [
+                (name, dtype, columns.index(column))
+                for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True)
+            ]
+        if len(rows) == 1:
+            row = rows[0]
+            return {
+                name: np.array([["" if row[i] is None else str(row[i])]], dtype=object)
+                if dtype is object
+                else np.array([[row[i]]], dtype=dtype)
+                for name, dtype, i in plan
+            }
         out = {}
-        for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True):
-            i = columns.index(column)
+        for name, dtype, i in plan:
             if dtype is object:
                 values = np.array([("" if r[i] is None else str(r[i])) for r in rows], dtype=object)
             else:
