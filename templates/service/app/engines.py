@@ -43,13 +43,17 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, model_bytes: bytes, description: dict[str, Any], classes: list[Any] | None) -> None:
+    def __init__(
+        self, model_bytes: bytes, description: dict[str, Any], classes: list[Any] | None
+    ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            model_bytes, options, providers=["CPUExecutionProvider"]
+        )
         inputs = description["inputs"]
         self.mode: str = inputs["mode"]
         self.names: list[str] = inputs["names"]
@@ -60,7 +64,11 @@ class OnnxEngine:
         self.output = [outputs["label"]]
         self.regressor = outputs["kind"] == "regressor"
         self.classes = classes
-        plain = classes and all(type(c) is type(classes[0]) for c in classes) and type(classes[0]) in (int, str)
+        plain = (
+            classes
+            and all(type(c) is type(classes[0]) for c in classes)
+            and type(classes[0]) in (int, str)
+        )
         self.lookup = None if plain or not classes else {_key(c): c for c in classes}
 
     def feeds_from_rows(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
@@ -98,7 +106,9 @@ class OnnxEngine:
         out = {}
         for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True):
             values = data[column].to_numpy()
-            out[name] = (values.astype(str) if dtype is object else values.astype(dtype)).reshape(-1, 1)
+            out[name] = (values.astype(str) if dtype is object else values.astype(dtype)).reshape(
+                -1, 1
+            )
         return out
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[Any]:

@@ -13,7 +13,6 @@ import gc
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -84,7 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logs.event("model loaded", engine=engine)
             except Exception as exc:  # reported by /readyz and the log; the process stays up
                 state.load_error = model.short_reason(exc)
-                logs.event("model failed to load", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+                logs.event(
+                    "model failed to load", logging.ERROR, error=f"{type(exc).__name__}: {exc}"
+                )
 
         loader = asyncio.create_task(load())
         flusher = None
@@ -127,4 +128,3 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logs.event("unhandled error", logging.ERROR, path=request.url.path, error=repr(exc))
     return JSONResponse({"detail": "internal error"}, status_code=500)
-

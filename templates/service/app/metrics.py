@@ -30,35 +30,50 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "http_requests", "Requests by route, method and status code.",
-            ["route", "method", "status"], registry=r,
+            "http_requests",
+            "Requests by route, method and status code.",
+            ["route", "method", "status"],
+            registry=r,
         )
         self.latency = Histogram(
-            "http_request_duration_seconds", "Request latency by route.", ["route"],
-            buckets=LATENCY_BUCKETS, registry=r,
+            "http_request_duration_seconds",
+            "Request latency by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.model_errors = Counter("model_errors", "Inputs the model could not score.", registry=r)
         self.rows = Counter("predictions_rows", "Rows scored.", registry=r)
         self.recorded = Counter(
             "monitoring_inputs_recorded", "Input rows recorded for drift monitoring.", registry=r
         )
-        self.model_loaded = Gauge("model_loaded", "1 once the model is loaded and verified.", registry=r)
+        self.model_loaded = Gauge(
+            "model_loaded", "1 once the model is loaded and verified.", registry=r
+        )
         self.classes: Counter | None = None
         self.values: Histogram | None = None
         self._per_class: dict[Any, Any] = {}
 
     def set_prediction_buckets(self, classification: bool, reference: Sequence[Any]) -> None:
-        """Classes are counted; regression values go to a histogram cut at the reference's deciles."""
+        """Count classes; or put regression values in a histogram cut at the reference's deciles."""
         if classification:
             self.classes = Counter(
                 "predictions", "Predictions by predicted class.", ["class"], registry=self.registry
             )
             return
-        finite = sorted(float(v) for v in reference if isinstance(v, int | float) and math.isfinite(v))
-        qs = [finite[min(len(finite) - 1, len(finite) * q // 10)] for q in range(1, 10)] if finite else [0.0]
+        finite = sorted(
+            float(v) for v in reference if isinstance(v, int | float) and math.isfinite(v)
+        )
+        qs = (
+            [finite[min(len(finite) - 1, len(finite) * q // 10)] for q in range(1, 10)]
+            if finite
+            else [0.0]
+        )
         self.values = Histogram(
-            "prediction_value", "Distribution of predicted values.",
-            buckets=sorted(set(qs)), registry=self.registry,
+            "prediction_value",
+            "Distribution of predicted values.",
+            buckets=sorted(set(qs)),
+            registry=self.registry,
         )
 
     def observe_predictions(self, predictions: list[Any]) -> None:
@@ -115,5 +130,9 @@ class RequestMetrics:
             children[0].inc()
             children[1].observe(elapsed)
             if self.access_log is not None:
-                self.access_log(method=scope["method"], path=scope["path"], status=status,
-                                ms=round(elapsed * 1000, 3))
+                self.access_log(
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round(elapsed * 1000, 3),
+                )

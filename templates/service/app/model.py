@@ -1,4 +1,4 @@
-"""The model: loaded once (after its sha256 is checked), the feature hook, and the prediction path."""
+"""The model: loaded once (after its sha256 is checked), the feature hook, the prediction path."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def sha256_of(path: Path) -> str:
 def _checked(path: Path, expected: str) -> bytes:
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != expected:
-        raise ModelIntegrityError(f"{path.name} does not match the sha256 recorded in metadata.json")
+        raise ModelIntegrityError(
+            f"{path.name} does not match the sha256 recorded in metadata.json"
+        )
     return data
 
 
@@ -50,7 +52,7 @@ def feature_hook(model_dir: Path) -> Callable[[Any], Any] | None:
     if hasattr(features, "transform") and hasattr(features, "load_state"):
         state = features.load_state(model_dir / "features.pkl")
         return lambda frame: features.transform(frame, state)
-    return features.build_features  # type: ignore[no-any-return]
+    return features.build_features  # type: ignore[no-any-return,unused-ignore]
 
 
 @dataclass
@@ -72,7 +74,9 @@ class LoadedModel:
             try:
                 data = self.features(frame)
             except (ValueError, TypeError, KeyError) as exc:
-                raise PredictionError(f"the feature code rejected this input: {exc}"[:300]) from None
+                raise PredictionError(
+                    f"the feature code rejected this input: {exc}"[:300]
+                ) from None
             predictions = self.engine.predict(data)
         elif isinstance(self.engine, OnnxEngine):
             predictions = self.engine.run(self.engine.feeds_from_rows(rows, INPUT_COLUMNS))
@@ -81,8 +85,14 @@ class LoadedModel:
         else:
             import pandas as pd
 
-            predictions = self.engine.predict(pd.DataFrame.from_records(rows, columns=INPUT_COLUMNS))
-        if predictions and isinstance(predictions[0], float) and not all(map(math.isfinite, predictions)):
+            predictions = self.engine.predict(
+                pd.DataFrame.from_records(rows, columns=INPUT_COLUMNS)
+            )
+        if (
+            predictions
+            and isinstance(predictions[0], float)
+            and not all(map(math.isfinite, predictions))
+        ):
             raise PredictionError("the model produced a non-finite prediction for this input")
         return predictions
 

@@ -66,7 +66,9 @@ class InputStore:
         path = self.directory / f"inputs-{time.strftime('%Y%m%dT%H%M%S')}-{self.total_seen}.jsonl"
         with path.open("w") as handle:
             for row in pending:
-                handle.write(json.dumps(dict(zip(INPUT_COLUMNS, row, strict=True)), default=str) + "\n")
+                handle.write(
+                    json.dumps(dict(zip(INPUT_COLUMNS, row, strict=True)), default=str) + "\n"
+                )
         files = sorted(self.directory.glob("inputs-*.jsonl"))
         for old in files[: -self.max_files]:
             old.unlink(missing_ok=True)
@@ -99,7 +101,7 @@ class Reference:
     def __init__(self, path: Path) -> None:
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            raw = {c: [] for c in INPUT_COLUMNS}
+            raw: dict[str, list[Any]] = {c: [] for c in INPUT_COLUMNS}
             self.records: list[dict[str, Any]] = []
             for row in reader:
                 record = {}
@@ -144,12 +146,16 @@ def _counts(keys: list[Any], values: np.ndarray) -> np.ndarray:
     return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.float64)
 
 
-def _stattest(ref: ColumnReference, cur: np.ndarray, reference_rows: int) -> tuple[str, float, float, bool]:
+def _stattest(
+    ref: ColumnReference, cur: np.ndarray, reference_rows: int
+) -> tuple[str, float, float, bool]:
     """(name, score, threshold, drifted) as Evidently 0.7 chooses and computes them."""
     from scipy import stats  # imported on first use: keeps the service's start fast
 
-    n_values = len(np.unique(np.concatenate([ref.values, cur]))) if ref.numeric else len(
-        set(ref.values.tolist()) | set(cur.tolist())
+    n_values = (
+        len(np.unique(np.concatenate([ref.values, cur])))
+        if ref.numeric
+        else len(set(ref.values.tolist()) | set(cur.tolist()))
     )
     small = reference_rows <= 1000
     as_categorical = not ref.numeric or n_values <= 5
@@ -201,7 +207,9 @@ def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
     return p_value, 0.05, p_value < 0.05
 
 
-def _jensen_shannon(ref: ColumnReference, cur: np.ndarray, categorical: bool) -> tuple[float, float, bool]:
+def _jensen_shannon(
+    ref: ColumnReference, cur: np.ndarray, categorical: bool
+) -> tuple[float, float, bool]:
     from scipy.spatial import distance
 
     if ref.numeric and len(np.unique(ref.values)) > 20:
@@ -255,7 +263,9 @@ def router(settings: Any) -> APIRouter:
         dependencies=security.dependencies(settings.api_key),
         responses={401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"}},
     )
-    not_loaded = {503: {"description": "The reference sample is not loaded yet"}}
+    not_loaded: dict[int | str, dict[str, Any]] = {
+        503: {"description": "The reference sample is not loaded yet"}
+    }
 
     @api.get("/sample", summary="Most recent input records served")
     async def sample(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> dict[str, Any]:
@@ -270,7 +280,9 @@ def router(settings: Any) -> APIRouter:
     async def reference(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> Any:
         ref: Reference | None = request.app.state.service.reference
         if ref is None:
-            return JSONResponse({"detail": "the reference sample is not loaded yet"}, status_code=503)
+            return JSONResponse(
+                {"detail": "the reference sample is not loaded yet"}, status_code=503
+            )
         return {"records": ref.records[:n], "total": ref.rows}
 
     @api.get(
@@ -285,14 +297,17 @@ def router(settings: Any) -> APIRouter:
         service = request.app.state.service
         ref: Reference | None = service.reference
         if ref is None:
-            return JSONResponse({"detail": "the reference sample is not loaded yet"}, status_code=503)
+            return JSONResponse(
+                {"detail": "the reference sample is not loaded yet"}, status_code=503
+            )
         store: InputStore = service.store
         rows = store.latest(min(n or len(store.rows), MAX_SAMPLE))
         needed = service.settings.monitor_min_rows
         if len(rows) < needed:
             return JSONResponse(
                 {
-                    "detail": f"only {len(rows)} input rows recorded; drift needs at least {needed}",
+                    "detail": f"only {len(rows)} input rows recorded; "
+                    f"drift needs at least {needed}",
                     "current_rows": len(rows),
                     "min_rows": needed,
                 },

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
-
 from operator import itemgetter
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import from_json
@@ -54,8 +53,13 @@ def _check_rows(count: int, max_rows: int) -> None:
         raise _error("no records: send at least one")
     if count > max_rows:
         raise PayloadError(
-            [{"loc": ["body"], "msg": f"{count} records; at most {max_rows} per request",
-              "type": "too_many_records"}],
+            [
+                {
+                    "loc": ["body"],
+                    "msg": f"{count} records; at most {max_rows} per request",
+                    "type": "too_many_records",
+                }
+            ],
             status=413,
         )
 
@@ -102,10 +106,7 @@ def predict_rows(body: bytes, max_rows: int) -> list[Any]:
         if fast is not None:
             return fast
     try:
-        if start == b"[":
-            records = MANY.validate_json(body)
-        else:
-            records = [ONE.validate_json(body)]
+        records = MANY.validate_json(body) if start == b"[" else [ONE.validate_json(body)]
     except ValidationError as exc:
         raise PayloadError(_details(exc, ("body",))) from None
     _check_rows(len(records), max_rows)
@@ -122,7 +123,8 @@ def _records_from_lists(rows: Any, columns: list[Any], where: str) -> list[Any]:
         elif isinstance(row, list):
             if len(row) != len(columns):
                 raise _error(
-                    f"row has {len(row)} values, expected {len(columns)} ({', '.join(map(str, columns))})",
+                    f"row has {len(row)} values, expected {len(columns)} "
+                    f"({', '.join(map(str, columns))})",
                     ("body", where, i),
                 )
             out.append(dict(zip(columns, row, strict=True)))
@@ -146,7 +148,9 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
         if columns is None:
             columns = INPUT_COLUMNS
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-            raise _error("'columns' must be a list of column names (strings)", ("body", key, "columns"))
+            raise _error(
+                "'columns' must be a list of column names (strings)", ("body", key, "columns")
+            )
         if len(set(columns)) != len(columns):
             raise _error("'columns' names a column twice", ("body", key, "columns"))
         return _records_from_lists(value["data"], columns, key), key
@@ -181,7 +185,10 @@ def _csv_records(body: bytes) -> list[Any]:
     try:
         reader = csv.DictReader(io.StringIO(body.decode("utf-8")))
         return [
-            {name: _csv_value(value, COLUMN_TYPES.get(name, "string")) for name, value in row.items()}
+            {
+                name: _csv_value(value, COLUMN_TYPES.get(name, "string"))
+                for name, value in row.items()
+            }
             for row in reader
         ]
     except (UnicodeDecodeError, csv.Error) as exc:

@@ -24,16 +24,30 @@ def _dumps(body: Any) -> bytes:
 
 def _detail(description: str, example: Any) -> dict[str, Any]:
     schema = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
-    return {"description": description, "content": {_JSON: {"schema": schema, "example": {"detail": example}}}}
+    return {
+        "description": description,
+        "content": {_JSON: {"schema": schema, "example": {"detail": example}}},
+    }
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: _detail("Invalid Content-Length header", "invalid Content-Length header"),
-    401: _detail("Missing or invalid X-API-Key (when API_KEY is set)", "missing or invalid X-API-Key header"),
-    408: _detail("The body did not arrive in time (BODY_TIMEOUT)", "the request body did not arrive within 30 s"),
+    401: _detail(
+        "Missing or invalid X-API-Key (when API_KEY is set)", "missing or invalid X-API-Key header"
+    ),
+    408: _detail(
+        "The body did not arrive in time (BODY_TIMEOUT)",
+        "the request body did not arrive within 30 s",
+    ),
     413: _detail("Body or batch too large", "body over 10000000 bytes"),
-    422: _detail("Invalid input, with field-level messages", [{"loc": ["body", "age"], "msg": "Field required", "type": "missing"}]),
-    503: _detail("The model is not loaded (yet), or too many requests are being scored", "the model is still loading; retry shortly"),
+    422: _detail(
+        "Invalid input, with field-level messages",
+        [{"loc": ["body", "age"], "msg": "Field required", "type": "missing"}],
+    ),
+    503: _detail(
+        "The model is not loaded (yet), or too many requests are being scored",
+        "the model is still loading; retry shortly",
+    ),
 }
 
 
@@ -55,19 +69,30 @@ def _request_bodies(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]
     split = {
         "type": "object",
         "properties": {
-            "columns": {"type": "array", "items": {"type": "string", "enum": INPUT_COLUMNS}, "uniqueItems": True},
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "enum": INPUT_COLUMNS},
+                "uniqueItems": True,
+            },
             "data": {**row_list, "items": {"type": "array"}},
         },
         "required": ["data"],
     }
     columnar = {
         "type": "object",
-        "properties": {c: {"type": "array", "items": record["properties"][c]} for c in INPUT_COLUMNS},
+        "properties": {
+            c: {"type": "array", "items": record["properties"][c]} for c in INPUT_COLUMNS
+        },
         "required": INPUT_COLUMNS,
     }
 
     def only(key: str, schema: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "properties": {key: schema}, "required": [key], "additionalProperties": False}
+        return {
+            "type": "object",
+            "properties": {key: schema},
+            "required": [key],
+            "additionalProperties": False,
+        }
 
     records = {**many}
     invocations = {
@@ -84,7 +109,12 @@ def _request_bodies(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]
                 },
                 "example": {"dataframe_records": [EXAMPLE]},
             },
-            "text/csv": {"schema": {"type": "string", "description": "a header row with the column names, then one row per record"}},
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "a header row with the column names, then one row per record",
+                }
+            },
         },
     }
     return predict, invocations
@@ -105,7 +135,13 @@ async def _score(request: Request, rows: list[Any], one_record: bool) -> Respons
             predictions = model.predict_rows(rows)
     except PredictionError as exc:
         service.metrics.model_errors.inc()
-        detail = [{"loc": ["body"], "msg": f"the model could not score this input: {exc}", "type": "model_error"}]
+        detail = [
+            {
+                "loc": ["body"],
+                "msg": f"the model could not score this input: {exc}",
+                "type": "model_error",
+            }
+        ]
         return Response(_dumps({"detail": detail}), status_code=422, media_type=_JSON)
     service.store.record(rows)
     service.metrics.recorded.inc(len(rows))
@@ -117,8 +153,12 @@ def _require_model(request: Request) -> Any:
     service = request.app.state.service
     if service.model is None:
         if service.load_error is not None:
-            raise HTTPException(503, f"the model failed to load ({service.load_error}); see the service log")
-        raise HTTPException(503, "the model is still loading; retry shortly", headers={"Retry-After": "1"})
+            raise HTTPException(
+                503, f"the model failed to load ({service.load_error}); see the service log"
+            )
+        raise HTTPException(
+            503, "the model is still loading; retry shortly", headers={"Retry-After": "1"}
+        )
     return service
 
 
@@ -127,7 +167,9 @@ def _payload_error(exc: PayloadError) -> Response:
 
 
 def prediction_router(settings: Settings) -> APIRouter:
-    api = APIRouter(tags=["predict"], dependencies=security.dependencies(settings.api_key), responses=ERRORS)
+    api = APIRouter(
+        tags=["predict"], dependencies=security.dependencies(settings.api_key), responses=ERRORS
+    )
     predict_body, invocations_body = _request_bodies(settings)
 
     @api.post(
@@ -137,7 +179,7 @@ def prediction_router(settings: Settings) -> APIRouter:
         openapi_extra={"requestBody": predict_body},
     )
     async def predict(request: Request) -> Response:
-        service = _require_model(request)
+        _require_model(request)
         body = await limits.read_body(request, settings.max_body_bytes, settings.body_timeout)
         try:
             rows = predict_rows(body, settings.max_batch_rows)
@@ -149,11 +191,11 @@ def prediction_router(settings: Settings) -> APIRouter:
     @api.post(
         "/invocations",
         response_model=InvocationsResponse,
-        summary="MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, CSV)",
+        summary="MLflow scoring: dataframe_split, dataframe_records, instances, inputs or CSV",
         openapi_extra={"requestBody": invocations_body},
     )
     async def invocations(request: Request) -> Response:
-        _require_model(request)
+        _require_model(request)  # 503 before reading a body that cannot be scored
         body = await limits.read_body(request, settings.max_body_bytes, settings.body_timeout)
         content_type = request.headers.get("content-type", _JSON)
         try:
@@ -162,7 +204,11 @@ def prediction_router(settings: Settings) -> APIRouter:
             return _payload_error(exc)
         return await _score(request, rows, len(rows) == 1)
 
-    @api.get("/metadata", tags=["model"], summary="Model, engine and parity check, run, training metrics, digest, versions")
+    @api.get(
+        "/metadata",
+        tags=["model"],
+        summary="Model, engine and parity check, run, training metrics, digest, versions",
+    )
     async def metadata(request: Request) -> dict[str, Any]:
         return dict(_require_model(request).model.metadata)
 
@@ -171,7 +217,10 @@ def prediction_router(settings: Settings) -> APIRouter:
 
 def probe_router(settings: Settings) -> APIRouter:
     api = APIRouter(tags=["probes"])
-    ready = {"type": "object", "properties": {"status": {"type": "string"}, "detail": {"type": "string"}}}
+    ready = {
+        "type": "object",
+        "properties": {"status": {"type": "string"}, "detail": {"type": "string"}},
+    }
 
     @api.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -179,13 +228,17 @@ def probe_router(settings: Settings) -> APIRouter:
 
     @api.get(
         "/readyz",
-        summary="Readiness: 503 until the model is loaded (or when it failed to load, with the reason)",
+        summary="Readiness: 503 until the model is loaded (or with the reason it failed to load)",
         responses={503: {"description": "Not ready", "content": {_JSON: {"schema": ready}}}},
     )
     async def readyz(request: Request) -> JSONResponse:
         service = request.app.state.service
         if service.model is None:
-            detail = f"the model failed to load: {service.load_error}" if service.load_error else "loading"
+            detail = (
+                f"the model failed to load: {service.load_error}"
+                if service.load_error
+                else "loading"
+            )
             return JSONResponse({"status": "not ready", "detail": detail}, status_code=503)
         return JSONResponse({"status": "ready"})
 
@@ -201,7 +254,10 @@ def metrics_router(settings: Settings) -> APIRouter:
         "/metrics",
         summary="Prometheus metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, 401: ERRORS[401]},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            401: ERRORS[401],
+        },
     )
     async def metrics(request: Request) -> Response:
         return Response(request.app.state.service.metrics.render(), media_type=CONTENT_TYPE)

@@ -7,7 +7,7 @@ from typing import Any
 
 
 def _close(got: list[Any], expected: list[Any], tolerance: float = 1e-9) -> bool:
-    """Labels equal; values within ``tolerance`` × max(1, |expected|) (the engine's parity
+    """Labels equal; values within ``tolerance * max(1, |expected|)`` (the engine's parity
     tolerance: 1e-9 for scikit-learn, what productionize checked for onnxruntime)."""
     if len(got) != len(expected):
         return False
@@ -44,7 +44,12 @@ def test_mlflow_payloads(client: Any, example: dict[str, Any], tolerance: float)
     columns = list(records[0])
     payloads = [
         {"dataframe_records": records},
-        {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in records]}},
+        {
+            "dataframe_split": {
+                "columns": columns,
+                "data": [[r[c] for c in columns] for r in records],
+            }
+        },
         {"instances": records},
         {"inputs": {c: [r[c] for r in records] for c in columns}},
     ]
