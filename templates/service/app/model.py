@@ -49,10 +49,15 @@ def feature_hook(model_dir: Path) -> Callable[[Any], Any] | None:
         import features
     except ImportError:
         return None
-    if hasattr(features, "transform") and hasattr(features, "load_state"):
-        state = features.load_state(model_dir / "features.pkl")
-        return lambda frame: features.transform(frame, state)
-    return features.build_features  # type: ignore[no-any-return,unused-ignore]
+    transform = getattr(features, "transform", None)
+    load_state = getattr(features, "load_state", None)
+    if transform is not None and load_state is not None:
+        state = load_state(model_dir / "features.pkl")
+        return lambda frame: transform(frame, state)
+    build: Callable[[Any], Any] | None = getattr(features, "build_features", None)
+    if build is None:
+        raise ImportError("features.py has neither transform/load_state nor build_features")
+    return build
 
 
 @dataclass

@@ -278,3 +278,90 @@ def test_kubernetes_manifests(made: dict[str, Any]) -> None:
     assert docs["deployment"]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"]
     assert docs["hpa"]["kind"] == "HorizontalPodAutoscaler"
     assert docs["pdb"]["kind"] == "PodDisruptionBudget"
+
+
+@pytest.mark.parametrize("name", ["helpers", "parameters"])
+def test_rendered_service_passes_ruff_and_mypy(made: dict[str, Any], name: str) -> None:
+    """The generated app and its tests are lint- and type-clean with the service's own settings."""
+    import subprocess
+    import sys
+
+    service = made[name]["result"].service_dir
+    bin_dir = Path(sys.executable).parent
+    ruff = subprocess.run(
+        [str(bin_dir / "ruff"), "check", "--no-cache", "app", "tests"],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
+    mypy = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-incremental",
+            "--cache-dir",
+            "/dev/null",
+            "app",
+            "tests",
+        ],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert mypy.returncode == 0, mypy.stdout[-3000:]
+
+
+def test_openapi_shows_the_api_key_scheme(service_module: Any, made: dict[str, Any]) -> None:
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", api_key="k")
+    try:
+        schema = client.get("/openapi.json").json()
+    finally:
+        client.__exit__(None, None, None)
+    assert schema["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Required when the service runs with API_KEY set",
+    }
+    secured = {p for p, ops in schema["paths"].items() for op in ops.values() if op.get("security")}
+    assert secured == {
+        "/predict",
+        "/invocations",
+        "/metadata",
+        "/metrics",
+        "/monitoring/sample",
+        "/monitoring/reference",
+        "/monitoring/drift",
+    }
+    drift = schema["paths"]["/monitoring/drift"]["get"]["responses"]
+    assert "409" in drift and "503" in drift
+
+
+def test_large_batches_leave_the_event_loop_free(
+    service_module: Any, made: dict[str, Any], example: dict[str, Any]
+) -> None:
+    """A 10,000-row batch is scored in the threadpool: /healthz answers while it runs."""
+    import threading
+
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", threadpool_rows=100)
+    try:
+        big = (example["records"] * 10_000)[:10_000]
+        result: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: result.update(r=client.post("/predict", json=big)))
+        worker.start()
+        health = []
+        while worker.is_alive():
+            started = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            health.append(time.perf_counter() - started)
+        worker.join()
+        assert result["r"].status_code == 200 and len(result["r"].json()["predictions"]) == 10_000
+        assert len(health) >= 2  # /healthz was answered more than once while the batch ran
+    finally:
+        client.__exit__(None, None, None)
