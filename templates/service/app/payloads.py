@@ -56,11 +56,10 @@ def _check_rows(count: int, max_rows: int) -> None:
             [
                 {
                     "loc": ["body"],
-                    "msg": f"{count} records; at most {max_rows} per request",
+                    "msg": f"{count} records; at most {max_rows} per request (MAX_BATCH_ROWS)",
                     "type": "too_many_records",
                 }
-            ],
-            status=413,
+            ]
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -12,7 +13,14 @@ from fastapi.responses import JSONResponse
 from app import limits, security
 from app.engines import PredictionError
 from app.payloads import PayloadError, invocation_rows, predict_rows
-from app.schema import EXAMPLE, INPUT_COLUMNS, InvocationsResponse, PredictResponse, Record
+from app.schema import (
+    COLUMN_TYPES,
+    EXAMPLE,
+    INPUT_COLUMNS,
+    InvocationsResponse,
+    PredictResponse,
+    Record,
+)
 from app.settings import Settings
 
 _JSON = "application/json"
@@ -39,7 +47,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "The body did not arrive in time (BODY_TIMEOUT)",
         "the request body did not arrive within 30 s",
     ),
-    413: _detail("Body or batch too large", "body over 10000000 bytes"),
+    413: _detail("Body over MAX_BODY_BYTES", "body over 10000000 bytes"),
     422: _detail(
         "Invalid input, with field-level messages",
         [{"loc": ["body", "age"], "msg": "Field required", "type": "missing"}],
@@ -113,11 +121,31 @@ def _request_bodies(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]
                 "schema": {
                     "type": "string",
                     "description": "a header row with the column names, then one row per record",
+                    "pattern": _csv_pattern(set(record.get("required", []))),
                 }
             },
         },
     }
     return predict, invocations
+
+
+_CSV_VALUES = {
+    "number": r"-?[0-9]{1,9}(\.[0-9]{1,9})?",
+    "integer": r"-?[0-9]{1,9}",
+    "boolean": r"(true|false)",
+    "string": r"[A-Za-z0-9_ .-]*[A-Za-z0-9_]",
+}
+
+
+def _csv_pattern(required: set[str]) -> str:
+    """A regular expression for the CSV bodies /invocations accepts (header, then data rows)."""
+    cells = []
+    for column in INPUT_COLUMNS:
+        value = _CSV_VALUES.get(COLUMN_TYPES.get(column, "string"), _CSV_VALUES["string"])
+        cells.append(value if column in required else f"({value})?")
+    header = ",".join(re.escape(c) for c in INPUT_COLUMNS)
+    row = ",".join(cells)
+    return f"^{header}\r?\n({row}\r?\n)*{row}(\r?\n)?$"
 
 
 async def _score(request: Request, rows: list[Any], one_record: bool) -> Response:
