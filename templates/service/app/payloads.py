@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from operator import itemgetter
 from typing import Any
 
@@ -138,6 +139,12 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
     keys = [k for k in MLFLOW_KEYS if k in payload]
     if len(keys) != 1:
         raise _error("expected exactly one of: " + ", ".join(MLFLOW_KEYS))
+    unexpected = sorted(str(k) for k in payload if k not in MLFLOW_KEYS)
+    if unexpected:
+        raise _error(
+            f"unexpected key(s) {', '.join(unexpected)}: send only {keys[0]}",
+            ("body", unexpected[0]),
+        )
     key = keys[0]
     value = payload[key]
     if key == "dataframe_split":
@@ -165,18 +172,27 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
     return _records_from_lists(value, INPUT_COLUMNS, key), key
 
 
+#: what a CSV cell may hold, by column type (the OpenAPI document shows the same patterns)
+CSV_CELLS = {
+    "number": r"-?[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,3})?",
+    "integer": r"-?[0-9]{1,15}",
+    "boolean": r"(true|false)",
+    "string": r"[^,\r\n\"]+",
+}
+_CELL_RE = {kind: re.compile(pattern) for kind, pattern in CSV_CELLS.items()}
+
+
 def _csv_value(value: str | None, kind: str) -> Any:
     if value is None or value == "":
         return None
-    try:
-        if kind == "number":
-            return float(value)
-        if kind == "integer":
-            return int(value)
-    except ValueError:
+    if kind in ("number", "integer", "boolean") and not _CELL_RE[kind].fullmatch(value):
         return value  # validation reports it, with the column
+    if kind == "number":
+        return float(value)
+    if kind == "integer":
+        return int(value)
     if kind == "boolean":
-        return value.strip().lower() in {"1", "true", "yes"}
+        return value == "true"
     return value
 
 

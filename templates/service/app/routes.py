@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app import limits, security
 from app.engines import PredictionError
-from app.payloads import PayloadError, invocation_rows, predict_rows
+from app.payloads import CSV_CELLS, PayloadError, invocation_rows, predict_rows
 from app.schema import (
     COLUMN_TYPES,
     EXAMPLE,
@@ -129,19 +129,11 @@ def _request_bodies(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]
     return predict, invocations
 
 
-_CSV_VALUES = {
-    "number": r"-?[0-9]{1,9}(\.[0-9]{1,9})?",
-    "integer": r"-?[0-9]{1,9}",
-    "boolean": r"(true|false)",
-    "string": r"[A-Za-z0-9_ .-]*[A-Za-z0-9_]",
-}
-
-
 def _csv_pattern(required: set[str]) -> str:
     """A regular expression for the CSV bodies /invocations accepts (header, then data rows)."""
     cells = []
     for column in INPUT_COLUMNS:
-        value = _CSV_VALUES.get(COLUMN_TYPES.get(column, "string"), _CSV_VALUES["string"])
+        value = CSV_CELLS.get(COLUMN_TYPES.get(column, "string"), CSV_CELLS["string"])
         cells.append(value if column in required else f"({value})?")
     header = ",".join(re.escape(c) for c in INPUT_COLUMNS)
     row = ",".join(cells)
