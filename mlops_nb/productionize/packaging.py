@@ -76,17 +76,38 @@ def feature_distributions(service: Path) -> list[str]:
     return sorted(dists)
 
 
+_STRING_OPS = {
+    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE",
+    "SHORT_BINSTRING", "BINSTRING", "STRING",
+}  # fmt: skip
+_NO_PUSH = {"MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT", "FRAME", "PROTO", "STOP"}
+
+
 def _pickle_modules(data: bytes) -> set[str]:
-    """Top-level modules a pickle imports when loaded (its GLOBAL / STACK_GLOBAL opcodes)."""
+    """Top-level modules a pickle imports when loaded (its GLOBAL / STACK_GLOBAL opcodes), read
+    without loading it: the strings pushed (directly or from the memo) before STACK_GLOBAL."""
     modules: set[str] = set()
-    strings: list[str] = []
+    pushed: list[Any] = []
+    memo: dict[int, Any] = {}
     for opcode, arg, _ in pickletools.genops(data):
-        if opcode.name == "GLOBAL" and isinstance(arg, str):
+        name = opcode.name
+        if name == "GLOBAL" and isinstance(arg, str):
             modules.add(arg.split(" ")[0].split(".")[0])
-        elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
-            modules.add(strings[-2].split(".")[0])
-        if isinstance(arg, str):
-            strings.append(arg)
+            pushed.append(None)
+        elif name == "STACK_GLOBAL":
+            if len(pushed) >= 2 and isinstance(pushed[-2], str):
+                modules.add(pushed[-2].split(".")[0])
+            pushed.append(None)
+        elif name in _STRING_OPS:
+            pushed.append(arg)
+        elif name == "MEMOIZE":
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[int(arg)] = pushed[-1] if pushed else None
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(int(arg)))
+        elif name not in _NO_PUSH:
+            pushed.append(None)
     return modules
 
 
