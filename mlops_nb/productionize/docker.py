@@ -164,7 +164,7 @@ def smoke(tag: str, example: dict[str, Any]) -> tuple[bool, str]:
 
 
 def same_predictions(got: list[Any], expected: list[Any], rtol: float = 1e-9) -> bool:
-    """Labels equal; values within ``rtol`` × max(1, |expected|)."""
+    """Labels equal; values within ``rtol * max(1, |expected|)``."""
     if len(got) != len(expected):
         return False
     for a, b in zip(got, expected, strict=True):

@@ -1,4 +1,4 @@
-"""The compiled engine: convert a fitted model to ONNX and keep it only when it reproduces the model.
+"""The compiled engine: convert a fitted model to ONNX; keep it only when it reproduces the model.
 
 Pure library (no files)::
 
@@ -133,7 +133,8 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
         try:
             parity = check_parity(model, sample, onnx_bytes, spec.input, outputs)
         except Exception as exc:
-            reasons.append(f"{spec.dtypes_label()}: onnxruntime could not run it: {_first_line(exc)}")
+            failed = _first_line(exc)
+            reasons.append(f"{spec.dtypes_label()}: onnxruntime could not run it: {failed}")
             continue
         if parity.passed:
             return EngineChoice(
@@ -171,10 +172,9 @@ def _candidate_inputs(sample: Any) -> list[_Candidate]:
         numeric = all(k in ("float", "int") for k in kinds)
         for precision in ("float64", "float32"):
             if numeric:
-                out.append(
-                    _Candidate(InputSpec("matrix", ["X"], [precision], columns), precision)
-                )
-            dtypes = [precision if k == "float" else ("int64" if k == "int" else "str") for k in kinds]
+                out.append(_Candidate(InputSpec("matrix", ["X"], [precision], columns), precision))
+            by_kind = {"float": precision, "int": "int64", "str": "str"}
+            dtypes = [by_kind[k] for k in kinds]
             if numeric:
                 dtypes = [precision] * len(columns)
             names = [_input_name(c) for c in columns]
@@ -183,9 +183,7 @@ def _candidate_inputs(sample: Any) -> list[_Candidate]:
     array = np.asarray(sample)
     if array.ndim != 2 or array.dtype.kind not in "biuf":
         return []
-    return [
-        _Candidate(InputSpec("matrix", ["X"], [p], []), p) for p in ("float64", "float32")
-    ]
+    return [_Candidate(InputSpec("matrix", ["X"], [p], []), p) for p in ("float64", "float32")]
 
 
 def _kind(column: Any) -> str:
@@ -204,9 +202,7 @@ def _input_name(column: str) -> str:
     return column  # skl2onnx matches ColumnTransformer columns by input name
 
 
-def _convert(
-    model: Any, candidate: _Candidate
-) -> tuple[bytes, dict[str, str | None], list[str]]:
+def _convert(model: Any, candidate: _Candidate) -> tuple[bytes, dict[str, str | None], list[str]]:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import (
         DoubleTensorType,
@@ -379,7 +375,7 @@ def check_parity(
         allowed = VALUE_TOLERANCE * np.maximum(1.0, np.abs(theirs))
         passed = bool(np.all(np.abs(ours - theirs) <= allowed))
         detail = (
-            f"predictions on {rows} reference rows within {VALUE_TOLERANCE:g} × max(1, |y|) "
+            f"predictions on {rows} reference rows within {VALUE_TOLERANCE:g} * max(1, |y|) "
             f"(max difference {diff:.2g})"
             if passed
             else f"predictions differ by up to {diff:.3g} on {rows} reference rows"
@@ -387,7 +383,8 @@ def check_parity(
         return Parity(rows, passed, None, diff, VALUE_TOLERANCE, detail)
     labels = _labels(got[0], model)
     want = expected.tolist()
-    mismatched = sum(1 for a, b in zip(labels, want, strict=True) if type(a) is not type(b) or a != b)
+    pairs = zip(labels, want, strict=True)
+    mismatched = sum(1 for a, b in pairs if type(a) is not type(b) or a != b)
     diff = 0.0
     if outputs["probabilities"] is not None and rows:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -413,9 +410,14 @@ def _labels(raw: Any, model: Any) -> list[Any]:
     """onnxruntime's labels as the Python values ``model.predict(...).tolist()`` gives."""
     values = np.asarray(raw).ravel().tolist()
     classes = np.asarray(getattr(_final_estimator(model), "classes_", [])).tolist()
-    if classes and all(type(c) is type(classes[0]) for c in classes) and type(classes[0]) in (
-        int,
-        str,
+    if (
+        classes
+        and all(type(c) is type(classes[0]) for c in classes)
+        and type(classes[0])
+        in (
+            int,
+            str,
+        )
     ):
         return values
     lookup = {_onnx_key(c): c for c in classes}
@@ -446,7 +448,9 @@ def _first_line(exc: BaseException) -> str:
 # --- the adapter productionize calls ----------------------------------------------------------
 
 
-def write_engine(model_dir: Path, model: Any, X_sample: Any, requested: str = "auto") -> EngineChoice:
+def write_engine(
+    model_dir: Path, model: Any, X_sample: Any, requested: str = "auto"
+) -> EngineChoice:
     """Choose the engine; write ``model_dir/model.onnx`` (when ONNX) and ``engine.json``."""
     choice = choose_engine(model, X_sample, requested)
     onnx_path = model_dir / "model.onnx"

@@ -53,8 +53,9 @@ def engine_of(service: Path) -> str:
 
 
 def feature_distributions(service: Path) -> list[str]:
-    """Distributions the feature code needs beyond numpy and pandas: what ``features.py`` (and the
-    runtime beside it) imports, and the modules the pickled state ``model/features.pkl`` refers to."""
+    """Distributions the feature code needs beyond numpy and pandas: what ``features.py`` (and
+    the runtime beside it) imports, and the modules its pickled state ``model/features.pkl``
+    refers to."""
     modules: set[str] = set()
     for name in ("features.py", "feature_runtime.py"):
         path = service / name
@@ -103,9 +104,9 @@ def _pickle_modules(data: bytes) -> set[str]:
         elif name == "MEMOIZE":
             memo[len(memo)] = pushed[-1] if pushed else None
         elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            memo[int(arg)] = pushed[-1] if pushed else None
+            memo[arg if isinstance(arg, int) else -1] = pushed[-1] if pushed else None
         elif name in ("GET", "BINGET", "LONG_BINGET"):
-            pushed.append(memo.get(int(arg)))
+            pushed.append(memo.get(arg if isinstance(arg, int) else -1))
         elif name not in _NO_PUSH:
             pushed.append(None)
     return modules

@@ -13,8 +13,8 @@ from typing import Any
 from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
-from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.engine import choose_in_subprocess
+from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.featurize import DataFlow
 from mlops_nb.productionize.render import render_template, render_tree
 
