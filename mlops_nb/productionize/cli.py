@@ -86,6 +86,11 @@ def register(app: typer.Typer) -> None:
         fidelity: bool = typer.Option(
             True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."
         ),
+        engineered_input: bool = typer.Option(
+            False,
+            "--engineered-input",
+            help="Serve the model's own input columns (clients compute the notebook's features).",
+        ),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="Show the docker build output."
         ),
@@ -107,6 +112,7 @@ def register(app: typer.Typer) -> None:
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engineered_input=engineered_input,
             progress=_printer(verbose),
         )
         _summary(result)
