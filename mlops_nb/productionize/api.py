@@ -6,7 +6,7 @@ Stable interface for the CLI and the JupyterLab panel::
     productionize(notebook=None, *, out=None, model_var=None, name=None, run_id=None,
                   model_uri=None, build=False, tag=None, base_image=None, wheelhouse=False,
                   smoke=False, force=False, fidelity=True, engineered_input=False,
-                  progress=None) -> ProductionizeResult
+                  seed=None, progress=None) -> ProductionizeResult
 
 ``progress`` receives a :class:`ProductionizeEvent` per step (start/done/fail/info). Errors are
 :class:`~mlops_nb.exceptions.MlopsNbError` subclasses raised before anything is written when the
@@ -76,6 +76,15 @@ class _Options:
     force: bool
     fidelity: bool
     engineered_input: bool
+    seed: int | None
+
+
+def _seeder(seed: int | None) -> Callable[[str], str] | None:
+    if seed is None:
+        return None
+    from mlops_nb.productionize.seeding import seed_cell
+
+    return lambda source: seed_cell(source, seed)[0]
 
 
 def productionize(
@@ -94,6 +103,7 @@ def productionize(
     force: bool = False,
     fidelity: bool = True,
     engineered_input: bool = False,
+    seed: int | None = None,
     progress: Progress | None = None,
 ) -> ProductionizeResult:
     """Turn the model-building code of a notebook into ``train.py`` and a service directory."""
@@ -120,6 +130,7 @@ def productionize(
             force=force,
             fidelity=fidelity,
             engineered_input=engineered_input,
+            seed=seed,
         )
         return _run(report, scratch, options)
     finally:
@@ -144,7 +155,7 @@ def _run(report: _Reporter, scratch: Path, o: _Options) -> ProductionizeResult:
 def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> ProductionizeResult:
     nb = source.notebook
     with report.step("extract", f"reading {nb.name}") as done:
-        ex = extract(nb, source.model_var)
+        ex = extract(nb, source.model_var, rewrite=_seeder(o.seed))
         done.append(
             f"model `{ex.model_var}` ({ex.mode}): keeping cells {', '.join(map(str, ex.cells))}, "
             f"dropping {len(ex.dropped)} statement(s)/line(s)"
@@ -208,7 +219,7 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
         try:
             if source.notebook_model is None:
                 with report.step("notebook", f"running {nb.name} in a fresh kernel") as done:
-                    run_notebook_model(nb, ex.model_var, scratch)
+                    run_notebook_model(nb, ex.model_var, scratch, rewrite=_seeder(o.seed))
                     done.append("the notebook ran top to bottom; its model is kept")
         except BaseException:
             probe_proc.kill()

@@ -91,6 +91,11 @@ def register(app: typer.Typer) -> None:
             "--engineered-input",
             help="Serve the model's own input columns (clients compute the notebook's features).",
         ),
+        seed: int | None = typer.Option(
+            None,
+            "--seed",
+            help="Give unseeded estimators and splits random_state=N (notebook run and train.py).",
+        ),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="Show the docker build output."
         ),
@@ -113,6 +118,7 @@ def register(app: typer.Typer) -> None:
             force=force,
             fidelity=fidelity,
             engineered_input=engineered_input,
+            seed=seed,
             progress=_printer(verbose),
         )
         _summary(result)

@@ -40,6 +40,8 @@ class TrainingCode:
     data_args: list[DataArg] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
     engineered: bool = False
+    local_modules: list[Path] = field(default_factory=list)  # helper modules beside the notebook
+    module_sources: dict[str, str] = field(default_factory=dict)  # rewritten helper modules
 
 
 def _param_spec(name: str, value: Any, cell: int) -> dict[str, Any]:
@@ -101,7 +103,7 @@ class _Paths:
         def replace(node: ast.Constant) -> ast.expr | None:
             if not isinstance(node.value, str):
                 return None
-            arg = self.arg_for(node.value, cell)
+            arg = self.found.get(node.value)
             if arg is None:
                 return None
             return ast.Subscript(
@@ -144,6 +146,11 @@ def generate(
     for p in ex.parameters:  # a string parameter naming a file is a data file
         if isinstance(p.value, str):
             paths.arg_for(p.value, p.cell, dest=p.name)
+    for stmt in ex.statements:  # name every data file before the code refers to it
+        for node in ast.walk(stmt.node):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                paths.arg_for(node.value, stmt.cell.number)
+    data_args = paths.finalize()
     imports_nodes = [s.node for s in ex.all_statements if _is_import(s)]
     aliases = Aliases(imports_nodes)
     if fp is not None and not engineered:
@@ -161,7 +168,6 @@ def generate(
         x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
         evaluation = None
         cells = sorted({s.cell.number for s in ex.statements if not _is_def(s)})
-    data_args = paths.finalize()
     data_dests = {a.dest for a in data_args}
     feature_params = {
         name: (paths.relative(paths.file(params[name].value)) if name in data_dests else params[name].value)  # type: ignore[arg-type]
@@ -190,7 +196,11 @@ def generate(
     )
     train_py = _train_source(ex, flow, render, model_stmts, data_args, params, functions, engineered or fp is None)
     specs = [_param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests]
+    imported = [s for s in ex.all_statements if _is_import(s)]
+    modules = local_modules(ex.notebook.parent, [s.node for s in imported])
     return TrainingCode(
+        local_modules=[m for m in modules if m.is_dir()],
+        module_sources={m.name: rewrite_module(m) for m in modules if m.is_file()},
         train_py=train_py,
         features_py=features_py,
         data_args=data_args,
@@ -366,6 +376,43 @@ def _train_source(
         body=textwrap.indent("\n".join(body), "    "),
         engineered=engineered,
     )
+
+
+def local_modules(folder: Path, imports: list[ast.stmt]) -> list[Path]:
+    """Modules the notebook imports from its own folder (``from helpers import f``): they travel
+    with the service."""
+    names: set[str] = set()
+    for node in imports:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    found = []
+    for name in sorted(names):
+        for candidate in (folder / f"{name}.py", folder / name / "__init__.py"):
+            if candidate.is_file():
+                found.append(candidate if candidate.name != "__init__.py" else candidate.parent)
+                break
+    return found
+
+
+def rewrite_module(path: Path) -> str:
+    """A helper module beside the notebook, its functions in fitting/serving form like the
+    notebook's own (module-level code unchanged)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases = Aliases([n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)])
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node = rewrite_function(node, tag=f"{path.stem}.{node.name}", aliases=aliases, constant=lambda c: None)
+        body.append(node)
+    header = ast.parse("from feature_runtime import S as _S").body
+    insert = 1 if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) else 0
+    while insert < len(body) and isinstance(body[insert], ast.ImportFrom) and body[insert].module == "__future__":
+        insert += 1
+    body[insert:insert] = header
+    note = f"# {path.name}, rewritten by mlops-nb: statistics and fits inside its functions are learned at training\n"
+    return note + unparse(body) + "\n"
 
 
 def _literal(values: dict[str, Any]) -> str:

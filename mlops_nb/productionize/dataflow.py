@@ -256,7 +256,7 @@ def _twin_expr(expr: str, split: Split) -> str | None:
 
 def plan(ex: Extraction, aliases: set[str] | None = None) -> DataFlow:
     """Classify the kept statements into data code and model code."""
-    aliases = set(aliases or ()) | {ex.model_var, ex.fit.model_var}
+    aliases = set(aliases or ()) | {ex.model_var, ex.fit.model_var} | _fit_receivers(ex)
     stmts = ex.statements
     if ex.fit.stmt not in stmts:
         raise DataFlowError("the chosen fit is not among the extracted statements")
@@ -346,6 +346,18 @@ def plan(ex: Extraction, aliases: set[str] | None = None) -> DataFlow:
             "table: it is loaded at training and shipped with the model"
         )
     return flow
+
+
+def _fit_receivers(ex: Extraction) -> set[str]:
+    """``lr`` in ``model = lr.fit(X, y)``: the estimator is bound to both names."""
+    found = set()
+    for node in ast.walk(ex.fit.stmt.node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "fit":
+                name = base_name(node.func.value)
+                if name:
+                    found.add(name)
+    return found
 
 
 def _dedupe(stmts: list[Stmt]) -> list[Stmt]:

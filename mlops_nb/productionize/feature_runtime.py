@@ -16,6 +16,7 @@ Only numpy and pandas are needed (a fitted scikit-learn transformer in the state
 from __future__ import annotations
 
 import contextvars
+import copy
 import math
 import pickle
 from collections.abc import Callable, Sequence
@@ -111,8 +112,8 @@ class _Api:
     def source(self, site: str, load: Callable[[], Any]) -> Any:
         run = _run()
         if run.fitting:
-            value = load()
-            value, run.raw = _raw_of(value, run.state)
+            value, raw = _raw_of(load(), run.state)
+            run.raw = raw.copy()  # the notebook goes on to change its frame in place
             return value
         assert run.request is not None
         return _request_as(run.request, run.state)
@@ -121,7 +122,8 @@ class _Api:
         """--engineered-input: the model's input is the request (in the shape it was fitted on)."""
         run = _run()
         if run.fitting:
-            x, run.raw = _raw_of(x, run.state)
+            x, raw = _raw_of(x, run.state)
+            run.raw = raw.copy()
             return x
         assert run.request is not None
         return _request_as(run.request, run.state)
@@ -140,7 +142,7 @@ class _Api:
         key = run.key(site)
         if run.fitting:
             result = obj.fit(*args, **kwargs)
-            run.state.learned[key] = obj
+            run.state.learned[key] = _snapshot(obj)
             return result
         return run.recall(key, site)
 
@@ -149,7 +151,7 @@ class _Api:
         key = run.key(site)
         if run.fitting:
             result = obj.fit_transform(*args, **kwargs)
-            run.state.learned[key] = obj
+            run.state.learned[key] = _snapshot(obj)
             return result
         return run.recall(key, site).transform(args[0])
 
@@ -158,7 +160,7 @@ class _Api:
         key = run.key(site)
         if run.fitting:
             result = obj.fit_predict(*args, **kwargs)
-            run.state.learned[key] = obj
+            run.state.learned[key] = _snapshot(obj)
             return result
         return run.recall(key, site).predict(args[0])
 
@@ -181,6 +183,32 @@ class _Api:
             return frame
         columns, dtypes = run.recall(key, site)
         return _conform(frame, columns, dtypes)
+
+    def dummies(self, site: str, fn: Callable[..., Any], data: Any, *args: Any, **kwargs: Any) -> Any:
+        """``pd.get_dummies``: serving encodes with the training categories, so every training
+        column exists (``drop_first`` drops the same one) and an unseen value is all zeros."""
+        run = _run()
+        key = run.key(site)
+        if run.fitting:
+            result = fn(data, *args, **kwargs)
+            run.state.learned[key] = (
+                _dummy_categories(data, kwargs.get("columns")),
+                list(result.columns) if isinstance(result, pd.DataFrame) else None,
+                _dtypes(result) if isinstance(result, pd.DataFrame) else {},
+            )
+            return result
+        categories, columns, dtypes = run.recall(key, site)
+        if isinstance(data, pd.Series):
+            data = _as_categorical(data, categories.get(None, []))
+        elif isinstance(data, pd.DataFrame):
+            data = data.copy()
+            for column, cats in categories.items():
+                if column in data.columns:
+                    data[column] = _as_categorical(data[column], cats)
+        result = fn(data, *args, **kwargs)
+        if isinstance(result, pd.DataFrame) and columns is not None:
+            result = _conform(result, columns, dtypes)
+        return result
 
     def categorical(self, site: str, value: Any) -> Any:
         """``astype("category")`` / ``pd.Categorical``: serving uses the training categories."""
@@ -312,19 +340,35 @@ def fit(program: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, A
     heldout = _heldout_labels(run, raw)
     state.inputs = list(state.raw_columns)
     state.placeholders = {c: _typical(raw[c]) for c in raw.columns}
-    sample = input_sample(raw, heldout)
-    state.inputs = find_inputs(program, state, sample)
-    state.placeholders = {
-        c: v for c, v in state.placeholders.items() if c not in set(state.inputs)
-    }
     return Fitted(names=names, state=state, raw=raw, heldout=heldout)
 
 
+def settle_inputs(
+    program: Callable[[dict[str, Any]], dict[str, Any]], fitted: Fitted, model: Any
+) -> list[str]:
+    """Decide the API's columns once the model exists: the raw columns its answers depend on.
+    The others (an id, the target, a column a ColumnTransformer drops) are filled with a training
+    value when a request leaves them out."""
+    state = fitted.state
+    state.inputs = list(state.raw_columns)
+    state.placeholders = {c: _typical(fitted.raw[c]) for c in fitted.raw.columns}
+    sample = input_sample(fitted.raw, fitted.heldout)
+    state.inputs = find_inputs(program, state, sample, model)
+    state.placeholders = {c: v for c, v in state.placeholders.items() if c not in state.inputs}
+    return state.inputs
+
+
 def transform(
-    program: Callable[[dict[str, Any]], dict[str, Any]], raw: pd.DataFrame, state: FeatureState
+    program: Callable[[dict[str, Any]], dict[str, Any]],
+    raw: pd.DataFrame,
+    state: FeatureState,
+    every_column: bool = False,
 ) -> Any:
-    """The model's input for the request rows ``raw`` (one output row per request row)."""
-    frame = complete(raw, state)
+    """The model's input for the request rows ``raw`` (one output row per request row).
+
+    ``every_column``: use every raw column ``raw`` has, not only the API's inputs (the fidelity
+    check replays the notebook's own rows)."""
+    frame = complete(raw, state, every_column)
     run = _Run(False, state, frame)
     token = _active.set(run)
     try:
@@ -346,7 +390,7 @@ def load_state(path: str | Path) -> FeatureState:
     return state
 
 
-def complete(raw: pd.DataFrame, state: FeatureState) -> pd.DataFrame:
+def complete(raw: pd.DataFrame, state: FeatureState, every_column: bool = False) -> pd.DataFrame:
     """Request rows -> the raw frame the notebook code expects: every raw column, in training
     order, with the training dtypes; columns that are not inputs get a training value."""
     if not isinstance(raw, pd.DataFrame):
@@ -357,7 +401,7 @@ def complete(raw: pd.DataFrame, state: FeatureState) -> pd.DataFrame:
     n = len(raw)
     data: dict[str, Any] = {}
     for column in state.raw_columns:
-        if column in raw.columns and column in state.inputs:
+        if column in raw.columns and (every_column or column in state.inputs):
             data[column] = _cast(raw[column], state.raw_dtypes.get(column, "object"), column, state)
         else:
             value = state.placeholders.get(column)
@@ -385,24 +429,45 @@ def find_inputs(
     program: Callable[[dict[str, Any]], dict[str, Any]],
     state: FeatureState,
     sample: pd.DataFrame,
+    model: Any = None,
 ) -> list[str]:
-    """The raw columns the model's input depends on.
+    """The raw columns the model's answers depend on.
 
     Each column in turn is replaced by other values of its own training distribution (its
-    categories, or its extremes and quantiles); a column whose replacement changes nothing in the
-    features is not an input (an id, the target, a column the notebook drops)."""
+    categories, or its extremes and quantiles). A column is an input when that changes the
+    features and, given a model, its predictions or scores on some row."""
     base = transform(program, sample, state)
+    base_answers = _answers(model, base)
     inputs = []
     for column in state.raw_columns:
         perturbed = sample.copy()
         perturbed[column] = _other_values(sample[column])
         try:
-            changed = not same(transform(program, perturbed, state), base)
+            features = transform(program, perturbed, state)
+            changed = not same(features, base)
+            if changed and model is not None:
+                changed = not all(
+                    same(a, b, 1e-12) for a, b in zip(_answers(model, features), base_answers, strict=True)
+                )
         except Exception:
             changed = True
         if changed:
             inputs.append(column)
     return inputs
+
+
+def _answers(model: Any, features: Any) -> list[Any]:
+    if model is None:
+        return []
+    out = [np.asarray(model.predict(features))]
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(model, method):
+            try:
+                out.append(np.asarray(getattr(model, method)(features)))
+                break
+            except Exception:
+                continue
+    return out
 
 
 def _other_values(series: pd.Series) -> pd.Series:
@@ -477,6 +542,14 @@ def _array(value: Any) -> np.ndarray:
 # helpers
 
 
+def _snapshot(obj: Any) -> Any:
+    """A fitted object as it is now (the notebook may refit the same object in a loop)."""
+    try:
+        return copy.deepcopy(obj)
+    except Exception:
+        return obj
+
+
 def _length(value: Any) -> int:
     shape = getattr(value, "shape", None)
     return int(shape[0]) if shape else len(value)
@@ -533,6 +606,29 @@ def _conform(frame: pd.DataFrame, columns: list[Any], dtypes: dict[str, str]) ->
             except (TypeError, ValueError):
                 pass
     return out
+
+
+def _dummy_categories(data: Any, columns: Any) -> dict[Any, list[Any]]:
+    """The categories get_dummies encodes, per column (``None`` for a Series), in its order."""
+
+    def of(series: pd.Series) -> list[Any]:
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return list(series.cat.categories)
+        return sorted(series.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+
+    if isinstance(data, pd.Series):
+        return {None: of(data)}
+    if not isinstance(data, pd.DataFrame):
+        return {}
+    if columns is None:
+        columns = [
+            c
+            for c in data.columns
+            if data[c].dtype == object
+            or isinstance(data[c].dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(data[c].dtype)
+        ]
+    return {c: of(data[c]) for c in columns}
 
 
 def _categories_of(value: Any) -> Any:

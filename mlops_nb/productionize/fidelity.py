@@ -19,41 +19,10 @@ from typing import Any
 
 from mlops_nb.exceptions import MlopsNbError
 from mlops_nb.productionize.extract import Extraction
+from mlops_nb.productionize.seeding import unseeded_calls
 
 _PROBE = Path(__file__).with_name("fidelity_probe.py")
 _RANDOM_CALLS = {"train_test_split", "shuffle", "sample", "permutation", "rand", "randn", "choice"}
-#: estimators whose fit is random unless seeded (constructor name -> takes random_state)
-SEEDED_ESTIMATORS = {
-    "RandomForestClassifier",
-    "RandomForestRegressor",
-    "ExtraTreesClassifier",
-    "ExtraTreesRegressor",
-    "GradientBoostingClassifier",
-    "GradientBoostingRegressor",
-    "HistGradientBoostingClassifier",
-    "HistGradientBoostingRegressor",
-    "DecisionTreeClassifier",
-    "DecisionTreeRegressor",
-    "BaggingClassifier",
-    "BaggingRegressor",
-    "AdaBoostClassifier",
-    "AdaBoostRegressor",
-    "MLPClassifier",
-    "MLPRegressor",
-    "SGDClassifier",
-    "SGDRegressor",
-    "RandomizedSearchCV",
-    "KMeans",
-    "IsolationForest",
-    "XGBClassifier",
-    "XGBRegressor",
-    "LGBMClassifier",
-    "LGBMRegressor",
-    "CatBoostClassifier",
-    "CatBoostRegressor",
-    "Perceptron",
-    "PassiveAggressiveClassifier",
-}
 
 
 class FidelityError(MlopsNbError):
@@ -102,28 +71,12 @@ def collect_probe(
     )
 
 
-def _unseeded_estimators(ex: Extraction) -> list[str]:
-    """``RandomForestClassifier(...)`` calls without ``random_state`` among the kept statements."""
+def unseeded(ex: Extraction) -> list[str]:
+    """The random calls without a seed among the kept statements, with their cell and line."""
     found = []
     for stmt in ex.statements:
-        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
-            name = getattr(call.func, "attr", None) or getattr(call.func, "id", None)
-            if not name or name not in SEEDED_ESTIMATORS:
-                continue
-            if any(k.arg in {"random_state", "seed", "random_seed"} for k in call.keywords):
-                continue
-            found.append(f"{name} (cell {stmt.cell.number}, line {call.lineno})")
-    return found
-
-
-def _unseeded_calls(ex: Extraction) -> list[str]:
-    found = []
-    for stmt in ex.statements:
-        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
-            name = getattr(call.func, "attr", None) or getattr(call.func, "id", None)
-            seeded = any(k.arg in {"random_state", "seed"} for k in call.keywords)
-            if name in _RANDOM_CALLS and not seeded:
-                found.append(f"`{name}(...)` (cell {stmt.cell.number}, line {call.lineno})")
+        for line, name in unseeded_calls(ast.unparse(stmt.node)):
+            found.append(f"{name} (cell {stmt.cell.number}, line {stmt.lineno + line - 1})")
     return found
 
 
@@ -163,14 +116,14 @@ def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
         scores = f" and {probe['scores']}" if probe.get("scores") else ""
         verified.append(f"train.py's retrained model (predictions{scores})")
     else:
-        unseeded = _unseeded_estimators(ex) + _unseeded_calls(ex)
+        unseeded_here = unseeded(ex)
         what = (
             f"{retrained_off} of {rows} predictions"
             if retrained_off
             else f"{probe['scores']} on {scores_off} of {rows} rows"
         )
-        if unseeded or probe.get("unseeded"):
-            named = ", ".join(unseeded) or ", ".join(probe["unseeded"]) + "=None"
+        if unseeded_here or probe.get("unseeded"):
+            named = ", ".join(unseeded_here) or ", ".join(probe["unseeded"]) + "=None"
             problems.append(
                 f"training is not reproducible: train.py's model differs from the notebook's in "
                 f"{what}; not seeded: {named}. Either pass --seed N (sets random_state in the "

@@ -201,7 +201,9 @@ def compare(fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: 
     x_served = transform(requests, state)
     report: dict[str, Any] = {"rows": len(requests), "chosen": chosen}
     if x_notebook is not None:
-        report["feature_rows_differing"] = _differ(x_served, x_notebook, rtol)
+        # the feature code replayed on the whole raw rows must give the notebook's features
+        x_replayed = transform(rows.reset_index(drop=True), state, every_column=True)
+        report["feature_rows_differing"] = _differ(x_replayed, x_notebook, rtol)
     else:
         report["feature_rows_differing"] = None
     singles = min(SINGLE_ROWS, len(requests))

@@ -258,8 +258,8 @@ class _Rewriter(ast.NodeTransformer):
             wrapped = _call("split", site, func, *node.args, keywords=node.keywords)
         elif name in ("resample", "shuffle") and qualified is None and node.args:
             wrapped = _call("resample", _thunk(node), *node.args)
-        elif qualified == "pandas.get_dummies":
-            wrapped = _call("columns", site, node)
+        elif qualified == "pandas.get_dummies" and node.args:
+            wrapped = _call("dummies", site, func, *node.args, keywords=node.keywords)
         elif qualified in ("pandas.cut", "pandas.qcut"):
             wrapped = self._cut(node, site)
         elif qualified == "pandas.factorize" and node.args:

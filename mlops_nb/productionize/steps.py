@@ -50,6 +50,13 @@ def write_code(stage: Path, code: codegen.TrainingCode) -> None:
     (stage / "train.py").write_text(code.train_py)
     (stage / "features.py").write_text(code.features_py)
     (stage / "feature_runtime.py").write_text(codegen.runtime_source())
+    for name, text in code.module_sources.items():
+        (stage / name).write_text(text)
+    for module in code.local_modules:
+        if module.is_dir():
+            shutil.copytree(module, stage / module.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(module, stage / module.name)
 
 
 def train_args(code: codegen.TrainingCode, stage: Path, out: Path) -> list[str]:
@@ -130,6 +137,7 @@ def render_service(
         "data_args": code.data_args,
         "metrics_text": ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
     }
+    context["local_modules"] = [m.name for m in code.local_modules] + sorted(code.module_sources)
     render_tree(stage, context, skip={"train.py.j2", "features.py.j2"})
     return reqs
 
