@@ -26,8 +26,8 @@ from typing import Any
 
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, steps
-from mlops_nb.productionize.extract import ExtractionError, extract
 from mlops_nb.productionize.dataflow import DataFlowError, plan
+from mlops_nb.productionize.extract import ExtractionError, extract
 from mlops_nb.productionize.fidelity import FidelityError, collect_probe, judge, start_probe
 from mlops_nb.productionize.render import render_template
 from mlops_nb.productionize.result import Check, ProductionizeEvent, ProductionizeResult, Status

@@ -29,6 +29,7 @@ class DataArg:
     dest: str
     default: str  # relative to the service directory (or absolute outside it)
     cell: int
+    named: bool = False  # named after a notebook parameter (kept as the flag)
 
 
 @dataclass
@@ -94,8 +95,16 @@ class _Paths:
             return None
         arg = self.found.get(value)
         if arg is None:
-            stem = dest or "data_" + (re.sub(r"[^a-z0-9]+", "_", path.stem.lower()).strip("_") or "file")
-            arg = DataArg(flag=stem.replace("_", "-"), dest=stem, default=self.relative(path), cell=cell)
+            stem = dest or "data_" + (
+                re.sub(r"[^a-z0-9]+", "_", path.stem.lower()).strip("_") or "file"
+            )
+            arg = DataArg(
+                flag=stem.replace("_", "-"),
+                dest=stem,
+                default=self.relative(path),
+                cell=cell,
+                named=dest is not None,
+            )
             self.found[value] = arg
         return arg
 
@@ -114,7 +123,7 @@ class _Paths:
 
     def finalize(self) -> list[DataArg]:
         args = list(self.found.values())
-        if len(args) == 1 and args[0].dest.startswith("data_"):
+        if len(args) == 1 and not args[0].named:
             args[0].dest, args[0].flag = "data", "data"
         return args
 
@@ -162,17 +171,14 @@ def generate(
         model_stmts = fp.model_stmts
         cells = fp.cells
     else:
-        program_lines, functions, feature_imports, program_params, model_stmts = _engineered_program(
-            ex, paths
+        program_lines, functions, feature_imports, program_params, model_stmts = (
+            _engineered_program(ex, paths)
         )
         x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
         evaluation = None
         cells = sorted({s.cell.number for s in ex.statements if not _is_def(s)})
     data_dests = {a.dest for a in data_args}
-    feature_params = {
-        name: (paths.relative(paths.file(params[name].value)) if name in data_dests else params[name].value)  # type: ignore[arg-type]
-        for name in program_params
-    }
+    feature_params = {name: params[name].value for name in program_params if name not in data_dests}
     for arg in data_args:
         feature_params[arg.dest] = arg.default
     eval_x = evaluation.x if evaluation else None
@@ -194,8 +200,12 @@ def generate(
         evaluated_on=evaluation.how if evaluation else None,
         engineered=engineered or fp is None,
     )
-    train_py = _train_source(ex, flow, render, model_stmts, data_args, params, functions, engineered or fp is None)
-    specs = [_param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests]
+    train_py = _train_source(
+        ex, flow, render, model_stmts, data_args, params, functions, engineered or fp is None
+    )
+    specs = [
+        _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
+    ]
     imported = [s for s in ex.all_statements if _is_import(s)]
     modules = local_modules(ex.notebook.parent, [s.node for s in imported])
     return TrainingCode(
@@ -287,7 +297,9 @@ def _engineered_program(
     program = [
         s
         for s in ex.statements[:fit_pos]
-        if not _is_def(s) and not _is_import(s) and not (s.binds and s.binds <= params and not s.mutates)
+        if not _is_def(s)
+        and not _is_import(s)
+        and not (s.binds and s.binds <= params and not s.mutates)
     ]
     lines: list[str] = []
     last: list[int | None] = [None]
@@ -333,7 +345,7 @@ def _train_source(
     local_functions = [
         s.source for n, s in defined_functions.items() if n in model_uses and n not in moved
     ]
-    from_features = sorted((model_uses & moved))
+    from_features = sorted(model_uses & moved)
     data_dests = {a.dest for a in data_args}
     train_params = [
         _param_spec(p.name, p.value, p.cell)
@@ -404,14 +416,29 @@ def rewrite_module(path: Path) -> str:
     body: list[ast.stmt] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            node = rewrite_function(node, tag=f"{path.stem}.{node.name}", aliases=aliases, constant=lambda c: None)
+            node = rewrite_function(
+                node, tag=f"{path.stem}.{node.name}", aliases=aliases, constant=lambda c: None
+            )
         body.append(node)
     header = ast.parse("from feature_runtime import S as _S").body
-    insert = 1 if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) else 0
-    while insert < len(body) and isinstance(body[insert], ast.ImportFrom) and body[insert].module == "__future__":
+    insert = (
+        1
+        if body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        else 0
+    )
+    while (
+        insert < len(body)
+        and isinstance(body[insert], ast.ImportFrom)
+        and getattr(body[insert], "module", None) == "__future__"
+    ):
         insert += 1
     body[insert:insert] = header
-    note = f"# {path.name}, rewritten by mlops-nb: statistics and fits inside its functions are learned at training\n"
+    note = (
+        f"# {path.name}, rewritten by mlops-nb: the statistics and fits inside its functions are "
+        "learned at training\n"
+    )
     return note + unparse(body) + "\n"
 
 

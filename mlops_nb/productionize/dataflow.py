@@ -230,7 +230,9 @@ def find_evaluation(ex: Extraction, split: Split | None, aliases: set[str]) -> E
             stmts = [s for s in stmts if not (s.uses & aliases)]
             reached = wanted | set().union(*(s.uses for s in stmts)) if stmts else wanted
             if reached & held:
-                return Evaluation(x_src, y_src, f"as the notebook evaluates it (cell {stmt.cell.number})", stmts)
+                return Evaluation(
+                    x_src, y_src, f"as the notebook evaluates it (cell {stmt.cell.number})", stmts
+                )
     x_twin = _twin_expr(ex.fit.x_src, split)
     y_twin = _twin_expr(ex.fit.y_src, split)
     if x_twin:
@@ -315,9 +317,7 @@ def plan(ex: Extraction, aliases: set[str] | None = None) -> DataFlow:
     ]
     program_ids = {s.index for s in program}
     model_stmts = [
-        s
-        for s in stmts
-        if s.index not in program_ids and not _is_module_level(s, params)
+        s for s in stmts if s.index not in program_ids and not _is_module_level(s, params)
     ]
     flow.features = FeaturePlan(
         primary=primary_stmt,
@@ -352,11 +352,14 @@ def _fit_receivers(ex: Extraction) -> set[str]:
     """``lr`` in ``model = lr.fit(X, y)``: the estimator is bound to both names."""
     found = set()
     for node in ast.walk(ex.fit.stmt.node):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr == "fit":
-                name = base_name(node.func.value)
-                if name:
-                    found.add(name)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "fit"
+        ):
+            name = base_name(node.func.value)
+            if name:
+                found.add(name)
     return found
 
 

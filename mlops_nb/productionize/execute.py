@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_nb.exceptions import ExecutionError, NotebookError

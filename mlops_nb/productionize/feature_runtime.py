@@ -15,6 +15,7 @@ Only numpy and pandas are needed (a fitted scikit-learn transformer in the state
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import math
@@ -41,7 +42,7 @@ class FeaturePathError(RuntimeError):
 
 @dataclass
 class FeatureState:
-    """Everything the feature code learned from the training rows (saved as ``model/features.pkl``)."""
+    """What the feature code learned from the training rows (saved as ``model/features.pkl``)."""
 
     params: dict[str, Any] = field(default_factory=dict)
     learned: dict[str, Any] = field(default_factory=dict)
@@ -184,7 +185,9 @@ class _Api:
         columns, dtypes = run.recall(key, site)
         return _conform(frame, columns, dtypes)
 
-    def dummies(self, site: str, fn: Callable[..., Any], data: Any, *args: Any, **kwargs: Any) -> Any:
+    def dummies(
+        self, site: str, fn: Callable[..., Any], data: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         """``pd.get_dummies``: serving encodes with the training categories, so every training
         column exists (``drop_first`` drops the same one) and an unseen value is all zeros."""
         run = _run()
@@ -398,6 +401,7 @@ def complete(raw: pd.DataFrame, state: FeatureState, every_column: bool = False)
     missing = [c for c in state.inputs if c not in raw.columns]
     if missing:
         raise FeatureInputError(f"missing input column(s): {', '.join(missing)}")
+    raw = raw.reset_index(drop=True)
     n = len(raw)
     data: dict[str, Any] = {}
     for column in state.raw_columns:
@@ -447,7 +451,8 @@ def find_inputs(
             changed = not same(features, base)
             if changed and model is not None:
                 changed = not all(
-                    same(a, b, 1e-12) for a, b in zip(_answers(model, features), base_answers, strict=True)
+                    same(a, b, 1e-12)
+                    for a, b in zip(_answers(model, features), base_answers, strict=True)
                 )
         except Exception:
             changed = True
@@ -503,9 +508,12 @@ def _eq(a: Any, b: Any) -> bool:
 
 def same(a: Any, b: Any, rtol: float = 1e-9) -> bool:
     """Equal values (floats within ``rtol``, NaN equal to NaN), whatever the container."""
-    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
-        if list(a.columns) != list(b.columns):
-            return False
+    if (
+        isinstance(a, pd.DataFrame)
+        and isinstance(b, pd.DataFrame)
+        and list(a.columns) != list(b.columns)
+    ):
+        return False
     left, right = _array(a), _array(b)
     if left.shape != right.shape:
         return False
@@ -529,7 +537,9 @@ def _array(value: Any) -> np.ndarray:
         value = value.toarray()
     if isinstance(value, pd.DataFrame | pd.Series):
         frame = value.to_frame() if isinstance(value, pd.Series) else value
-        if all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in frame.dtypes):
+        if all(
+            pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in frame.dtypes
+        ):
             return frame.to_numpy(dtype=float, na_value=np.nan)
         return frame.astype(object).to_numpy()
     array = np.asarray(value)
@@ -576,9 +586,7 @@ def _is_rows(obj: Any, key: Any, positional: bool = False) -> bool:
             return True
         if positional or isinstance(obj, np.ndarray):
             return array.dtype.kind in "iu"
-        if isinstance(obj, pd.DataFrame):
-            return False  # a list of column names
-        return True  # a Series indexed by labels
+        return not isinstance(obj, pd.DataFrame)  # a DataFrame: a list of column names
     return False
 
 
@@ -601,10 +609,8 @@ def _conform(frame: pd.DataFrame, columns: list[Any], dtypes: dict[str, str]) ->
     for column in columns:
         want = dtypes.get(str(column))
         if want is not None and str(out[column].dtype) != want:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 out[column] = out[column].astype(want)
-            except (TypeError, ValueError):
-                pass
     return out
 
 
@@ -658,7 +664,9 @@ def _typical(series: pd.Series) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _cast(series: pd.Series, dtype: str, column: str, state: FeatureState, strict: bool = True) -> pd.Series:
+def _cast(
+    series: pd.Series, dtype: str, column: str, state: FeatureState, strict: bool = True
+) -> pd.Series:
     try:
         if dtype == "category":
             return _as_categorical(series, state.categories.get(column, []))
@@ -687,13 +695,13 @@ def _cast(series: pd.Series, dtype: str, column: str, state: FeatureState, stric
 
 
 def _align(x: Any, state: FeatureState, n: int) -> Any:
-    if isinstance(x, pd.DataFrame) and state.output_columns is not None:
-        if list(x.columns) != state.output_columns:
-            x = _conform(x, state.output_columns, state.output_dtypes or {})
+    columns = state.output_columns
+    if isinstance(x, pd.DataFrame) and columns is not None and list(x.columns) != columns:
+        x = _conform(x, columns, state.output_dtypes or {})
     if _length(x) != n:
         raise FeaturePathError(
-            f"the feature code returned {_length(x)} rows for {n} request rows (it drops or adds rows "
-            "outside the operations mlops-nb knows as training-only)"
+            f"the feature code returned {_length(x)} rows for {n} request rows (it drops or adds "
+            "rows outside the operations mlops-nb knows as training-only)"
         )
     return x
 
@@ -713,7 +721,7 @@ def _heldout_labels(run: _Run, raw: pd.DataFrame) -> list[Any] | None:
     return labels if all(label in known for label in labels) else None
 
 
-class _Bunch(dict):  # type: ignore[type-arg]
+class _Bunch(dict[str, Any]):
     """A scikit-learn Bunch look-alike (attribute and key access)."""
 
     def __getattr__(self, name: str) -> Any:
@@ -724,7 +732,7 @@ class _Bunch(dict):  # type: ignore[type-arg]
 
 
 def _raw_of(value: Any, state: FeatureState) -> tuple[Any, pd.DataFrame]:
-    """Fitting: the loaded value (unchanged unless its index repeats) and its raw rows as a frame."""
+    """Fitting: the loaded value (unchanged unless its index repeats), its raw rows as a frame."""
     if isinstance(value, pd.DataFrame):
         if not value.index.is_unique:
             value = value.reset_index(drop=True)
@@ -734,14 +742,21 @@ def _raw_of(value: Any, state: FeatureState) -> tuple[Any, pd.DataFrame]:
         x, y = value
         frame = _frame(x, state)
         state.source_kind = "xy"
-        state.source_meta = {"x_frame": isinstance(x, pd.DataFrame), "y_name": getattr(y, "name", None)}
+        state.source_meta = {
+            "x_frame": isinstance(x, pd.DataFrame),
+            "y_name": getattr(y, "name", None),
+        }
         state.target_placeholder = _typical(pd.Series(np.asarray(y)))
         return value, frame
     if hasattr(value, "data") and hasattr(value, "keys"):
         data = value["data"]
         names = value.get("feature_names")
-        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(
-            np.asarray(data), columns=[str(n) for n in names] if names is not None else None
+        frame = (
+            data
+            if isinstance(data, pd.DataFrame)
+            else pd.DataFrame(
+                np.asarray(data), columns=[str(n) for n in names] if names is not None else None
+            )
         )
         frame = _frame(frame, state)
         target = value.get("target")
@@ -785,13 +800,19 @@ def _request_as(frame: pd.DataFrame, state: FeatureState) -> Any:
         return x, y
     bunch = _Bunch(meta.get("extra", {}))
     bunch["data"] = x
-    bunch["target"] = target.rename(meta.get("target_name")) if meta.get("x_frame") else target.to_numpy()
+    bunch["target"] = (
+        target.rename(meta.get("target_name")) if meta.get("x_frame") else target.to_numpy()
+    )
     if meta.get("has_frame"):
-        bunch["frame"] = frame.assign(**{str(meta.get("target_name") or "target"): target.to_numpy()})
+        bunch["frame"] = frame.assign(
+            **{str(meta.get("target_name") or "target"): target.to_numpy()}
+        )
     return bunch
 
 
-def sample_rows(raw: pd.DataFrame, labels: Sequence[Any] | None, n: int, seed: int = 0) -> pd.DataFrame:
+def sample_rows(
+    raw: pd.DataFrame, labels: Sequence[Any] | None, n: int, seed: int = 0
+) -> pd.DataFrame:
     """Held-out raw rows when known, else ``n`` rows drawn across the data."""
     if labels:
         return raw.loc[list(labels)]

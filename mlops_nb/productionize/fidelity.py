@@ -137,9 +137,7 @@ def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
             )
     if problems:
         return FidelityReport(False, "; ".join(problems) + f" (compared on {chosen})", probe)
-    return FidelityReport(
-        True, f"identical on {chosen}: {', '.join(verified)}", probe
-    )
+    return FidelityReport(True, f"identical on {chosen}: {', '.join(verified)}", probe)
 
 
 def _likely_cause(ex: Extraction) -> str:

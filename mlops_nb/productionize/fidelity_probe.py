@@ -132,11 +132,19 @@ def _rows(fitted: Any, sample_rows: int) -> tuple[Any, Any, str]:
     x_fit = names["_X"]
     if isinstance(x_fit, pd.DataFrame | pd.Series) and set(x_fit.index) <= set(raw.index):
         picks = _spread(list(x_fit.index), names.get("_y"), sample_rows)
-        where = "training rows" if x_eval is None else "training rows (the held-out rows are not identifiable)"
+        where = (
+            "training rows"
+            if x_eval is None
+            else "training rows (the held-out rows are not identifiable)"
+        )
         return raw.loc[picks], x_fit.loc[picks], f"{len(picks)} {where} drawn across the data"
     if _length(x_fit) == len(raw):
         positions = np.asarray(_spread(list(range(len(raw))), names.get("_y"), sample_rows))
-        return raw.iloc[positions], _take(x_fit, positions), f"{len(positions)} rows drawn across the data"
+        return (
+            raw.iloc[positions],
+            _take(x_fit, positions),
+            f"{len(positions)} rows drawn across the data",
+        )
     picks = _spread(list(raw.index), None, sample_rows)
     return raw.loc[picks], None, f"{len(picks)} rows drawn across the data"
 
@@ -193,7 +201,9 @@ def _differ(a: Any, b: Any, rtol: float) -> int:
     return sum(0 if same(left[i], right[i], rtol) else 1 for i in range(len(left)))
 
 
-def compare(fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: float) -> dict[str, Any]:
+def compare(
+    fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: float
+) -> dict[str, Any]:
     """The three comparisons, on the same raw rows."""
     state = fitted.state
     rows, x_notebook, chosen = _rows(fitted, SAMPLE_ROWS)
@@ -216,7 +226,9 @@ def compare(fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: 
     report["single_rows_differing"] = lonely
     served = notebook_model.predict(x_served)
     report["answers_differing"] = (
-        _differ(served, notebook_model.predict(x_notebook), rtol) if x_notebook is not None else None
+        _differ(served, notebook_model.predict(x_notebook), rtol)
+        if x_notebook is not None
+        else None
     )
     retrained = model.predict(x_served)
     report["retrained_differing"] = _differ(retrained, served, rtol)
@@ -227,6 +239,10 @@ def compare(fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: 
         _differ(ours, theirs, PROBA_ATOL) if method and theirs is not None else None
     )
     return report
+
+
+def _qualname(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 def main() -> int:
@@ -251,7 +267,9 @@ def main() -> int:
         notebook_model = pickle.load(handle)
     report = compare(fitted, result["model"], notebook_model, features.transform, args.rtol)
     state = fitted.state
-    example_rows = fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
+    example_rows = (
+        fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
+    )
     example = example_rows[state.inputs].reset_index(drop=True)
     expected = notebook_model.predict(features.transform(example, state))
     serving_modules = _pickle_modules(args.notebook_model) | _imports_of(service / "features.py")
@@ -277,7 +295,7 @@ def main() -> int:
                 "placeholders": sorted(state.placeholders),
                 "reference_rows": len(result["reference"]),
                 "train_seconds": round(train_seconds, 3),
-                "model_class": f"{type(notebook_model).__module__}.{type(notebook_model).__qualname__}",
+                "model_class": _qualname(notebook_model),
                 "serving_distributions": _distributions(serving_modules),
                 "python": ".".join(map(str, sys.version_info[:3])),
                 "versions": _distributions(

@@ -214,7 +214,9 @@ class _Rewriter(ast.NodeTransformer):
         self.ship_sources = False  # other tables on the serving path are shipped in the state
 
     def site(self, node: ast.AST) -> ast.Constant:
-        return ast.Constant(f"{self.tag}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}")
+        return ast.Constant(
+            f"{self.tag}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}"
+        )
 
     # leave per-row code alone
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
@@ -251,7 +253,7 @@ class _Rewriter(ast.NodeTransformer):
         elif isinstance(func, ast.Attribute) and name in ("fit_transform", "fit_predict"):
             wrapped = _call(name, site, func.value, *node.args, keywords=node.keywords)
             if isinstance(func.value, ast.Name):
-                self.fitted_names.append((func.value.id, site.value))
+                self.fitted_names.append((func.value.id, str(site.value)))
         elif name == "fit_resample" and isinstance(func, ast.Attribute):
             wrapped = _call("resample", _thunk(node), *node.args[:2])
         elif name in SPLIT_FUNCTIONS:
@@ -277,7 +279,9 @@ class _Rewriter(ast.NodeTransformer):
                 wrapped = _call("value", site, _thunk(node))
             elif _is_row_call(node) and not _inplace(node):
                 receiver = func.value
-                node.func = ast.Attribute(value=ast.Name("_r", ast.Load()), attr=func.attr, ctx=ast.Load())
+                node.func = ast.Attribute(
+                    value=ast.Name("_r", ast.Load()), attr=func.attr, ctx=ast.Load()
+                )
                 wrapped = _call("rows", receiver, _thunk(node, "_r"))
         if wrapped is None:
             return node
@@ -361,12 +365,16 @@ def rewrite_statement(
 
 
 def rewrite_function(
-    node: ast.stmt, *, tag: str, aliases: Aliases, constant: Callable[[ast.Constant], ast.expr | None]
+    node: ast.stmt,
+    *,
+    tag: str,
+    aliases: Aliases,
+    constant: Callable[[ast.Constant], ast.expr | None],
 ) -> ast.stmt:
     """A notebook function the data code calls: its statistics and fits become state too."""
     copied = copy.deepcopy(node)
     rewriter = _Rewriter(tag, aliases, None, constant)
-    return rewriter.visit(copied)  # type: ignore[no-any-return]
+    return rewriter.visit(copied)
 
 
 def _guard(body: list[ast.stmt]) -> ast.stmt:

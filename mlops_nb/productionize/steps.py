@@ -13,9 +13,9 @@ from typing import Any
 from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
-from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.dataflow import DataFlow
-from mlops_nb.productionize.render import render_template, render_tree
+from mlops_nb.productionize.extract import Extraction
+from mlops_nb.productionize.render import render_tree
 
 DEFAULT_BASE = "python:{python}-slim"
 
@@ -54,14 +54,18 @@ def write_code(stage: Path, code: codegen.TrainingCode) -> None:
         (stage / name).write_text(text)
     for module in code.local_modules:
         if module.is_dir():
-            shutil.copytree(module, stage / module.name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                module, stage / module.name, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copyfile(module, stage / module.name)
 
 
 def train_args(code: codegen.TrainingCode, stage: Path, out: Path) -> list[str]:
     """Data flags for the probe: defaults are relative to the final folder, not the staging one."""
-    return [arg for d in code.data_args for arg in (f"--{d.flag}", str((out / d.default).resolve()))]
+    return [
+        arg for d in code.data_args for arg in (f"--{d.flag}", str((out / d.default).resolve()))
+    ]
 
 
 def write_model_dir(
