@@ -87,6 +87,20 @@ def _seeder(seed: int | None) -> Callable[[str], str] | None:
     return lambda source: seed_cell(source, seed)[0]
 
 
+def _seeded(nb: Path, seed: int) -> str:
+    from mlops_nb.productionize.notebook import read_cells
+    from mlops_nb.productionize.seeding import seed_cell
+
+    seeded = [
+        f"cell {cell.number}: {what}"
+        for cell in read_cells(nb)
+        for what in seed_cell(cell.source, seed)[1]
+    ]
+    if not seeded:
+        return f"--seed {seed}: every random estimator and split already has a seed"
+    return f"--seed {seed}: random_state={seed} given to " + "; ".join(seeded)
+
+
 def productionize(
     notebook: str | Path | None = None,
     *,
@@ -160,6 +174,8 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
             f"model `{ex.model_var}` ({ex.mode}): keeping cells {', '.join(map(str, ex.cells))}, "
             f"dropping {len(ex.dropped)} statement(s)/line(s)"
         )
+    if o.seed is not None:
+        report("extract", "info", _seeded(nb, o.seed))
     for dropped in ex.dropped:
         report(
             "extract",

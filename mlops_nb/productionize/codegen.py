@@ -191,7 +191,7 @@ def generate(
         imports=feature_imports,
         functions=functions,
         parameters=_literal(feature_params),
-        parameter_names=sorted(p for p in program_params if p not in data_dests),
+        parameter_names=sorted(program_params),
         body=textwrap.indent("\n".join(program_lines), "    ") if program_lines else "    pass",
         x_fit=x_fit,
         y_fit=y_fit,

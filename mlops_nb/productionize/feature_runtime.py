@@ -355,10 +355,24 @@ def settle_inputs(
     state = fitted.state
     state.inputs = list(state.raw_columns)
     state.placeholders = {c: _typical(fitted.raw[c]) for c in fitted.raw.columns}
-    sample = input_sample(fitted.raw, fitted.heldout)
+    sample = input_sample(_kept_rows(fitted), fitted.heldout)
+    try:
+        _answers(model, transform(program, sample, state))
+    except Exception:  # the model cannot score every kept row: judge by the features alone
+        model = None
     state.inputs = find_inputs(program, state, sample, model)
     state.placeholders = {c: v for c, v in state.placeholders.items() if c not in state.inputs}
     return state.inputs
+
+
+def _kept_rows(fitted: Fitted) -> pd.DataFrame:
+    """The raw rows training kept (after its row filters), when the features say which."""
+    raw = fitted.raw
+    x = fitted.names.get("_X")
+    if not isinstance(x, pd.DataFrame | pd.Series):
+        return raw
+    kept = raw.index.isin(list(x.index)) | raw.index.isin(fitted.heldout or [])
+    return raw.loc[kept] if kept.any() else raw
 
 
 def transform(

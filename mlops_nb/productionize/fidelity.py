@@ -141,6 +141,12 @@ def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
 
 
 def _likely_cause(ex: Extraction) -> str:
+    for stmt in ex.statements:
+        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
+            name = getattr(call.func, "attr", None) or getattr(call.func, "id", None)
+            seeded = any(k.arg in {"random_state", "seed"} for k in call.keywords)
+            if name in _RANDOM_CALLS and not seeded:
+                return f"cell {stmt.cell.number}: `{name}(...)` draws unseeded random numbers"
     return (
         f"cell {ex.fit.stmt.cell.number} (where `{ex.model_var}` is fitted): the notebook's state "
         "differs from a top-to-bottom run (cells run out of order, or data changed)"
