@@ -349,17 +349,13 @@ def fit(program: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, A
 def settle_inputs(
     program: Callable[[dict[str, Any]], dict[str, Any]], fitted: Fitted, model: Any
 ) -> list[str]:
-    """Decide the API's columns once the model exists: the raw columns its answers depend on.
-    The others (an id, the target, a column a ColumnTransformer drops) are filled with a training
+    """Decide the API's columns once the model exists: the raw columns the features it reads
+    depend on. The others (an id, the target, a column a ColumnTransformer drops) are filled with a training
     value when a request leaves them out."""
     state = fitted.state
     state.inputs = list(state.raw_columns)
     state.placeholders = {c: _typical(fitted.raw[c]) for c in fitted.raw.columns}
     sample = input_sample(_kept_rows(fitted), fitted.heldout)
-    try:
-        _answers(model, transform(program, sample, state))
-    except Exception:  # the model cannot score every kept row: judge by the features alone
-        model = None
     state.inputs = find_inputs(program, state, sample, model)
     state.placeholders = {c: v for c, v in state.placeholders.items() if c not in state.inputs}
     return state.inputs
@@ -449,25 +445,21 @@ def find_inputs(
     sample: pd.DataFrame,
     model: Any = None,
 ) -> list[str]:
-    """The raw columns the model's answers depend on.
+    """The raw columns the model's input depends on.
 
     Each column in turn is replaced by other values of its own training distribution (its
-    categories, or its extremes and quantiles). A column is an input when that changes the
-    features and, given a model, its predictions or scores on some row."""
-    base = transform(program, sample, state)
-    base_answers = _answers(model, base)
+    categories, or its extremes and quantiles); a column whose replacement changes nothing in the
+    features the model reads is not an input (an id, the target, a column the notebook drops or a
+    ColumnTransformer leaves out). The answer does not depend on what a fitted model happened to
+    learn, so it still holds when train.py retrains on new data."""
+    used = used_columns(model)
+    base = _read(transform(program, sample, state), used)
     inputs = []
     for column in state.raw_columns:
         perturbed = sample.copy()
         perturbed[column] = _other_values(sample[column])
         try:
-            features = transform(program, perturbed, state)
-            changed = not same(features, base)
-            if changed and model is not None:
-                changed = not all(
-                    same(a, b, 1e-12)
-                    for a, b in zip(_answers(model, features), base_answers, strict=True)
-                )
+            changed = not same(_read(transform(program, perturbed, state), used), base)
         except Exception:
             changed = True
         if changed:
@@ -475,18 +467,36 @@ def find_inputs(
     return inputs
 
 
-def _answers(model: Any, features: Any) -> list[Any]:
-    if model is None:
-        return []
-    out = [np.asarray(model.predict(features))]
-    for method in ("predict_proba", "decision_function"):
-        if hasattr(model, method):
-            try:
-                out.append(np.asarray(getattr(model, method)(features)))
-                break
-            except Exception:
-                continue
-    return out
+def _read(features: Any, used: set[Any] | None) -> Any:
+    """The part of the features the model reads."""
+    if used is None or not isinstance(features, pd.DataFrame):
+        return features
+    return features[[c for c in features.columns if c in used]]
+
+
+def used_columns(model: Any) -> set[Any] | None:
+    """Columns a Pipeline's leading ColumnTransformer reads (``remainder="drop"``), else None."""
+    step = model
+    while hasattr(step, "steps") and step.steps:
+        step = step.steps[0][1]
+    transformers = getattr(step, "transformers_", None)
+    names = getattr(step, "feature_names_in_", None)
+    if transformers is None or getattr(step, "remainder", "drop") != "drop":
+        return None
+    used: set[Any] = set()
+    for _, transformer, columns in transformers:
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if isinstance(columns, slice) or callable(columns):
+            return None
+        for column in np.atleast_1d(columns).tolist():
+            if isinstance(column, bool):
+                return None  # a boolean mask: read them all
+            if isinstance(column, int) and names is not None:
+                used.add(names[column])
+            else:
+                used.add(column)
+    return used
 
 
 def _other_values(series: pd.Series) -> pd.Series:

@@ -135,6 +135,8 @@ def test_service_answers_raw_records_as_the_notebook(name: str, tmp_path: Path) 
     assert "held-out rows" in metadata["metrics_evaluated_on"]
     raw_columns = set(records[0])
     assert set(result.input_columns) <= raw_columns
+    if "inputs" in spec:  # the raw columns the model's features read, nothing else
+        assert result.input_columns == spec["inputs"]
     if spec.get("columns_from") == "feature_names":
         assert "mean radius" in result.input_columns
     answers = _answers(result.service_dir, records)

@@ -142,7 +142,7 @@ def test_row_filters_and_the_split_apply_at_training_only(features: Any) -> None
     assert len(module.transform(rows, fitted.state)) == 10
 
 
-def test_inputs_are_the_columns_the_answers_depend_on(features: Any) -> None:
+def test_inputs_are_the_columns_the_features_depend_on(features: Any) -> None:
     module, fitted = features(
         "df = pd.read_csv('data.csv')\ndf['a'] = df['a'].fillna(0)\ndf['ab'] = df['a'] * df['b']\n"
         "X = df.drop(columns=['y', 'id', 'g'])\ny = df['y']\nm = LogisticRegression().fit(X, y)"

@@ -220,6 +220,7 @@ notebook(
 ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_val.index]
 ORACLE_PRED = model.predict(X_val)
 """,
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"],
     fidelity="identical",
     evaluated_on="held-out",
 )
@@ -451,6 +452,7 @@ notebook(
 ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
 ORACLE_PRED = clf.predict(X_test)
 """,
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"],
     fidelity="identical",
     evaluated_on="held-out",
 )
@@ -522,6 +524,7 @@ notebook(
 ORACLE_RAW = pd.read_csv('customers.csv').loc[X_test.index]
 ORACLE_PRED = tree.predict(X_test)
 """,
+    inputs=["plan_id", "usage_gb", "tenure_months", "support_calls"],
     fidelity="identical",
     evaluated_on="held-out",
 )
