@@ -153,6 +153,28 @@ def _source_calls(stmt: Stmt) -> list[ast.Call]:
     ]
 
 
+_NOT_DATA = {"default_rng", "seed", "RandomState", "Generator", "SeedSequence", "get_state"}
+
+
+def _built_data(stmt: Stmt, tables: bool) -> list[ast.Call]:
+    """Data the notebook makes itself: ``pd.DataFrame({...})`` (``tables``), else ``np.array(...)``
+    or ``np.random.rand(...)``; the outermost such call of the statement."""
+    found: list[ast.Call] = []
+    for node in ast.walk(stmt.node):
+        if not isinstance(node, ast.Call):
+            continue
+        text = ast.unparse(node.func)
+        last = text.rsplit(".", 1)[-1]
+        if tables:
+            hit = last == "DataFrame"
+        else:
+            random = ".random." in f".{text}" and last not in _NOT_DATA
+            hit = last in ("array", "asarray") or random
+        if hit and not any(node in list(ast.walk(outer)) for outer in found):
+            found.append(node)
+    return found
+
+
 def find_split(stmts: list[Stmt]) -> Split | None:
     for stmt in stmts:
         node = stmt.node
@@ -279,19 +301,20 @@ def plan(ex: Extraction, aliases: set[str] | None = None) -> DataFlow:
     serving = _xpath(program, x_names, split)
     xpath = [s for s in program if s.index in serving]
     sources = [(s, c) for s in program for c in _source_calls(s)]
-    if not sources:
-        flow.notes.append(
-            "no data source found on the model's data path (pd.read_*, load_*/fetch_*/make_*, "
-            "np.loadtxt)"
-        )
-        return flow
     y_path, _ = backward_slice(data, y_names)
     y_ids = {s.index for s in y_path}
     on_both = [(s, c) for s, c in sources if s.index in y_ids and s.index in serving]
     on_x = [(s, c) for s, c in sources if s.index in serving]
     if not on_x:
-        flow.notes.append("no data source found on the path of the model's inputs")
-        return flow
+        built = [(s, c) for s in xpath for c in _built_data(s, True)]
+        built = built or [(s, c) for s in xpath for c in _built_data(s, False)]
+        if not built:
+            flow.notes.append(
+                "no data source found on the model's data path (pd.read_*, load_*/fetch_*/make_*, "
+                "np.loadtxt, a pd.DataFrame built in the notebook)"
+            )
+            return flow
+        on_x = built[:1]  # data made in the notebook itself (pd.DataFrame({...}), np.random)
     primary_stmt, primary_call = (on_both or on_x)[0]
     secondary = [(s, c) for s, c in sources if c is not primary_call and s.index in serving]
     cross = _cross_row(xpath)

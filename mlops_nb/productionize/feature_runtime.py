@@ -350,8 +350,8 @@ def settle_inputs(
     program: Callable[[dict[str, Any]], dict[str, Any]], fitted: Fitted, model: Any
 ) -> list[str]:
     """Decide the API's columns once the model exists: the raw columns the features it reads
-    depend on. The others (an id, the target, a column a ColumnTransformer drops) are filled with a training
-    value when a request leaves them out."""
+    depend on. The others (an id, the target, a column a ColumnTransformer drops) are filled
+    with a training value when a request leaves them out."""
     state = fitted.state
     state.inputs = list(state.raw_columns)
     state.placeholders = {c: _typical(fitted.raw[c]) for c in fitted.raw.columns}

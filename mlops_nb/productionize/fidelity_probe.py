@@ -201,10 +201,8 @@ def _differ(a: Any, b: Any, rtol: float) -> int:
     return sum(0 if same(left[i], right[i], rtol) else 1 for i in range(len(left)))
 
 
-def compare(
-    fitted: Any, model: Any, notebook_model: Any, transform: Any, rtol: float
-) -> dict[str, Any]:
-    """The three comparisons, on the same raw rows."""
+def prepare(fitted: Any, model: Any, transform: Any, rtol: float) -> dict[str, Any]:
+    """Everything that does not need the notebook's model (done while the kernel still runs)."""
     state = fitted.state
     rows, x_notebook, chosen = _rows(fitted, SAMPLE_ROWS)
     requests = rows[state.inputs].reset_index(drop=True)
@@ -224,15 +222,28 @@ def compare(
             lonely += 1
     report["single_rows"] = singles
     report["single_rows_differing"] = lonely
+    method, ours = _scores(model, x_served)
+    return {
+        "report": report,
+        "x_served": x_served,
+        "x_notebook": x_notebook,
+        "retrained": model.predict(x_served),
+        "scores": (method, ours),
+    }
+
+
+def compare(prepared: dict[str, Any], notebook_model: Any, rtol: float) -> dict[str, Any]:
+    """The notebook's model on the same rows: its answers, and train.py's model against it."""
+    report = dict(prepared["report"])
+    x_served, x_notebook = prepared["x_served"], prepared["x_notebook"]
     served = notebook_model.predict(x_served)
     report["answers_differing"] = (
         _differ(served, notebook_model.predict(x_notebook), rtol)
         if x_notebook is not None
         else None
     )
-    retrained = model.predict(x_served)
-    report["retrained_differing"] = _differ(retrained, served, rtol)
-    method, ours = _scores(model, x_served)
+    report["retrained_differing"] = _differ(prepared["retrained"], served, rtol)
+    method, ours = prepared["scores"]
     _, theirs = _scores(notebook_model, x_served)
     report["scores"] = method
     report["scores_differing"] = (
@@ -262,10 +273,11 @@ def main() -> int:
     result = train.main(["--out", args.out, *args.train_args])
     train_seconds = time.perf_counter() - started
     fitted = result["fitted"]
+    prepared = prepare(fitted, result["model"], features.transform, args.rtol)
     _wait_for(Path(args.notebook_model))
     with open(args.notebook_model, "rb") as handle:
         notebook_model = pickle.load(handle)
-    report = compare(fitted, result["model"], notebook_model, features.transform, args.rtol)
+    report = compare(prepared, notebook_model, args.rtol)
     state = fitted.state
     example_rows = (
         fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
