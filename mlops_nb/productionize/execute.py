@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mlops_nb.exceptions import ExecutionError, NotebookError
@@ -26,13 +27,25 @@ with open({path!r}, "wb") as _mlops_handle:
 """
 
 
-def run_notebook_model(notebook: Path, model_var: str, scratch: Path, timeout: int = 900) -> Path:
-    """Execute ``notebook`` (cwd: its folder); pickle ``model_var`` to the scratch folder."""
+def run_notebook_model(
+    notebook: Path,
+    model_var: str,
+    scratch: Path,
+    timeout: int = 900,
+    rewrite: Callable[[str], str] | None = None,
+) -> Path:
+    """Execute ``notebook`` (cwd: its folder); pickle ``model_var`` to the scratch folder.
+
+    ``rewrite`` edits each code cell's text first (``--seed``), in memory."""
     import nbclient
     import nbformat
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(str(notebook), as_version=4)
+    if rewrite is not None:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = rewrite(cell.source)
     target = scratch / "notebook_model.pkl"
     nb.cells.append(nbformat.v4.new_code_cell(_DUMP.format(var=model_var, path=str(target))))
     env = {

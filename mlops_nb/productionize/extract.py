@@ -16,6 +16,7 @@ over the whole notebook, dropping EDA, plots, displays and ``%``/``!`` lines.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,9 +177,11 @@ def _describe(stmt: Stmt) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
-def extract(path: Path, model_var: str | None = None) -> Extraction:
-    """Find the model and the statements that build it."""
-    cells = read_cells(path)
+def extract(
+    path: Path, model_var: str | None = None, rewrite: Callable[[str], str] | None = None
+) -> Extraction:
+    """Find the model and the statements that build it (``rewrite`` edits cell text first)."""
+    cells = read_cells(path, rewrite)
     tagged = any(cell.tags & EXTRACT_TAGS for cell in cells)
     chosen = [c for c in cells if "skip" not in c.tags]
     if tagged:

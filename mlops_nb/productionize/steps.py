@@ -13,9 +13,9 @@ from typing import Any
 from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
+from mlops_nb.productionize.dataflow import DataFlow
 from mlops_nb.productionize.extract import Extraction
-from mlops_nb.productionize.featurize import DataFlow
-from mlops_nb.productionize.render import render_template, render_tree
+from mlops_nb.productionize.render import render_tree
 
 DEFAULT_BASE = "python:{python}-slim"
 
@@ -48,20 +48,24 @@ def staging_dir(out: Path) -> Path:
 
 def write_code(stage: Path, code: codegen.TrainingCode) -> None:
     (stage / "train.py").write_text(code.train_py)
-    if code.features_py is not None:
-        (stage / "features.py").write_text(code.features_py)
+    (stage / "features.py").write_text(code.features_py)
+    (stage / "feature_runtime.py").write_text(codegen.runtime_source())
+    for name, text in code.module_sources.items():
+        (stage / name).write_text(text)
+    for module in code.local_modules:
+        if module.is_dir():
+            shutil.copytree(
+                module, stage / module.name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copyfile(module, stage / module.name)
 
 
-def train_args(code: codegen.TrainingCode) -> list[str]:
-    return [arg for d in code.data_args for arg in (f"--{d.flag}", d.default)]
-
-
-def finalize_features(stage: Path, ex: Extraction, flow: DataFlow, probe: dict[str, Any]) -> None:
-    """Write the raw column order (known after training) into features.py."""
-    if flow.features is None:
-        return
-    text = codegen.features_source(ex, flow, render_template, raw_columns=probe["raw_columns"])
-    (stage / "features.py").write_text(text)
+def train_args(code: codegen.TrainingCode, stage: Path, out: Path) -> list[str]:
+    """Data flags for the probe: defaults are relative to the final folder, not the staging one."""
+    return [
+        arg for d in code.data_args for arg in (f"--{d.flag}", str((out / d.default).resolve()))
+    ]
 
 
 def write_model_dir(
@@ -72,6 +76,7 @@ def write_model_dir(
     shutil.copyfile(notebook_model, model_dir / "model.pkl")
     digest = hashlib.sha256((model_dir / "model.pkl").read_bytes()).hexdigest()
     shutil.copyfile(stage / "train-output" / "reference.csv", model_dir / "reference.csv")
+    shutil.copyfile(stage / "train-output" / "features.pkl", model_dir / "features.pkl")
     example = {"records": probe["example"], "predictions": probe["expected"]}
     (model_dir / "input_example.json").write_text(json.dumps(example, indent=2))
     (model_dir / "schema.json").write_text(json.dumps({"columns": probe["columns"]}, indent=2))
@@ -82,6 +87,9 @@ def write_model_dir(
         "classes": probe["classes"],
         "training_metrics": probe["notebook_metrics"],
         "retrained_metrics": probe["metrics"],
+        "metrics_evaluated_on": probe["evaluated_on"],
+        "raw_columns": probe["raw_columns"],
+        "filled_columns": probe["placeholders"],
         "input_columns": [c["name"] for c in probe["columns"]],
         "reference_rows": probe["reference_rows"],
         "python": probe["python"],
@@ -108,7 +116,7 @@ def render_service(
 ) -> list[tuple[str, str]]:
     first = example["records"][0]
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
-    has_features = flow.features is not None
+    has_features = True
     needs_pandas = has_features or not ctx["numeric_only"]
     reqs = packaging.requirements(probe, needs_pandas)
     metrics = probe["notebook_metrics"]
@@ -133,6 +141,7 @@ def render_service(
         "data_args": code.data_args,
         "metrics_text": ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
     }
+    context["local_modules"] = [m.name for m in code.local_modules] + sorted(code.module_sources)
     render_tree(stage, context, skip={"train.py.j2", "features.py.j2"})
     return reqs
 
