@@ -172,19 +172,6 @@ class _Api:
             return obj
         return run.recall(run.last.get(site, f"{site}#0"), site)
 
-    def columns(self, site: str, frame: Any) -> Any:
-        """``get_dummies``: serving keeps exactly the training columns (unseen categories: 0)."""
-        run = _run()
-        key = run.key(site)
-        if run.fitting:
-            if isinstance(frame, pd.DataFrame):
-                run.state.learned[key] = (list(frame.columns), _dtypes(frame))
-            return frame
-        if not isinstance(frame, pd.DataFrame):
-            return frame
-        columns, dtypes = run.recall(key, site)
-        return _conform(frame, columns, dtypes)
-
     def dummies(
         self, site: str, fn: Callable[..., Any], data: Any, *args: Any, **kwargs: Any
     ) -> Any:
@@ -382,13 +369,16 @@ def transform(
     ``every_column``: use every raw column ``raw`` has, not only the API's inputs (the fidelity
     check replays the notebook's own rows)."""
     frame = complete(raw, state, every_column)
+    if state.source_kind == "frame":
+        # labels no shipped table uses, so the request rows can be found again after a concat
+        frame.index = pd.RangeIndex(-len(frame), 0)
     run = _Run(False, state, frame)
     token = _active.set(run)
     try:
         names = program(dict(state.params))
     finally:
         _active.reset(token)
-    return _align(names["_X"], state, len(frame))
+    return _align(names["_X"], state, frame.index)
 
 
 def save_state(state: FeatureState, path: str | Path) -> None:
@@ -718,10 +708,18 @@ def _cast(
         raise FeatureInputError(f"column {column!r}: expected {dtype} values ({exc})") from None
 
 
-def _align(x: Any, state: FeatureState, n: int) -> Any:
+def _align(x: Any, state: FeatureState, request: pd.Index) -> Any:
     columns = state.output_columns
     if isinstance(x, pd.DataFrame) and columns is not None and list(x.columns) != columns:
         x = _conform(x, columns, state.output_dtypes or {})
+    n = len(request)
+    if (
+        _length(x) != n
+        and isinstance(x, pd.DataFrame | pd.Series)
+        and x.index.is_unique
+        and request.isin(x.index).all()
+    ):
+        x = x.loc[request]  # the request rows, after code that joined them with a shipped table
     if _length(x) != n:
         raise FeaturePathError(
             f"the feature code returned {_length(x)} rows for {n} request rows (it drops or adds "
