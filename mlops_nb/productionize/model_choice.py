@@ -112,11 +112,15 @@ class _Finder:
         self.calls: list[tuple[str, bool, str | None]] = []  # (called name, in_loop, function)
 
     def visit(self, node: ast.AST, in_loop: bool, function: str | None) -> None:
+        child: ast.AST
         if isinstance(node, ast.For | ast.AsyncFor | ast.While):
-            head = [node.iter, node.target] if not isinstance(node, ast.While) else [node.test]
+            head: list[ast.AST] = (
+                [node.test] if isinstance(node, ast.While) else [node.iter, node.target]
+            )
             for child in head:
                 self.visit(child, in_loop, function)
-            for child in [*node.body, *node.orelse]:
+            body: list[ast.AST] = [*node.body, *node.orelse]
+            for child in body:
                 self.visit(child, True, function)
             return
         if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
@@ -157,40 +161,47 @@ class _Finder:
         self.sites.append(FitSite(call, self.stmt, names, in_loop, function))
 
 
-def _binding(stmts: list[Stmt], name: str, before: int) -> tuple[ast.expr, Stmt] | None:
-    """The value last assigned to ``name`` by a top-level ``name = ...`` before ``before``."""
-    for stmt in reversed(stmts[:before]):
-        node = stmt.node
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            if isinstance(target, ast.Name) and target.id == name:
-                return node.value, stmt
-        if name in stmt.binds:
-            return None  # bound some other way (a loop, an import, a tuple): not followed
+def _binding(stmts: list[Stmt], name: str, before: int, line: int) -> tuple[ast.expr, Stmt] | None:
+    """The value last assigned to ``name`` (``name = ...``, also inside a loop body) before the
+    statement ``before`` (or, within it, before ``line``)."""
+    for stmt in reversed(stmts[: before + 1]):
+        assigned = [
+            node.value
+            for node in ast.walk(stmt.node)
+            if isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == name
+            and (stmt.index < before or node.lineno < line)
+        ]
+        if assigned:
+            return max(assigned, key=lambda value: (value.lineno, value.col_offset)), stmt
+        if name in stmt.binds and stmt.index < before:
+            return None  # bound some other way (an import, a tuple): not followed
     return None
 
 
 def constructors(site: FitSite, stmts: list[Stmt]) -> list[tuple[ast.Call, Stmt]]:
     """The calls that build the fitted estimator (and the estimators it holds)."""
     assert isinstance(site.call.func, ast.Attribute)
-    todo: list[tuple[ast.expr, Stmt]] = [(site.call.func.value, site.stmt)]
+    todo: list[tuple[ast.expr, Stmt, int]] = [(site.call.func.value, site.stmt, site.line)]
     seen: set[str] = set()
     found: list[tuple[ast.Call, Stmt]] = []
     while todo:
-        expr, stmt = todo.pop()
+        expr, stmt, line = todo.pop()
         if isinstance(expr, ast.Name):
             if expr.id in seen:
                 continue
             seen.add(expr.id)
-            bound = _binding(stmts, expr.id, stmt.index)
+            bound = _binding(stmts, expr.id, stmt.index, line)
             if bound is not None:
-                todo.append(bound)
+                todo.append((bound[0], bound[1], bound[0].lineno))
             continue
         for node in ast.walk(expr):
             if isinstance(node, ast.Call) and node is not site.call:
                 found.append((node, stmt))
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                todo.append((node, stmt))
+                todo.append((node, stmt, line))
     found.sort(key=lambda pair: (pair[1].index, pair[0].lineno, pair[0].col_offset))
     return found
 
