@@ -56,6 +56,25 @@ def neutralised(scratch: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def _describe_cell(model_var: str, path: Path) -> str:
+    """Kernel code: describe the model's estimators (supported.describe) into ``path``."""
+    from mlops_nb.productionize.supported import describe_source
+
+    return (
+        describe_source()
+        + f"\nimport json as _mlops_json\nwith open({str(path)!r}, 'w') as _mlops_handle:\n"
+        f"    _mlops_json.dump(describe({model_var}), _mlops_handle)\n"
+        "del describe, _mlops_json, _mlops_handle\n"
+    )
+
+
+def _check_supported(described: Path, model_var: str) -> None:
+    from mlops_nb.productionize.supported import check
+
+    if described.exists():
+        check(json.loads(described.read_text()), model_var)
+
+
 def run_notebook_model(
     notebook: Path,
     model_var: str,
@@ -75,6 +94,8 @@ def run_notebook_model(
     if until_cell:
         nb.cells = nb.cells[:until_cell]
     nb.cells.insert(0, nbformat.v4.new_code_cell(guard_cell(scratch)))
+    described = scratch / "notebook_model.json"
+    nb.cells.append(nbformat.v4.new_code_cell(_describe_cell(model_var, described)))
     nb.cells.append(nbformat.v4.new_code_cell(_DUMP.format(var=model_var, path=str(target))))
     env = {
         **os.environ,
@@ -93,7 +114,9 @@ def run_notebook_model(
         try:
             client.execute(env=env, stderr=subprocess.DEVNULL)
         except CellExecutionError as exc:
+            _check_supported(described, model_var)
             raise _execution_error(notebook, nb, model_var, exc, scratch) from None
+        _check_supported(described, model_var)
         if not target.exists():
             raise NotebookError(f"`{model_var}` was not saved by the kernel", path=str(notebook))
     except BaseException:
@@ -115,7 +138,7 @@ def _execution_error(
             f"{evalue}; note: productionize does not run shell lines, and "
             f"{len(stopped)} were skipped (first: {stopped[0]['kind']} {stopped[0]['text']})"
         )
-    if index is not None and index >= len(nb.cells) - 2:  # type: ignore[attr-defined]
+    if index is not None and index >= len(nb.cells) - 3:  # type: ignore[attr-defined]
         return NotebookError(
             f"`{model_var}` could not be saved after running the notebook ({ename}: {evalue}); "
             "is it a fitted model object?",

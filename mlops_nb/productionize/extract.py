@@ -20,9 +20,16 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_nb.productionize.model_choice import Choice, ExtractionError, ModelNote, choose
+from mlops_nb.productionize.model_choice import (
+    Choice,
+    ExtractionError,
+    ModelNote,
+    choose,
+    root_constructor,
+)
 from mlops_nb.productionize.notebook import Cell, read_cells
 from mlops_nb.productionize.slicing import BUILTINS, Stmt, analyse, backward_slice
+from mlops_nb.productionize.supported import check_class_definition
 
 EXTRACT_TAGS = {"imports", "functions", "train"}
 _PLOT_NAMES = {"plt", "sns", "px", "go", "matplotlib", "seaborn", "plotly", "alt"}
@@ -100,6 +107,15 @@ def _fit_call(choice: Choice) -> FitCall:
     )
 
 
+def _refuse_unsupported_class(choice: Choice, stmts: list[Stmt]) -> None:
+    """A model class defined in the notebook without scikit-learn's bases is refused up front."""
+    call = root_constructor(choice.site, stmts)
+    name = call.func.id if call is not None and isinstance(call.func, ast.Name) else None
+    for stmt in stmts:
+        if isinstance(stmt.node, ast.ClassDef) and stmt.node.name == name:
+            check_class_definition(stmt.node, choice.model_var, stmt.cell.number)
+
+
 def parameters_of(cells: list[Cell]) -> list[Parameter]:
     params: list[Parameter] = []
     for cell in cells:
@@ -144,6 +160,7 @@ def extract(path: Path, model_var: str | None = None) -> Extraction:
         chosen = [c for c in chosen if c.tags & (EXTRACT_TAGS | {"parameters"})]
     stmts = analyse(chosen)
     choice = choose(stmts, model_var, path)
+    _refuse_unsupported_class(choice, stmts)
     fit = _fit_call(choice)
     dropped: list[Dropped] = [
         Dropped(c.number, "cell", "tagged 'skip'") for c in cells if "skip" in c.tags

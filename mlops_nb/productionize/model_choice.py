@@ -206,6 +206,20 @@ def constructors(site: FitSite, stmts: list[Stmt]) -> list[tuple[ast.Call, Stmt]
     return found
 
 
+def root_constructor(site: FitSite, stmts: list[Stmt]) -> ast.Call | None:
+    """The call that builds the fitted object itself (``MyModel()`` for ``m = MyModel()``)."""
+    assert isinstance(site.call.func, ast.Attribute)
+    expr: ast.expr | None = site.call.func.value
+    for _ in range(5):
+        if isinstance(expr, ast.Call):
+            return expr
+        if not isinstance(expr, ast.Name):
+            return None
+        bound = _binding(stmts, expr.id, site.stmt.index, site.line)
+        expr = bound[0] if bound else None
+    return None
+
+
 def _refers(value: ast.expr, names: set[str]) -> bool:
     """``value`` is the fitted estimator again: ``model``, ``search.best_estimator_``,
     ``copy.deepcopy(model)``."""

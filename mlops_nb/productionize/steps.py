@@ -155,6 +155,7 @@ def render_service(
         "wheelhouse": wheelhouse,
         "python": probe["python"],
         "requirements": reqs,
+        "system_packages": packaging.system_packages(reqs),
         "test_requirements": packaging.test_requirements(probe),
         "run_id": run_id,
         "parameters": [
