@@ -61,7 +61,8 @@ def _describe_cell(model_var: str, path: Path) -> str:
     from mlops_nb.productionize.supported import describe_source
 
     return (
-        describe_source()
+        "from typing import Any\n"
+        + describe_source()
         + f"\nimport json as _mlops_json\nwith open({str(path)!r}, 'w') as _mlops_handle:\n"
         f"    _mlops_json.dump(describe({model_var}), _mlops_handle)\n"
         "del describe, _mlops_json, _mlops_handle\n"

@@ -69,7 +69,8 @@ class FitSite:
     names: list[str]  # names bound to the fitted estimator by the fit statement, primary first
     in_loop: bool
     function: str | None  # the notebook function whose body holds it
-    aliases: dict[str, int] = field(default_factory=dict)  # name -> stmt index where bound
+    aliases: dict[str, int] = field(default_factory=dict)  # name -> stmt index making it
+    canonical: dict[str, str] = field(default_factory=dict)  # alias -> the name it copies
 
     @property
     def cell(self) -> int:
@@ -220,21 +221,24 @@ def root_constructor(site: FitSite, stmts: list[Stmt]) -> ast.Call | None:
     return None
 
 
-def _refers(value: ast.expr, names: set[str]) -> bool:
-    """``value`` is the fitted estimator again: ``model``, ``search.best_estimator_``,
-    ``copy.deepcopy(model)``."""
+def _source(value: ast.expr, names: set[str]) -> tuple[str, bool] | None:
+    """The bound name ``value`` gives the fitted estimator from, and whether it is the same
+    object: ``model`` and ``copy.deepcopy(model)`` are; ``search.best_estimator_`` is not."""
     if isinstance(value, ast.Name):
-        return value.id in names
+        return (value.id, True) if value.id in names else None
     if isinstance(value, ast.Attribute) and value.attr in _ESTIMATOR_ATTRS:
-        return isinstance(value.value, ast.Name) and value.value.id in names
+        inner = value.value
+        return (inner.id, False) if isinstance(inner, ast.Name) and inner.id in names else None
     if isinstance(value, ast.Call) and called_name(value) in _COPIES and len(value.args) == 1:
-        return _refers(value.args[0], names)
-    return False
+        return _source(value.args[0], names)
+    return None
 
 
-def _aliases(site: FitSite, stmts: list[Stmt]) -> dict[str, int]:
-    """Every name bound to the fitted estimator, with the statement that binds it."""
+def _aliases(site: FitSite, stmts: list[Stmt]) -> tuple[dict[str, int], dict[str, str]]:
+    """Every name bound to the fitted estimator, with the statement that makes what it holds,
+    and the name it stands for (itself, or the name at that statement it is a copy of)."""
     bound = {name: site.stmt.index for name in site.names}
+    canonical = {name: name for name in site.names}
     for stmt in stmts[site.stmt.index + 1 :]:
         node = stmt.node
         if not isinstance(node, ast.Assign):
@@ -250,10 +254,17 @@ def _aliases(site: FitSite, stmts: list[Stmt]) -> dict[str, int]:
             else:
                 pairs.append((target, node.value))
         for target, value in pairs:
-            fresh = isinstance(target, ast.Name) and target.id not in bound
-            if fresh and isinstance(target, ast.Name) and _refers(value, set(bound)):
-                bound[target.id] = stmt.index
-    return bound
+            if not isinstance(target, ast.Name) or target.id in bound:
+                continue
+            found = _source(value, set(bound))
+            if found is None:
+                continue
+            source, same = found
+            if same:
+                bound[target.id], canonical[target.id] = bound[source], canonical[source]
+            else:
+                bound[target.id], canonical[target.id] = stmt.index, target.id
+    return bound, canonical
 
 
 def find_sites(stmts: list[Stmt]) -> tuple[list[FitSite], list[ModelNote]]:
@@ -270,11 +281,11 @@ def find_sites(stmts: list[Stmt]) -> tuple[list[FitSite], list[ModelNote]]:
         built_by = [called_name(c) for c, _ in constructors(site, stmts)[:1]]
         if built_by and built_by[0] in _NOT_MODELS:
             continue
-        site.aliases = (
-            _aliases(site, stmts)
-            if not site.exploratory
-            else {n: site.stmt.index for n in site.names}
-        )
+        if site.exploratory:
+            site.aliases = {n: site.stmt.index for n in site.names}
+            site.canonical = {n: n for n in site.names}
+        else:
+            site.aliases, site.canonical = _aliases(site, stmts)
         models.append(site)
     fitting_functions = {s.function for s in models if s.function}
     notes = [
@@ -312,7 +323,19 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
                 f"{', '.join(known) or 'none'}); pass one of them with --model-var",
                 path=str(path),
             )
-        site, name = mine[-1], model_var
+        site = mine[-1]
+        name = site.canonical.get(model_var, model_var)
+        if name != model_var:
+            notes.append(
+                ModelNote(
+                    "alias",
+                    f"`{model_var}` holds the same fitted model as `{name}`; serving it as "
+                    f"`{name}` (fitted in cell {site.cell}, line {site.line})",
+                    cell=site.cell,
+                    line=site.line,
+                    model_var=name,
+                )
+            )
     elif top:
         site = top[-1]
         name = site.primary
