@@ -23,6 +23,8 @@ def cell(source: str, *tags: str) -> nbformat.NotebookNode:
 
 def write(name: str, *cells: nbformat.NotebookNode) -> None:
     nb = new_notebook(cells=list(cells))
+    for number, c in enumerate(nb.cells, start=1):
+        c.id = f"cell-{number}"  # stable ids: regenerating changes nothing
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, HERE / name)
 
@@ -161,8 +163,8 @@ get_ipython().run_cell_magic('bash', '', 'touch created_by_cell_magic.txt')
     cell(WINE),
     cell(
         """
-from sklearn.linear_model import LogisticRegression
-model = LogisticRegression(max_iter=2000)
+from sklearn.tree import DecisionTreeClassifier
+model = DecisionTreeClassifier(max_depth=4, random_state=0)
 model.fit(X_train, y_train)
 """
     ),
