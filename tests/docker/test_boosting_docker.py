@@ -45,9 +45,8 @@ def test_lightgbm_pipeline_image_serves_the_notebooks_predictions(tmp_path: Path
             base_image=BASE_IMAGE,
             wheelhouse=True,
             build=True,
-            smoke=True,
         )
-        assert result.ok, result.checks  # fidelity and the smoke test in the container
+        assert result.ok, result.checks
         service = result.service_dir
         assert (service / "wheels" / "native" / "libgomp.so.1").is_file()
         assert any(p.name.startswith("lightgbm-") for p in (service / "wheels").glob("*.whl"))
