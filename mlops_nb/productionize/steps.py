@@ -187,7 +187,7 @@ def publish(stage: Path, out: Path) -> None:
         else:
             raise ConfigError(
                 f"{out} appeared while productionize ran and was not made by mlops-nb; nothing "
-                f"was replaced. The new service is in {stage}"
+                "was replaced. Move it away or pass another --out, and run again"
             )
     stage.rename(out)
     if old is not None:
