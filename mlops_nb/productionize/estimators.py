@@ -131,8 +131,10 @@ def literal_keywords(call: ast.Call) -> dict[str, object]:
 
 def unseeded(call: ast.Call) -> bool:
     """True when this constructor call makes an estimator whose fit is random (no seed given)."""
-    name = called_name(call)
-    rule = RANDOM_ESTIMATORS.get(name or "")
+    name = called_name(call) or ""
+    if name in BOOSTING:
+        return False  # XGBoost, LightGBM and CatBoost use a fixed seed unless told otherwise
+    rule = RANDOM_ESTIMATORS.get(name)
     if rule is None:
         return False
     if any(k.arg is None for k in call.keywords):
