@@ -102,6 +102,7 @@ def install(shell: Any, log_path: str, scratch: str) -> None:
         shell.register_magic_function(cell_only(name), "cell", name)
     for name in ("sx", "system", "sc"):
         shell.register_magic_function(line_or_cell(name), "line_cell", name)
+    shell.register_magic_function(cell_only("!"), "cell", "!")  # %%!
     for name in _PACKAGE_MAGICS:
         shell.register_magic_function(line_only(name), "line", name)
     for name in ("writefile", "file"):

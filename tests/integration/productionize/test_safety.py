@@ -32,6 +32,7 @@ def test_shell_lines_do_not_run_and_are_listed(tmp_path: Path, copy_nb: Any) -> 
         "neutralised ! rm -f canary.txt && ls",
         "neutralised %%bash rm -f canary.txt",
         "neutralised %%sh touch created_by_sh.txt",
+        "neutralised %%! touch created_by_bang_cell.txt",
         "neutralised %%script bash touch created_by_script.txt",
         "neutralised %system touch created_by_system.txt",
         "neutralised %pip install",

@@ -146,6 +146,7 @@ write(
     cell("!rm -f canary.txt\n%sx touch created_by_sx.txt\nlisting = !rm -f canary.txt && ls"),
     cell("%%bash\nrm -f canary.txt\ntouch created_by_bash.txt"),
     cell("%%sh\ntouch created_by_sh.txt"),
+    cell("%%!\ntouch created_by_bang_cell.txt"),
     cell("%%script bash\ntouch created_by_script.txt"),
     cell("%system touch created_by_system.txt\n%pip install --no-index definitely-not-a-package"),
     cell(
