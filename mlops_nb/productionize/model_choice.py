@@ -354,9 +354,16 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             )
         )
     else:
+        inside = sorted({s.function for s in sites if s.function})
+        hint = (
+            f" (`.fit` is called only inside notebook function(s) {', '.join(inside)}, whose "
+            "variables are local: fit the model at the top level of a cell)"
+            if inside
+            else ""
+        )
         raise ExtractionError(
-            "no model found: no cell calls `.fit(X, y)` outside a notebook function; fit the model "
-            "into a variable (model.fit(X, y)) or pass --model-var",
+            f"no model found: no cell calls `.fit(X, y)` outside a notebook function{hint}; fit "
+            "the model into a variable (model.fit(X, y)) or pass --model-var",
             path=str(path),
         )
     end = site.aliases.get(name, site.stmt.index)

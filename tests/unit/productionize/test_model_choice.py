@@ -115,3 +115,23 @@ def test_unseeded_is_judged_from_the_constructor(call: str, random: bool) -> Non
     node = ast.parse(call).body[0]
     assert isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
     assert unseeded(node.value) is random
+
+
+def test_a_fit_only_inside_a_function_is_explained(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell("from sklearn.tree import DecisionTreeClassifier\nX, y = [[0]], [0]"),
+            new_code_cell(
+                "def train(X, y):\n    m = DecisionTreeClassifier(random_state=0)\n"
+                "    m.fit(X, y)\n    return m\nmodel = train(X, y)"
+            ),
+        ]
+    )
+    nbformat.write(nb, tmp_path / "f.ipynb")
+    with pytest.raises(ExtractionError, match=r"only inside notebook function\(s\) train"):
+        extract(tmp_path / "f.ipynb")
+    with pytest.raises(ExtractionError, match="no fitted model is bound to `m`"):
+        extract(tmp_path / "f.ipynb", model_var="m")
