@@ -182,6 +182,8 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
             "info",
             f"dropped from cell {dropped.cell}: {dropped.what} — {dropped.reason}",
         )
+    for model_note in ex.notes:
+        report("extract", "info", f"model choice: {model_note}")
     with report.step("features", "tracing the model's data back to where it is loaded") as done:
         try:
             flow = plan(ex)
@@ -213,14 +215,13 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
     named_after = nb if source.run_id is None else Path(str(source.model_var))
     name = steps.service_name(named_after, o.name)
     out = o.out if o.out else Path.cwd() / f"{name}-service"
-    out = out.resolve()
-    steps.check_out_dir(out, o.force)
+    out = steps.check_out_dir(out, o.force)  # refuses links; resolves only after that
     code = codegen.generate(ex, flow, render_template, out, engineered=o.engineered_input)
     stage = steps.staging_dir(out)
     keep_stage = False
     try:
         steps.write_code(stage, code)
-        from mlops_nb.productionize.execute import kernel_python, run_notebook_model
+        from mlops_nb.productionize.execute import kernel_python, neutralised, run_notebook_model
 
         notebook_model = source.notebook_model or scratch / "notebook_model.pkl"
         # train.py retrains while the kernel runs the notebook; the probe then compares
@@ -235,8 +236,23 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
         try:
             if source.notebook_model is None:
                 with report.step("notebook", f"running {nb.name} in a fresh kernel") as done:
-                    run_notebook_model(nb, ex.model_var, scratch, rewrite=_seeder(o.seed))
-                    done.append("the notebook ran top to bottom; its model is kept")
+                    run_notebook_model(
+                        nb,
+                        ex.model_var,
+                        scratch,
+                        rewrite=_seeder(o.seed),
+                        until_cell=ex.capture_cell,
+                    )
+                    done.append(
+                        f"the notebook ran up to cell {ex.capture_cell}, where `{ex.model_var}` "
+                        "is fitted; its model is kept"
+                    )
+                for stopped in neutralised(scratch):
+                    report(
+                        "notebook",
+                        "info",
+                        f"neutralised {stopped['kind']} {stopped['text']} — {stopped['outcome']}",
+                    )
         except BaseException:
             probe_proc.kill()
             probe_proc.communicate()
@@ -319,7 +335,7 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
         model_var=ex.model_var,
         takes_raw_columns=not o.engineered_input,
         dropped=[{"cell": d.cell, "what": d.what, "reason": d.reason} for d in ex.dropped],
-        notes=flow.notes,
+        notes=[*(str(n) for n in ex.notes), *flow.notes],
         next_commands=_next_commands(out, tag, image is not None),
         seconds=round(time.monotonic() - report.started, 3),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -28,15 +29,44 @@ def service_name(notebook: Path, name: str | None) -> str:
     return slug[:50]
 
 
-def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse to replace a non-empty folder unless ``force``; never delete what we did not make."""
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ConfigError(f"{out} exists and is not empty; pass --force to replace it")
-        if not (out / "model" / "metadata.json").exists() and not (out / "app").is_dir():
-            raise ConfigError(
-                f"{out} is not a service made by mlops-nb; refusing to replace it even with --force"
-            )
+#: the file that marks a folder as made by ``mlops-nb productionize`` (only such a folder is ever
+#: replaced, and only with ``--force``)
+MARKER = ".mlops-nb-service"
+
+
+def is_service_dir(folder: Path) -> bool:
+    """True for a real folder (not a link) holding mlops-nb's marker file."""
+    marker = folder / MARKER
+    if folder.is_symlink() or not folder.is_dir() or marker.is_symlink() or not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text()).get("generated_by") == "mlops-nb"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out_dir(out: Path, force: bool) -> Path:
+    """Refuse a link, a file, or a non-empty folder (with ``force``: one mlops-nb did not make).
+
+    Returns the absolute path to write to; the last component is never a link."""
+    out = Path(os.path.abspath(out))
+    if out.is_symlink():
+        raise ConfigError(
+            f"{out} is a symbolic link; productionize never writes through or replaces a link. "
+            "Remove the link, or pass --out with a real folder"
+        )
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"{out} exists and is not a folder; pass another --out")
+        if any(out.iterdir()):
+            if not force:
+                raise ConfigError(f"{out} exists and is not empty; pass --force to replace it")
+            if not is_service_dir(out):
+                raise ConfigError(
+                    f"{out} was not made by mlops-nb productionize (it has no {MARKER} file); "
+                    "refusing to replace it, even with --force. Move it away or pass another --out"
+                )
+    return out.parent.resolve() / out.name
 
 
 def staging_dir(out: Path) -> Path:
@@ -133,6 +163,7 @@ def render_service(
         "wheelhouse": wheelhouse,
         "python": probe["python"],
         "requirements": reqs,
+        "system_packages": packaging.system_packages(reqs),
         "test_requirements": packaging.test_requirements(probe),
         "run_id": run_id,
         "parameters": [
@@ -147,11 +178,29 @@ def render_service(
 
 
 def publish(stage: Path, out: Path) -> None:
-    """Move the finished service into place (replacing an earlier mlops-nb service)."""
+    """Move the finished service into place. An existing ``out`` is replaced only when it is an
+    empty folder or a folder mlops-nb made (checked again here: it may have changed meanwhile);
+    the old service is moved aside first and removed only once the new one is in place."""
     shutil.rmtree(stage / "train-output", ignore_errors=True)
+    marker = {"generated_by": "mlops-nb", "version": __version__}
+    (stage / MARKER).write_text(json.dumps(marker) + "\n")
+    if out.is_symlink():
+        raise ConfigError(f"{out} is a symbolic link; productionize never replaces a link")
+    old = None
     if out.exists():
-        shutil.rmtree(out)
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        elif is_service_dir(out):
+            old = out.parent / f".{out.name}.mlops-nb-old-{int(time.time() * 1000)}"
+            out.rename(old)
+        else:
+            raise ConfigError(
+                f"{out} appeared while productionize ran and was not made by mlops-nb; nothing "
+                "was replaced. Move it away or pass another --out, and run again"
+            )
     stage.rename(out)
+    if old is not None:
+        shutil.rmtree(old)
 
 
 def default_base_image(python: str) -> str:
