@@ -92,6 +92,16 @@ def register(app: typer.Typer) -> None:
             help="auto: onnxruntime when the converted model reproduces it, else scikit-learn; "
             "onnx: fail if it cannot; sklearn: no conversion.",
         ),
+        engineered_input: bool = typer.Option(
+            False,
+            "--engineered-input",
+            help="Serve the model's own input columns (clients compute the notebook's features).",
+        ),
+        seed: int | None = typer.Option(
+            None,
+            "--seed",
+            help="Give unseeded estimators and splits random_state=N (notebook run and train.py).",
+        ),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="Show the docker build output."
         ),
@@ -114,6 +124,8 @@ def register(app: typer.Typer) -> None:
             force=force,
             fidelity=fidelity,
             engine=engine,
+            engineered_input=engineered_input,
+            seed=seed,
             progress=_printer(verbose),
         )
         _summary(result)

@@ -79,9 +79,7 @@ class LoadedModel:
             try:
                 data = self.features(frame)
             except (ValueError, TypeError, KeyError) as exc:
-                raise PredictionError(
-                    f"the feature code rejected this input: {exc}"[:300]
-                ) from None
+                raise PredictionError(str(exc).splitlines()[0][:300]) from None
             predictions = self.engine.predict(data)
         elif isinstance(self.engine, OnnxEngine):
             predictions = self.engine.run(self.engine.feeds_from_rows(rows, INPUT_COLUMNS))
