@@ -523,7 +523,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = service / "model"
     with (model_dir / "model.pkl").open("rb") as handle:
         model = pickle.load(handle)  # the service's own model, digest-checked by productionize
-    reference = pd.read_csv(model_dir / "reference.csv")
+    schema_file = model_dir / "schema.json"
+    columns = json.loads(schema_file.read_text())["columns"] if schema_file.is_file() else []
+    strings = {c["name"]: str for c in columns if c.get("type") == "string"}
+    # string columns stay strings ("1", "2" would otherwise be read as numbers)
+    reference = pd.read_csv(model_dir / "reference.csv", dtype=strings or None)
     example_file = model_dir / "input_example.json"
     if example_file.is_file():  # the parity check covers the rows the smoke test posts too
         records = json.loads(example_file.read_text())["records"]
