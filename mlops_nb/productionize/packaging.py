@@ -27,7 +27,6 @@ SERVICE_DISTS = [
     "uvicorn",
     "pydantic",
     "numpy",
-    "scipy",
     "uvloop",
     "httptools",
     "prometheus-client",

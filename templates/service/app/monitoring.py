@@ -1,6 +1,6 @@
 """Drift monitoring inside the service: a bounded store of the inputs served, the training
-reference sample, and a drift check that reproduces Evidently 0.7's default tests with numpy and
-scipy only (Evidently itself is too large for the image).
+reference sample, and a drift check that reproduces Evidently 0.7's default tests with numpy only
+(``app/statistics.py``; Evidently and SciPy are too large for the image).
 
 Default tests (as Evidently's ``DataDriftPreset``): with a reference of <= 1000 rows, numeric
 columns use the Kolmogorov-Smirnov p-value (drift when <= 0.05) and categorical columns the
@@ -26,6 +26,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from app import statistics
 from app.schema import COLUMN_TYPES, INPUT_COLUMNS
 
 SHARE_THRESHOLD = 0.5
@@ -150,8 +151,6 @@ def _stattest(
     ref: ColumnReference, cur: np.ndarray, reference_rows: int
 ) -> tuple[str, float, float, bool]:
     """(name, score, threshold, drifted) as Evidently 0.7 chooses and computes them."""
-    from scipy import stats  # imported on first use: keeps the service's start fast
-
     n_values = (
         len(np.unique(np.concatenate([ref.values, cur])))
         if ref.numeric
@@ -164,13 +163,13 @@ def _stattest(
     if small and as_categorical:
         return ("chisquare", *_chi_square(ref.values, cur))
     if small:
-        p_value = float(stats.ks_2samp(ref.values, cur)[1])
+        p_value = statistics.ks_pvalue(ref.values, cur)
         return "ks", p_value, 0.05, p_value <= 0.05
     if as_categorical:
         return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
     if ref.numeric:
         norm = max(ref.std, 0.001)
-        score = float(stats.wasserstein_distance(ref.values, cur)) / norm
+        score = statistics.wasserstein(ref.values, cur) / norm
         return "wasserstein", score, 0.1, score >= 0.1
     return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
 
@@ -180,8 +179,6 @@ def _keys(ref: np.ndarray, cur: np.ndarray) -> list[Any]:
 
 
 def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    from scipy import stats
-
     keys = sorted(_keys(ref, cur), key=str)
     if len(set(ref.tolist())) == 1 and len(set(cur.tolist())) == 1 and ref[0] == cur[0]:
         return 1.0, 0.05, False
@@ -190,18 +187,16 @@ def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
     pooled = (p1 * len(ref) + p2 * len(cur)) / (len(ref) + len(cur))
     denom = np.sqrt(pooled * (1 - pooled) * (1.0 / len(ref) + 1.0 / len(cur)))
     z = (p1 - p2) / denom if denom else 0.0
-    p_value = float(2 * (1 - stats.norm.cdf(abs(z))))
+    p_value = statistics.normal_sf_two_sided(float(z))
     return p_value, 0.05, p_value < 0.05
 
 
 def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    from scipy import stats
-
     keys = _keys(ref, cur)
     expected = _counts(keys, ref) * (len(cur) / len(ref))
     observed = _counts(keys, cur)
     with np.errstate(all="ignore"):
-        p_value = float(stats.chisquare(observed, expected)[1])
+        p_value = statistics.chisquare_pvalue(observed, expected)
     if np.isnan(p_value):
         p_value = 0.0
     return p_value, 0.05, p_value < 0.05
@@ -210,8 +205,6 @@ def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
 def _jensen_shannon(
     ref: ColumnReference, cur: np.ndarray, categorical: bool
 ) -> tuple[float, float, bool]:
-    from scipy.spatial import distance
-
     if ref.numeric and len(np.unique(ref.values)) > 20:
         combined = np.concatenate([ref.values, cur])
         bins = np.histogram_bin_edges(combined, bins="sturges")
@@ -221,7 +214,7 @@ def _jensen_shannon(
         keys = _keys(ref.values, cur)
         p = _counts(keys, ref.values) / len(ref.values)
         q = _counts(keys, cur) / len(cur)
-    score = float(distance.jensenshannon(p, q))
+    score = statistics.jensenshannon(p, q)
     return score, 0.1, score >= 0.1
 
 
