@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import pickle
@@ -45,10 +46,10 @@ def feature_hook(model_dir: Path) -> Callable[[Any], Any] | None:
     """The one place the service calls the notebook's feature code (``features.py``, absent when
     the model takes the API's columns as they are): ``transform(frame, state)`` with the state
     loaded once from ``model/features.pkl``, or the older ``build_features(frame)``."""
-    try:
-        import features
-    except ImportError:
+    if importlib.util.find_spec("features") is None:
         return None
+    import features  # an error in the feature code is a load failure, reported by /readyz
+
     transform = getattr(features, "transform", None)
     load_state = getattr(features, "load_state", None)
     if transform is not None and load_state is not None:
