@@ -138,8 +138,8 @@ def test_container_serves_the_notebooks_predictions(built: dict[str, Any]) -> No
             headers = {"X-API-Key": "k3y"}
             got = http.post("/predict", json=example["records"], headers=headers).json()
             assert got["predictions"] == example["predictions"]  # labels: identical
-            engine = http.get("/metadata", headers=headers).json()["engine"]
-            assert engine["engine"] == "onnx" and engine["parity"]["passed"]
+            served = http.get("/metadata", headers=headers).json()["engine"]
+            assert served["engine"] == "onnx" and served["parity"]["passed"]
             mlflow_style = http.post(
                 "/invocations", json={"dataframe_records": example["records"]}, headers=headers
             ).json()
