@@ -14,7 +14,7 @@ from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
-INTEGER_OPTIONS = {"jobs"}
+INTEGER_OPTIONS = {"jobs": "-j/--jobs", "retries": "--retries"}
 
 
 def _raw_value(self: Any, ctx: Any, value: Any) -> Any:
@@ -29,7 +29,8 @@ def _raw_value(self: Any, ctx: Any, value: Any) -> Any:
         except (TypeError, ValueError):
             from mlops_nb.exceptions import ConfigError
 
-            raise ConfigError(f"-j/--jobs takes a whole number, not {value!r}") from None
+            flag = INTEGER_OPTIONS[self.name]
+            raise ConfigError(f"{flag} takes a whole number, not {value!r}") from None
     if self.required and value in (None, (), []):
         from mlops_nb.exceptions import ConfigError
 
