@@ -157,11 +157,11 @@ class _Recorder:
             if self.orchestrator_run:
                 self.parent = runs.find_or_start(
                     self.experiment,
-                    tag=Tag.ORCHESTRATOR_RUN,
-                    value=self.orchestrator_run,
+                    tag=Tag.RECORD_ID,
+                    value=self.shared_record_id(),
                     name=self.pipeline.name,
                     kind=Kind.PIPELINE,
-                    tags=tags,
+                    tags={**tags, Tag.ORCHESTRATOR_RUN: self.orchestrator_run},
                 )
             else:
                 self.parent = runs.start(
@@ -176,6 +176,14 @@ class _Recorder:
                 self._write_cached(step)
         return self.parent
 
+    def shared_record_id(self) -> str:
+        """The record id of the pipeline run shared by the tasks of one orchestrator run (the
+        outbox and a live runner resolve it to the same run)."""
+        import hashlib
+
+        key = f"{self.pipeline.path}\0{self.orchestrator_run}".encode()
+        return "orch" + hashlib.sha256(key).hexdigest()[:28]
+
     def opened(self, run_id: str) -> None:
         self.lease.opened(run_id)
 
@@ -188,10 +196,9 @@ class _Recorder:
         entry = records.CachedStep(
             name, str(step.notebook), step.parameters, cached_from, time.time()
         )
-        if self.parent is None and not self.orchestrator_run:
+        if self.parent is None:
             self.cached.append(entry)
         else:
-            self.ensure_parent()
             self._write_cached(entry)
 
     def _write_cached(self, entry: records.CachedStep) -> None:
@@ -241,6 +248,7 @@ class _Recorder:
             self.closed(self.parent)
             result.run_id = self.parent
             return
+        shared = self.orchestrator_run is not None  # one task's view: no pipeline metrics
         folders = records.queue(
             tracking_uri=self.uri,
             experiment=self.experiment,
@@ -249,8 +257,10 @@ class _Recorder:
             start=self.started,
             end=time.time(),
             status=status,
-            metrics=metrics,
+            metrics={} if shared else metrics,
             steps=self.cached,
+            record_id=self.shared_record_id() if shared else None,
+            tags={Tag.ORCHESTRATOR_RUN: str(self.orchestrator_run)} if shared else None,
         )
         if tracking == "background":
             records.deliver_later()

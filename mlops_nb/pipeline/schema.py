@@ -124,7 +124,8 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``pipeline.yaml`` (the mapping form of ``steps`` included)."""
     schema = PipelineModel.model_json_schema()
     steps = schema["properties"]["steps"]
-    body = {k: v for k, v in schema["$defs"]["Step"].items()}
+    step = schema["$defs"][StepModel.__name__]
+    body = dict(step)
     body = {
         **body,
         "properties": {k: v for k, v in body["properties"].items() if k != "name"},
@@ -139,9 +140,7 @@ def json_schema() -> dict[str, Any]:
             {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {
-                    "pattern": schema["$defs"]["Step"]["properties"]["name"]["pattern"]
-                },
+                "propertyNames": {"pattern": NAME_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/StepBody"},
             },
         ],

@@ -7,19 +7,21 @@ Written next to each other in the output folder:
   are typed pipeline parameters (``<step>__<name>``), each declared output file is an output
   artifact passed to the steps that read it, and the executed notebook is one more artifact;
 - ``<name>.kfp.yaml``: that module compiled (what ``kfp.Client().create_run_from_pipeline_package``
-  takes);
+  takes) by the ``kfp`` SDK of this interpreter, or of ``MLOPS_NB_KFP_PYTHON`` (an interpreter
+  whose environment has ``kfp``: the generated module imports nothing else);
 - ``Dockerfile`` and ``requirements.txt``: the default image (the pipeline's folder, mlops-nb,
   the notebooks' imports pinned to this environment's versions).
 
 In a pod, a step runs as ``python -m mlops_nb.pipeline.orchestrators.kfp_task``: its input
-artifacts are copied to where the notebook reads them, the step runs as ``mlops-nb pipeline run --only STEP``
-does, and its outputs are copied to the output artifacts.
+artifacts are copied to where the notebook reads them, the step runs as
+``mlops-nb pipeline run --only STEP`` does, and its outputs are copied to the output artifacts.
 """
 
 from __future__ import annotations
 
 import ast
 import keyword
+import os
 import re
 import subprocess
 import sys
@@ -184,7 +186,9 @@ def write(
     tracking_uri: str,
     notes: list[str],
 ) -> Export:
-    require("kfp", "kfp", "mlops-nb pipeline export --to kfp")
+    python = os.environ.get("MLOPS_NB_KFP_PYTHON") or sys.executable
+    if python == sys.executable:
+        require("kfp", "kfp", "mlops-nb pipeline export --to kfp")
     stem = re.sub(r"[^A-Za-z0-9_]", "_", pipeline.name) or "pipeline"
     remote = "://" in tracking_uri and not tracking_uri.startswith(("sqlite:", "file:"))
     source = render(
@@ -196,9 +200,7 @@ def write(
     module = folder / f"{stem}_kfp.py"
     module.write_text(source, encoding="utf-8")
     compiled = folder / f"{stem}.kfp.yaml"
-    proc = subprocess.run(
-        [sys.executable, str(module), str(compiled)], capture_output=True, text=True
-    )
+    proc = subprocess.run([python, str(module), str(compiled)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise PipelineError(
             f"the kfp SDK could not compile {module}: {proc.stderr.strip().splitlines()[-1:]}"
