@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
+from integration.pipeline.helpers import children, runs
 
 from mlops_nb.cli import main
 from mlops_nb.pipeline import export
@@ -54,7 +56,7 @@ def test_kfp_export_compiles_to_ir_with_components_parameters_and_dependencies(
 
     # outputs are artifacts passed to the steps that read them; dependencies as in the DAG
     prepare_key, _ = by_name["prepare"]
-    evaluate_key, evaluate = by_name["evaluate"]
+    _, evaluate = by_name["evaluate"]
     assert train["dependentTasks"] == [prepare_key]
     assert sorted(evaluate["dependentTasks"]) == sorted([prepare_key, train_key])
     artifacts = evaluate["inputs"]["artifacts"]
@@ -94,3 +96,60 @@ def test_kfp_export_writes_the_default_image_and_says_what_is_lost(
     ir = yaml.safe_load((out / "wine_pipeline.kfp.yaml").read_text())
     images = {e["container"]["image"] for e in ir["deploymentSpec"]["executors"].values()}
     assert images == {"mlops-nb-wine-pipeline:" + __import__("mlops_nb").__version__}
+
+
+def test_a_kfp_step_runs_in_its_pod_as_the_component_calls_it(
+    example_pipeline: Path, tmp_path: Path
+) -> None:
+    """What each container runs (``python -m mlops_nb.pipeline.orchestrators.kfp_task``), with
+    artifacts in folders of their own as KFP mounts them: typed parameters from text, inputs
+    copied in, outputs and the executed notebook copied out."""
+    import subprocess
+    import sys
+
+    artifacts = tmp_path / "artifacts"
+    task = [sys.executable, "-m", "mlops_nb.pipeline.orchestrators.kfp_task"]
+    common = ["--pipeline", str(example_pipeline), "--orchestrator-run", "job-1"]
+    prepare = subprocess.run(
+        [
+            *task, *common, "--step", "prepare",
+            "--param", "test_size", "float", "0.5",
+            "--param", "seed", "int", "3",
+            "--output", "data/train.csv", str(artifacts / "prepare" / "train"),
+            "--output", "data/test.csv", str(artifacts / "prepare" / "test"),
+            "--notebook-out", str(artifacts / "prepare" / "notebook"),
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert prepare.returncode == 0, prepare.stdout + prepare.stderr
+    assert "step prepare: finished" in prepare.stdout
+    train_rows = (artifacts / "prepare" / "train").read_text().splitlines()
+    test_rows = (artifacts / "prepare" / "test").read_text().splitlines()
+    assert abs(len(train_rows) - len(test_rows)) <= 1  # test_size 0.5 reached the notebook
+    executed = json.loads((artifacts / "prepare" / "notebook").read_text())
+    assert executed["metadata"]["papermill"]["parameters"] == {"test_size": 0.5, "seed": 3}
+
+    # the next pod starts from the image's files: its input arrives as an artifact
+    (example_pipeline.parent / "data" / "train.csv").unlink()
+    train = subprocess.run(
+        [
+            *task, *common, "--step", "train",
+            "--param", "n_estimators", "int", "7",
+            "--input", "data/train.csv", str(artifacts / "prepare" / "train"),
+            "--output", "models/model.pkl", str(artifacts / "train" / "model"),
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stdout + train.stderr
+    assert (artifacts / "train" / "model").stat().st_size > 0
+    assert (example_pipeline.parent / "data" / "train.csv").read_text().splitlines() == train_rows
+
+    # both pods' steps are children of one pipeline run (the KFP job id)
+    pipeline_runs = [
+        r for r in runs("wine-pipeline") if r.data.tags.get("mlops_nb.kind") == "pipeline"
+    ]
+    assert len(pipeline_runs) == 1
+    steps = children("wine-pipeline", pipeline_runs[0].info.run_id)
+    assert sorted(steps) == ["prepare", "train"]
+    assert steps["train"].data.params["n_estimators"] == "7"
+    assert pipeline_runs[0].info.status == "FINISHED"
