@@ -78,6 +78,10 @@ def export(
     if schedule is not None:
         check_schedule(schedule)
     loaded = pipeline if isinstance(pipeline, Pipeline) else spec.load(pipeline)
+    if to == "kfp":  # before anything is written
+        from mlops_nb.pipeline.orchestrators.kfp import compiler_python
+
+        compiler_python()
     folder = Path(out).resolve()
     if folder.exists() and not folder.is_dir():
         raise PipelineError(f"--out {out}: is a file; give a folder")

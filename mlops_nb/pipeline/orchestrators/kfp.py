@@ -184,9 +184,7 @@ def write(
     tracking_uri: str,
     notes: list[str],
 ) -> Export:
-    python = os.environ.get("MLOPS_NB_KFP_PYTHON") or sys.executable
-    if python == sys.executable:
-        require("kfp", "kfp", "mlops-nb pipeline export --to kfp")
+    python = compiler_python()
     stem = re.sub(r"[^A-Za-z0-9_]", "_", pipeline.name) or "pipeline"
     remote = "://" in tracking_uri and not tracking_uri.startswith(("sqlite:", "file:"))
     source = render(
@@ -230,6 +228,15 @@ def write(
             "recorded only there)"
         )
     return Export("kfp", files, notes)
+
+
+def compiler_python() -> str:
+    """The interpreter that compiles the pipeline module: ``MLOPS_NB_KFP_PYTHON``, else this one
+    (which then needs ``kfp``: :class:`MissingDependencyError`, exit code 3)."""
+    python = os.environ.get("MLOPS_NB_KFP_PYTHON") or sys.executable
+    if python == sys.executable:
+        require("kfp", "kfp", "mlops-nb pipeline export --to kfp")
+    return python
 
 
 def _kfp_name(name: str) -> str:

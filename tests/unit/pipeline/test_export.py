@@ -126,3 +126,19 @@ def test_what_airflow_cannot_express_is_said(
     assert "is a local file" in notes
     with pytest.raises(PipelineError, match="is a file; give a folder"):
         export(path, to="airflow", out=path)
+
+
+def test_kfp_without_the_sdk_says_what_to_install_and_writes_nothing(
+    workdir: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import importlib.util
+
+    if importlib.util.find_spec("kfp") is not None:
+        pytest.skip("kfp is installed here")
+    monkeypatch.delenv("MLOPS_NB_KFP_PYTHON", raising=False)
+    path = workdir(CHAIN, notebooks=("a.ipynb",))
+    out = tmp_path / "kfp"
+    assert main(["pipeline", "export", str(path), "--to", "kfp", "--out", str(out)]) == 3
+    assert "pip install 'mlops-nb[kfp]'" in capsys.readouterr().err
+    assert not out.exists()
