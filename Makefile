@@ -20,13 +20,16 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Airflow 3 and the kfp SDK for the pipeline-export tests, in their own virtualenv (their pins
-# differ from ours; see scripts/orchestrators-requirements.txt). Exact versions come from the
-# committed constraints file, so no constraints file is fetched from a hub.
+# differ from ours; see scripts/orchestrators-requirements.txt). The committed constraints file
+# is the complete resolved set (no constraints file is fetched from a hub): installed as is,
+# without resolving again or byte-compiling 150 packages (what runs compiles on first use), then
+# checked. Regenerate it with a plain `pip install -r orchestrators-requirements.txt` + freeze.
 ORCH := .venv-orchestrators
 $(ORCH)/.installed: scripts/orchestrators-requirements.txt scripts/orchestrators-constraints.txt
 	test -x $(ORCH)/bin/python || $(PYTHON) -m venv $(ORCH)
-	$(ORCH)/bin/python -m pip install -q -r scripts/orchestrators-requirements.txt \
-	  -c scripts/orchestrators-constraints.txt
+	$(ORCH)/bin/python -m pip install -q --no-deps --no-compile \
+	  -r scripts/orchestrators-constraints.txt
+	$(ORCH)/bin/python -m pip check
 	touch $@
 
 orchestrators: $(ORCH)/.installed
