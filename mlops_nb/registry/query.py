@@ -89,14 +89,17 @@ def _require_model(client: Any, name: str) -> Any:
 
 
 def versions(client: Any, name: str) -> list[VersionSummary]:
-    _require_model(client, name)
+    model = _require_model(client, name)
+    by_version: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():  # searches do not fill mv.aliases
+        by_version.setdefault(str(version), []).append(alias)
     out = []
     for mv in sorted(all_versions(client, name), key=lambda v: -int(v.version)):
         passed = (mv.tags or {}).get(TAG_GATES_PASSED)
         out.append(
             VersionSummary(
                 version=str(mv.version),
-                aliases=sorted(mv.aliases or []),
+                aliases=sorted(by_version.get(str(mv.version), [])),
                 run_id=mv.run_id or None,
                 model_id=model_id_of(mv),
                 created=int(mv.creation_timestamp or 0),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from integration.registry.seed import Seeded, _seed, copy_store
+from integration.registry.seed import Seeded, copy_store, seed
 
 
 @pytest.fixture(scope="session")
 def seeded_registry(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    return _seed(tmp_path_factory.mktemp("registry-seed"))
+    return seed(tmp_path_factory.mktemp("registry-seed"))
 
 
 @pytest.fixture

@@ -62,7 +62,9 @@ def _log(mlflow, name, model, x_train, y_train, accuracy, extra_inputs=()):
         return run.info.run_id
 
 
-def _seed(root: Path) -> Seeded:
+def seed(root: Path, uri: str | None = None, *, odd_runs: bool = True) -> Seeded:
+    """Data files under ``root``; runs in ``uri`` (default: a sqlite store under ``root``);
+    ``odd_runs``: also a run with two models and one with none."""
     import mlflow
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from sklearn.datasets import load_breast_cancer
@@ -85,10 +87,13 @@ def _seed(root: Path) -> Seeded:
         shifted[column] = shifted[column] * 1.6
     shifted.to_csv(shifted_csv, index=False)
 
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    local = uri is None
+    uri = uri or f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(
-        experiment_id=mlflow.create_experiment("cancer", artifact_location=str(root / "artifacts"))
+        experiment_id=mlflow.create_experiment(
+            "cancer", artifact_location=str(root / "artifacts") if local else None
+        )
     )
     good = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
     weak = DecisionTreeClassifier(max_depth=1, random_state=0).fit(x_train, y_train)
@@ -102,6 +107,8 @@ def _seed(root: Path) -> Seeded:
         tags=[InputTag("mlflow.data.context", "evaluation")],
     )
     runs["with_eval"] = _log(mlflow, "with_eval", good, x_train, y_train, acc[good], [eval_input])
+    if not odd_runs:
+        return Seeded(root, uri, runs, eval_csv, train_csv, shifted_csv)
     with mlflow.start_run(run_name="two") as run:
         for name in ("a", "b"):
             mlflow.sklearn.log_model(
@@ -114,7 +121,6 @@ def _seed(root: Path) -> Seeded:
     with mlflow.start_run(run_name="none") as run:
         mlflow.log_metric("accuracy", 0.5)
         runs["no_model"] = run.info.run_id
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
     return Seeded(root, uri, runs, eval_csv, train_csv, shifted_csv)
 
 
