@@ -92,6 +92,8 @@ class ModelHandler(RegistryHandler):
 class CardHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str, version: str) -> None:
+        if not version.isdigit():
+            raise ApiError(400, f"version must be a number, got {version!r}")
         settings = self.store(self.get_argument("notebook", None))
         self.reply(await self.call(_card, settings, name, version))
 
@@ -166,6 +168,6 @@ class PromoteHandler(RegistryHandler):
 ROUTES: list[tuple[str, type]] = [
     ("models", ModelsHandler),
     (r"models/([^/]+)", ModelHandler),
-    (r"models/([^/]+)/versions/([0-9]+)/card", CardHandler),
+    (r"models/([^/]+)/versions/([^/]+)/card", CardHandler),
     ("promote", PromoteHandler),
 ]
