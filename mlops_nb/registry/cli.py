@@ -59,6 +59,9 @@ def promote_command(
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
 ) -> None:
     """Register a run's model and move the alias to it when every gate passes."""
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a terminal's output
     from mlops_nb.registry.api import PromotionEvent, promote
 
     def show(event: PromotionEvent) -> None:
