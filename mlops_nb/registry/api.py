@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mlops_nb.registry import card as cards
-from mlops_nb.registry import data, record
+from mlops_nb.registry import data, global_uri, record
 from mlops_nb.registry.constants import CARD_HTML, CARD_MD, DEFAULT_ALIAS, TAG_CARD, TAG_CARD_HTML
 from mlops_nb.registry.errors import PromotionUsageError, RegistryError
 from mlops_nb.registry.gates import drift as drift_gate
@@ -157,6 +157,19 @@ def promote(
         reason,
     )
     client = client_for(tracking_uri)
+    with global_uri.tracking_uri(client.tracking_uri):
+        return _promote(client, source, name, req, intended_use, limitations, emit)
+
+
+def _promote(
+    client: Any,
+    source: str,
+    name: str | None,
+    req: _Request,
+    intended_use: str | None,
+    limitations: str | None,
+    emit: Progress,
+) -> PromotionResult:
     target_name = name or _name_from_source(source)
     candidate = resolve_source(client, source, target_name)
     run = client.get_run(candidate.run_id) if candidate.run_id else None

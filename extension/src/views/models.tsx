@@ -76,6 +76,7 @@ export function ModelsView(props: { model: ModelsModel; notebook: string | null 
     <div className="mlops-nb-models">
       <PromoteForm model={model} />
       <Promotion model={model} />
+      {model.loading ? <p data-testid="models-loading">Reading the registry…</p> : null}
       {model.error ? <div className="mlops-nb-error" data-testid="models-error">{model.error}</div> : null}
       {model.models && model.models.models.length === 0 ? (
         <p data-testid="models-empty">

@@ -180,3 +180,28 @@ def test_bad_sources_are_usage_errors(registry: Seeded) -> None:
     assert client_for().search_registered_models() == []
     two = promote(f"runs:/{registry.runs['two_models']}/b", "other")
     assert two.moved and two.version == "1"
+
+
+def test_a_store_other_than_the_process_default(
+    registry: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the panel's server does: its own store is not the notebook's."""
+    import os
+
+    other = f"sqlite:///{registry.root / 'elsewhere.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    result = promote(
+        registry.runs["good"],
+        "cancer",
+        no_regression=True,
+        eval_data=registry.eval_csv,
+        target=TARGET,
+        tracking_uri=registry.uri,
+    )
+    assert result.moved and result.tracking_uri == registry.uri
+    assert (
+        str(client_for(registry.uri).get_model_version_by_alias("cancer", "champion").version)
+        == "1"
+    )
+    assert os.environ["MLFLOW_TRACKING_URI"] == other  # put back
+    assert not (registry.root / "elsewhere.db").exists()  # nothing touched there
