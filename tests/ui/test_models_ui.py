@@ -42,6 +42,6 @@ def test_models_tab_promote_and_card(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from mlflow import MlflowClient
 
     client = MlflowClient(seeded.uri)
-    assert client.get_model_version_by_alias("cancer", "champion").version == "2"
+    assert str(client.get_model_version_by_alias("cancer", "champion").version) == "2"
     for shot in ("models-01-list", "models-02-promoted", "models-03-refused", "models-04-card"):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000

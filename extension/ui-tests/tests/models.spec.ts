@@ -42,7 +42,7 @@ test('models, promote behind gates, the card', async ({ page }) => {
   await test.step('promoting a better run shows each gate and moves the alias', async () => {
     await promote(GOOD, 'accuracy>=0.9');
     const gates = panel.getByTestId('gate-event');
-    await expect(gates.filter({ hasText: 'threshold' })).toContainText('✓ threshold: accuracy = 0.9');
+    await expect(gates.filter({ hasText: 'threshold: accuracy' })).toContainText('✓ threshold: accuracy = 0.9');
     await expect(panel.getByTestId('promotion-verdict')).toHaveText(
       'Promoted: cancer version 2 is now @champion'
     );
@@ -53,7 +53,7 @@ test('models, promote behind gates, the card', async ({ page }) => {
 
   await test.step('a run that fails a gate is refused and the alias stays', async () => {
     await promote(WEAK, 'accuracy>=0.99');
-    await expect(panel.getByTestId('gate-event').filter({ hasText: 'threshold' })).toContainText('✗');
+    await expect(panel.getByTestId('gate-event').filter({ hasText: 'threshold: accuracy' })).toContainText('✗');
     await expect(panel.getByTestId('promotion-verdict')).toHaveText(
       'Not promoted: cancer version 1 (@champion unchanged)'
     );
