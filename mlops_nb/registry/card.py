@@ -303,7 +303,8 @@ def render_markdown(card: Card) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # a value is text, never markup: pipes would split the cell, "<" would open raw HTML
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
 
 
 def _md_table(block: Block) -> list[str]:
