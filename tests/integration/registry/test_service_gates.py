@@ -98,8 +98,11 @@ def test_drift_gate_on_live_traffic_and_the_fidelity_verdict(service: dict[str, 
     # the candidate's reference is the sample its service ships; the traffic is what it served
     assert "the training reference of" in drift.details["reference"]
     assert drift.details["current_rows"] == 300
-    # the service serves the candidate, but its metadata records no verdict (yet)
-    assert fidelity.status is GateStatus.SKIPPED and "no fidelity verdict" in fidelity.summary
+    # the service serves the candidate: its fidelity verdict (from productionize) is a gate
+    metadata = json.loads((service["dir"] / "model" / "metadata.json").read_text())
+    assert metadata["fidelity"]["passed"] is True
+    assert fidelity.status is GateStatus.PASSED and fidelity.summary.startswith(f"passed in {url}")
+    assert metadata["fidelity"]["detail"] in fidelity.summary
 
     _send(url, 1.8, rows=900)
     shifted = promote(run_id, "diabetes", alias="prod", max_drift_share=0.3, service=url)

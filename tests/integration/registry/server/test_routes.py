@@ -101,5 +101,6 @@ async def test_bad_requests_are_clear_errors(jp_fetch, registry: Seeded):
     assert "no registered model 'missing'" in json.loads(info.value.response.body)["message"]
     # a failing promotion is a failed job with the message, not a server error
     code, job = await _post(jp_fetch, {"source": "not-a-run", "name": "m"})
+    assert code == 202
     job = await _poll(jp_fetch, job["id"])
     assert job["state"] == "failed" and "give a run id" in job["error"]
