@@ -64,7 +64,7 @@ def _log(mlflow, name, model, x_train, y_train, accuracy, extra_inputs=()):
 
 def seed(root: Path, uri: str | None = None, *, odd_runs: bool = True) -> Seeded:
     """Data files under ``root``; runs in ``uri`` (default: a sqlite store under ``root``);
-    ``odd_runs``: also a run with two models and one with none."""
+    ``odd_runs``: also a run with an evaluation dataset, one with two models and one with none."""
     import mlflow
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from sklearn.datasets import load_breast_cancer
@@ -102,13 +102,13 @@ def seed(root: Path, uri: str | None = None, *, odd_runs: bool = True) -> Seeded
         "good": _log(mlflow, "good", good, x_train, y_train, acc[good]),
         "weak": _log(mlflow, "weak", weak, x_train, y_train, acc[weak]),
     }
+    if not odd_runs:
+        return Seeded(root, uri, runs, eval_csv, train_csv, shifted_csv)
     eval_input = DatasetInput(
         Dataset("test", "e4a1", "local", json.dumps({"uri": str(eval_csv)})),
         tags=[InputTag("mlflow.data.context", "evaluation")],
     )
     runs["with_eval"] = _log(mlflow, "with_eval", good, x_train, y_train, acc[good], [eval_input])
-    if not odd_runs:
-        return Seeded(root, uri, runs, eval_csv, train_csv, shifted_csv)
     with mlflow.start_run(run_name="two") as run:
         for name in ("a", "b"):
             mlflow.sklearn.log_model(
