@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,10 +83,16 @@ def _setup(root: Path, rows: int, candidates: int) -> dict[str, object]:
     return {"uri": uri, "runs": runs}
 
 
-def _wall(cmd: list[str], env: dict[str, str]) -> float:
+def _wall(cmd: list[str], env: dict[str, str], cpu: list[float] | None = None) -> float:
+    """Wall time of ``cmd``; its CPU time (user + system) appended to ``cpu``: on a machine
+    other jobs load, CPU time is the figure that does not depend on them."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(
             f"{' '.join(cmd[:3])} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
@@ -127,29 +134,32 @@ def main() -> None:
         # the first run becomes the champion of both, untimed
         _wall([*promote[:2], runs[0], *promote[3:]], env)
         _wall([*peer[:3], runs[0], *peer[4:]], env)
-        ours, theirs = [], []
+        ours, theirs, ours_cpu, theirs_cpu = [], [], [], []  # type: ignore[var-annotated]
         for run_id in runs[1:]:  # alternate, each a new candidate against the champion
-            ours.append(_wall([*promote[:2], run_id, *promote[3:]], env))
-            theirs.append(_wall([*peer[:3], run_id, *peer[4:]], env))
+            ours.append(_wall([*promote[:2], run_id, *promote[3:]], env, ours_cpu))
+            theirs.append(_wall([*peer[:3], run_id, *peer[4:]], env, theirs_cpu))
     result = {
         "rows": args.rows,
         "repeat": args.repeat,
         "mlops_nb_promote_s": statistics.median(ours),
         "mlflow_script_s": statistics.median(theirs),
+        "mlops_nb_promote_cpu_s": statistics.median(ours_cpu),
+        "mlflow_script_cpu_s": statistics.median(theirs_cpu),
+        "load_average_1min": os.getloadavg()[0],
         "runs_s": {"mlops_nb": ours, "mlflow_script": theirs},
         "gates": "threshold + no regression (both models scored) + drift (20 columns)",
         "peer": "MLflow script: register, score candidate and champion, compare, set alias",
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "promote.json").write_text(json.dumps(result, indent=2))
-    print(f"{'':<48} median   runs")
+    print(f"{'':<48} median wall (runs) | median CPU; load average {os.getloadavg()[0]:.1f}")
     print(
         f"{'mlops-nb promote (3 gates, CLI start incl.)':<48} {result['mlops_nb_promote_s']:.2f} s "
-        f"  {', '.join(f'{t:.2f}' for t in ours)}"
+        f"  ({', '.join(f'{t:.2f}' for t in ours)}) | {result['mlops_nb_promote_cpu_s']:.2f} s"
     )
     print(
         f"{'MLflow script (no drift gate, process start)':<48} {result['mlflow_script_s']:.2f} s "
-        f"  {', '.join(f'{t:.2f}' for t in theirs)}"
+        f"  ({', '.join(f'{t:.2f}' for t in theirs)}) | {result['mlflow_script_cpu_s']:.2f} s"
     )
 
 
