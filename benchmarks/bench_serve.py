@@ -58,11 +58,12 @@ MIXED_CELLS = [
     "from sklearn.pipeline import Pipeline\n"
     "from sklearn.preprocessing import OneHotEncoder, StandardScaler",
     "rng = np.random.default_rng(0)\nn = 5000\n"
-    "X = pd.DataFrame({'age': rng.normal(38, 12, n), 'fare': rng.exponential(30, n),\n"
+    "age = np.where(rng.random(n) < 0.2, np.nan, rng.normal(38, 12, n))\n"
+    "fare = np.where(rng.random(n) < 0.05, np.nan, rng.exponential(30, n))\n"
+    "X = pd.DataFrame({'age': age, 'fare': fare,\n"
     "    'sibsp': rng.integers(0, 5, n).astype(float),\n"
     "    'embarked': rng.choice(['S', 'C', 'Q'], n), 'sex': rng.choice(['male', 'female'], n),\n"
     "    'pclass': rng.choice(['1', '2', '3'], n)})\n"
-    "X.loc[rng.random(n) < 0.2, 'age'] = np.nan\nX.loc[rng.random(n) < 0.05, 'fare'] = np.nan\n"
     "y = ((X['sex'] == 'female') ^ (X['fare'].fillna(10) > 40)).astype(int)",
     "numeric = Pipeline([('imputer', SimpleImputer(strategy='median')),\n"
     "    ('scaler', StandardScaler())])\n"
