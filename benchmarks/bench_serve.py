@@ -290,8 +290,11 @@ def main() -> int:
 
     simple_dir, simple_model, simple_records = make_service(work, NOTEBOOK_CELLS, "simple")
     mixed_dir, _, mixed_records = make_service(work, MIXED_CELLS, "mixed")
-    simple_uri = log_to_mlflow(simple_model, work, pd.DataFrame(simple_records[:5]), "simple")
-    sb, mb = bodies(simple_records), bodies(mixed_records)
+    # MLflow serves the fitted object itself: its requests use the model's own column names
+    names = list(getattr(simple_model, "feature_names_in_", simple_records[0]))
+    mlflow_records = [dict(zip(names, r.values(), strict=True)) for r in simple_records]
+    simple_uri = log_to_mlflow(simple_model, work, pd.DataFrame(mlflow_records[:5]), "simple")
+    sb, mb, fb = bodies(simple_records), bodies(mixed_records), bodies(mlflow_records)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
@@ -302,8 +305,8 @@ def main() -> int:
     # key: (name, directory or model uri, extra env, scenarios)
     plan_servers: dict[str, tuple[str, Any, dict[str, str], dict[str, tuple[str, bytes, int]]]] = {
         "mlflow": ("mlflow models serve (simple)", simple_uri, {}, {
-            "single_c8": ("/invocations", sb["split1"], 8),
-            "batch1000_c4": ("/invocations", sb["split1000"], 4),
+            "single_c8": ("/invocations", fb["split1"], 8),
+            "batch1000_c4": ("/invocations", fb["split1000"], 4),
         }),
         "onnx": ("generated, onnx (simple)", simple_dir, {}, {
             "single_c8": ("/predict", sb["one"], 8),
