@@ -1,12 +1,17 @@
 """The generated service vs ``mlflow models serve``: same model, same machine, same run.
 
+    apt-get install wrk
     .venv/bin/python benchmarks/bench_serve.py [--repeat 3] [--duration 8]
 
-Model: StandardScaler + LogisticRegression over 20 features (the FACTS.md setup), trained by a small
-notebook that ``mlops_nb.productionize`` turns into a service; the very same fitted object is logged
-to MLflow and served with ``mlflow models serve --env-manager local``. Both servers
-run one worker on 127.0.0.1; load comes from ``wrk`` (Debian's ``wrk`` package). Figures are
-medians of ``--repeat`` runs. Results are printed and written to
+Models: (1) StandardScaler + LogisticRegression over 20 features (the FACTS.md setup); (2) a
+ColumnTransformer pipeline with missing numbers and categorical columns (median imputer + scaler,
+one-hot + chi2 feature selection, LogisticRegression: the shape of scikit-learn's mixed-types
+gallery example). Each is trained by a small notebook that ``mlops_nb.productionize`` turns into a
+service (engine ``auto``: onnxruntime when it reproduces the model); the same service also runs
+with ``ENGINE=sklearn``, with micro-batching on and off, and the very same fitted object is logged
+to MLflow and served with ``mlflow models serve --env-manager local``. Every server runs one worker
+on 127.0.0.1; load comes from ``wrk``. Figures are medians of ``--repeat`` runs, alternating between
+servers. Resident memory is the worker's VmRSS after the load. Results are printed and written to
 benchmarks/results/serve-<time>.json.
 """
 
@@ -43,6 +48,30 @@ NOTEBOOK_CELLS = [
     "X_arr, y = make_classification(n_samples=5000, n_features=20, random_state=0)\n"
     "X = pd.DataFrame(X_arr, columns=[f'f{i}' for i in range(20)])",
     "model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))\nmodel.fit(X, y)",
+]
+
+MIXED_CELLS = [
+    "import numpy as np\nimport pandas as pd\nfrom sklearn.compose import ColumnTransformer\n"
+    "from sklearn.feature_selection import SelectPercentile, chi2\n"
+    "from sklearn.impute import SimpleImputer\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.pipeline import Pipeline\n"
+    "from sklearn.preprocessing import OneHotEncoder, StandardScaler",
+    "rng = np.random.default_rng(0)\nn = 5000\n"
+    "age = np.where(rng.random(n) < 0.2, np.nan, rng.normal(38, 12, n))\n"
+    "fare = np.where(rng.random(n) < 0.05, np.nan, rng.exponential(30, n))\n"
+    "X = pd.DataFrame({'age': age, 'fare': fare,\n"
+    "    'sibsp': rng.integers(0, 5, n).astype(float),\n"
+    "    'embarked': rng.choice(['S', 'C', 'Q'], n), 'sex': rng.choice(['male', 'female'], n),\n"
+    "    'pclass': rng.choice(['1', '2', '3'], n)})\n"
+    "y = ((X['sex'] == 'female') ^ (X['fare'].fillna(10) > 40)).astype(int)",
+    "numeric = Pipeline([('imputer', SimpleImputer(strategy='median')),\n"
+    "    ('scaler', StandardScaler())])\n"
+    "categorical = Pipeline([('encoder', OneHotEncoder(handle_unknown='ignore')),\n"
+    "    ('selector', SelectPercentile(chi2, percentile=50))])\n"
+    "prep = ColumnTransformer([('num', numeric, ['age', 'fare', 'sibsp']),\n"
+    "    ('cat', categorical, ['embarked', 'sex', 'pclass'])])\n"
+    "model = Pipeline([('prep', prep), ('clf', LogisticRegression())])\nmodel.fit(X, y)",
 ]
 
 
@@ -149,21 +178,30 @@ def median_runs(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def make_service(work: Path) -> tuple[Path, Any, list[dict[str, float]]]:
+def make_service(work: Path, cells: list[str], name: str) -> tuple[Path, Any, list[dict[str, Any]]]:
     from mlops_nb.productionize.api import productionize
 
-    nb = new_notebook(cells=[new_code_cell(c) for c in NOTEBOOK_CELLS])
-    nbformat.write(nb, work / "bench.ipynb")
-    result = productionize(work / "bench.ipynb", out=work / "service")
+    folder = work / name
+    folder.mkdir()
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    result = productionize(folder / f"{name}.ipynb", out=folder / "service")
     model = pickle.loads((result.service_dir / "model" / "model.pkl").read_bytes())
-    import pandas as pd
+    engine = json.loads((result.service_dir / "model" / "engine.json").read_text())
+    print(f"{name}: engine {engine['engine']} ({engine['reason']})", flush=True)
+    example = json.loads((result.service_dir / "model" / "input_example.json").read_text())
+    return result.service_dir, model, example["records"]
 
-    ref = pd.read_csv(result.service_dir / "model" / "reference.csv")
-    records = ref.to_dict(orient="records")
-    return result.service_dir, model, records
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def log_to_mlflow(model: Any, work: Path, example: Any) -> str:
+def log_to_mlflow(model: Any, work: Path, example: Any, name: str = "model") -> str:
     import mlflow
     import sklearn
 
@@ -172,7 +210,7 @@ def log_to_mlflow(model: Any, work: Path, example: Any) -> str:
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model,
-            name="model",
+            name=name,
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             serialization_format="cloudpickle",
             input_example=example,
@@ -196,6 +234,42 @@ def container_start(tag: str, repeat: int) -> dict[str, float]:
     return {"image_mb": docker.image_size(tag) / 1e6, "start_to_ready_s": statistics.median(times)}
 
 
+def uvicorn_cmd(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def mlflow_cmd(uri: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+        "-h", "127.0.0.1", "-p", str(port), "-w", "1",
+    ]  # fmt: skip
+
+
+def bodies(records: list[dict[str, Any]]) -> dict[str, bytes]:
+    columns = list(records[0])
+    one = records[0]
+    batch = (records * (1000 // len(records) + 1))[:1000]
+    return {
+        "one": json.dumps(one).encode(),
+        "batch": json.dumps(batch).encode(),
+        "split1": json.dumps(
+            {"dataframe_split": {"columns": columns, "data": [[one[c] for c in columns]]}}
+        ).encode(),
+        "split1000": json.dumps(
+            {
+                "dataframe_split": {
+                    "columns": columns,
+                    "data": [[r[c] for c in columns] for r in batch],
+                }
+            }
+        ).encode(),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -212,133 +286,83 @@ def main() -> int:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    service, model, records = make_service(work)
     import pandas as pd
 
-    columns = list(records[0])
-    uri = log_to_mlflow(model, work, pd.DataFrame(records[:5]))
-    one = records[0]
-    batch = (records * (1000 // len(records) + 1))[:1000]
-    split1 = json.dumps(
-        {"dataframe_split": {"columns": columns, "data": [[one[c] for c in columns]]}}
-    ).encode()
-    split1000 = json.dumps(
-        {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in batch]}}
-    ).encode()
-    ours_one = json.dumps(one).encode()
-    ours_batch = json.dumps(batch).encode()
-
+    simple_dir, simple_model, simple_records = make_service(work, NOTEBOOK_CELLS, "simple")
+    mixed_dir, _, mixed_records = make_service(work, MIXED_CELLS, "mixed")
+    # MLflow serves the fitted object itself: its requests use the model's own column names
+    names = list(getattr(simple_model, "feature_names_in_", simple_records[0]))
+    mlflow_records = [dict(zip(names, r.values(), strict=True)) for r in simple_records]
+    simple_uri = log_to_mlflow(simple_model, work, pd.DataFrame(mlflow_records[:5]), "simple")
+    sb, mb, fb = bodies(simple_records), bodies(mixed_records), bodies(mlflow_records)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
         # mlflow models serve execs `uvicorn` from PATH
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    py = sys.executable
+    single = lambda b: {"single_c8": ("/predict", b["one"], 8)}  # noqa: E731
+    # key: (name, directory or model uri, extra env, scenarios)
+    plan_servers: dict[str, tuple[str, Any, dict[str, str], dict[str, tuple[str, bytes, int]]]] = {
+        "mlflow": ("mlflow models serve (simple)", simple_uri, {}, {
+            "single_c8": ("/invocations", fb["split1"], 8),
+            "batch1000_c4": ("/invocations", fb["split1000"], 4),
+        }),
+        "onnx": ("generated, onnx (simple)", simple_dir, {}, {
+            "single_c8": ("/predict", sb["one"], 8),
+            "single_c32": ("/predict", sb["one"], 32),
+            "invocations_single_c8": ("/invocations", sb["split1"], 8),
+            "single_c1": ("/predict", sb["one"], 1),
+            "batch1000_c4": ("/invocations", sb["split1000"], 4),
+        }),
+        "onnx_microbatch": ("generated, onnx + micro-batching", simple_dir,
+                            {"MICRO_BATCH": "on"}, single(sb)),
+        "onnx_no_recording": ("generated, onnx, MONITOR_CAPACITY=0", simple_dir,
+                              {"MONITOR_CAPACITY": "0"}, {"single_c1": ("/predict", sb["one"], 1)}),
+        "sklearn": ("generated, sklearn + micro-batching", simple_dir, {"ENGINE": "sklearn"}, {
+            "single_c8": ("/predict", sb["one"], 8),
+            "batch1000_c4": ("/invocations", sb["split1000"], 4),
+        }),
+        "sklearn_no_microbatch": ("generated, sklearn, no micro-batching", simple_dir,
+                                  {"ENGINE": "sklearn", "MICRO_BATCH": "off"}, single(sb)),
+        "mixed_onnx": ("generated, onnx (ColumnTransformer)", mixed_dir, {}, {
+            "single_c8": ("/predict", mb["one"], 8),
+            "batch1000_c4": ("/predict", mb["batch"], 4),
+        }),
+        "mixed_sklearn": ("generated, sklearn (ColumnTransformer)", mixed_dir,
+                          {"ENGINE": "sklearn"}, single(mb)),
+    }  # fmt: skip
+    servers: dict[str, Server] = {}
+    ports: dict[str, int] = {}
+    for key, (name, where, extra, scenarios) in plan_servers.items():
+        port = ports[key] = free_port()
+        probe_path, probe_body = next(iter(scenarios.values()))[:2]
+        if key == "mlflow":
+            servers[key] = Server(name, mlflow_cmd(where, port), work, env,
+                                  (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
+        else:
+            servers[key] = Server(name, uvicorn_cmd(port), where, {**env, **extra},
+                                  (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
     results: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "servers": {}}
-    p_mlflow, p_ours, p_ours0 = free_port(), free_port(), free_port()
-    servers = {
-        "mlflow": Server(
-            "mlflow models serve",
-            [
-                py,
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                uri,
-                "--env-manager",
-                "local",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(p_mlflow),
-                "-w",
-                "1",
-            ],
-            work,
-            env,
-            (f"http://127.0.0.1:{p_mlflow}/invocations", split1),
-        ),
-        "ours": Server(
-            "generated service",
-            [
-                py,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "app.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(p_ours),
-                "--workers",
-                "1",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            service,
-            env,
-            (f"http://127.0.0.1:{p_ours}/predict", ours_one),
-        ),
-        "ours_no_recording": Server(
-            "generated service, MONITOR_CAPACITY=0",
-            [
-                py,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "app.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(p_ours0),
-                "--workers",
-                "1",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            service,
-            {**env, "MONITOR_CAPACITY": "0"},
-            (f"http://127.0.0.1:{p_ours0}/predict", ours_one),
-        ),
-    }
-    scenarios = {
-        "mlflow": {
-            "single_c8": ("/invocations", split1, 8),
-            "single_c32": ("/invocations", split1, 32),
-            "batch1000_c1": ("/invocations", split1000, 1),
-            "batch1000_c4": ("/invocations", split1000, 4),
-        },
-        "ours": {
-            "single_c8": ("/predict", ours_one, 8),
-            "single_c32": ("/predict", ours_one, 32),
-            "invocations_single_c8": ("/invocations", split1, 8),
-            "single_c1": ("/predict", ours_one, 1),
-            "batch1000_c1": ("/invocations", split1000, 1),
-            "batch1000_c4": ("/invocations", split1000, 4),
-            "predict_batch1000_c1": ("/predict", ours_batch, 1),
-        },
-        "ours_no_recording": {"single_c1": ("/predict", ours_one, 1)},
-    }
-    ports = {"mlflow": p_mlflow, "ours": p_ours, "ours_no_recording": p_ours0}
     try:
-        for key, server in servers.items():
+        for key in ("mlflow", "onnx", "sklearn", "mixed_onnx"):
             starts = []
             for _ in range(args.repeat):
-                starts.append(server.start())
-                server.stop()
+                starts.append(servers[key].start())
+                servers[key].stop()
                 wait_port_free(ports[key])
-            results["servers"][key] = {"start_to_first_answer_s": statistics.median(starts)}
-            print(f"{server.name:40s} start to first answer {statistics.median(starts):.2f} s")
+            results["servers"].setdefault(key, {})["start_to_first_answer_s"] = statistics.median(
+                starts
+            )
+            print(
+                f"{servers[key].name:42s} start to first answer {statistics.median(starts):.2f} s"
+            )
         for server in servers.values():
             server.start()
-        # all servers up (idle ones cost nothing); runs alternate between servers so that noise
-        # from the machine hits every server alike
-        plan = [(key, name, spec) for key in servers for name, spec in scenarios[key].items()]
+        plan = [
+            (key, name, spec) for key, (_, _, _, scen) in plan_servers.items()
+            for name, spec in scen.items()
+        ]  # fmt: skip
         collected: dict[tuple[str, str], list[dict[str, float]]] = {}
         for key, _, (path, body, conns) in plan:
             wrk(f"http://127.0.0.1:{ports[key]}{path}", body, conns, 2, work)  # warm-up
@@ -348,24 +372,35 @@ def main() -> int:
                 collected.setdefault((key, name), []).append(
                     wrk(url, body, conns, args.duration, work)
                 )
+        for key, server in servers.items():
+            assert server.proc is not None
+            results["servers"].setdefault(key, {})["rss_mb"] = rss_mb(server.proc.pid)
         for (key, name), runs in collected.items():
             results["servers"][key][name] = median_runs(runs)
-            print(f"{servers[key].name:40s} {name:24s} {results['servers'][key][name]}", flush=True)
+            print(f"{servers[key].name:42s} {name:22s} {results['servers'][key][name]}", flush=True)
     finally:
         for server in servers.values():
             server.stop()
-    m, o = results["servers"]["mlflow"], results["servers"]["ours"]
+    r = results["servers"]
     summary = {
-        "single_c8_throughput_x": o["single_c8"]["rps"] / m["single_c8"]["rps"],
-        "single_c32_throughput_x": o["single_c32"]["rps"] / m["single_c32"]["rps"],
-        "single_c8_p99_ratio": o["single_c8"]["p99_ms"] / m["single_c8"]["p99_ms"],
-        "single_c32_p99_ratio": o["single_c32"]["p99_ms"] / m["single_c32"]["p99_ms"],
-        "batch1000_throughput_x": o["batch1000_c4"]["rps"] / m["batch1000_c4"]["rps"],
-        "batch1000_p50_ms": o["batch1000_c1"]["p50_ms"],
-        "recording_p50_overhead_ms": o["single_c1"]["p50_ms"]
-        - results["servers"]["ours_no_recording"]["single_c1"]["p50_ms"],
-        "start_s": {"mlflow": m["start_to_first_answer_s"], "ours": o["start_to_first_answer_s"]},
-    }
+        "onnx_single_c8_rps": r["onnx"]["single_c8"]["rps"],
+        "onnx_single_c8_p99_ms": r["onnx"]["single_c8"]["p99_ms"],
+        "onnx_vs_mlflow_single_c8_x": r["onnx"]["single_c8"]["rps"]
+        / r["mlflow"]["single_c8"]["rps"],
+        "sklearn_single_c8_rps": r["sklearn"]["single_c8"]["rps"],
+        "sklearn_no_microbatch_single_c8_rps": r["sklearn_no_microbatch"]["single_c8"]["rps"],
+        "onnx_microbatch_single_c8_rps": r["onnx_microbatch"]["single_c8"]["rps"],
+        "mixed_onnx_single_c8_rps": r["mixed_onnx"]["single_c8"]["rps"],
+        "mixed_onnx_single_c8_p99_ms": r["mixed_onnx"]["single_c8"]["p99_ms"],
+        "mixed_sklearn_single_c8_rps": r["mixed_sklearn"]["single_c8"]["rps"],
+        "batch1000_vs_mlflow_x": r["onnx"]["batch1000_c4"]["rps"]
+        / r["mlflow"]["batch1000_c4"]["rps"],
+        "recording_p50_overhead_ms": r["onnx"]["single_c1"]["p50_ms"]
+        - r["onnx_no_recording"]["single_c1"]["p50_ms"],
+        "rss_mb": {k: round(v["rss_mb"], 1) for k, v in r.items()},
+        "start_s": {k: round(v["start_to_first_answer_s"], 2) for k, v in r.items()
+                    if "start_to_first_answer_s" in v},
+    }  # fmt: skip
     results["summary"] = summary
     print(json.dumps(summary, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)

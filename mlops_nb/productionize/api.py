@@ -15,6 +15,7 @@ input is unsupported; a failed fidelity check raises :class:`FidelityError` (exi
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -77,6 +78,7 @@ class _Options:
     fidelity: bool
     engineered_input: bool
     seed: int | None
+    engine: str = "auto"
 
 
 def _seeder(seed: int | None) -> Callable[[str], str] | None:
@@ -128,12 +130,15 @@ def productionize(
     engineered_input: bool = False,
     seed: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
 ) -> ProductionizeResult:
     """Turn the model-building code of a notebook into ``train.py`` and a service directory."""
     report = _Reporter(progress)
     sources = sum(x is not None for x in (notebook, run_id, model_uri))
     if sources != 1:
         raise ConfigError("give exactly one of: a notebook path, --run RUN_ID, --model models:/...")
+    if engine not in ("auto", "onnx", "sklearn"):
+        raise ConfigError(f"--engine {engine!r}: choose auto, onnx or sklearn")
     if smoke and not build:
         build = True
     scratch = Path(tempfile.mkdtemp(prefix="mlops-nb-productionize-"))
@@ -152,6 +157,7 @@ def productionize(
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engine=engine,
             engineered_input=engineered_input,
             seed=seed,
         )
@@ -308,8 +314,13 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
                 base_image=base_image,
                 wheelhouse=o.wheelhouse,
                 run_id=source.run_id,
+                engine=o.engine,
             )
-            done.append(f"service for {len(probe['columns'])} input column(s)")
+            served = json.loads((stage / "model" / "engine.json").read_text())
+            done.append(
+                f"service for {len(probe['columns'])} input column(s); engine {served['engine']}: "
+                f"{served['reason']}"
+            )
         if o.wheelhouse:
             from mlops_nb.productionize.packaging import build_wheelhouse
 

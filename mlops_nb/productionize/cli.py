@@ -86,6 +86,12 @@ def register(app: typer.Typer) -> None:
         fidelity: bool = typer.Option(
             True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."
         ),
+        engine: str = typer.Option(
+            "auto",
+            "--engine",
+            help="auto: onnxruntime when the converted model reproduces it, else scikit-learn; "
+            "onnx: fail if it cannot; sklearn: no conversion.",
+        ),
         engineered_input: bool = typer.Option(
             False,
             "--engineered-input",
@@ -117,6 +123,7 @@ def register(app: typer.Typer) -> None:
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engine=engine,
             engineered_input=engineered_input,
             seed=seed,
             progress=_printer(verbose),

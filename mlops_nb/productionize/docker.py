@@ -149,19 +149,27 @@ def smoke(tag: str, example: dict[str, Any]) -> tuple[bool, str]:
         if status != 200:
             return False, f"POST /predict answered {status}: {body[:300]!r}"
         got = json.loads(body)["predictions"]
-        if not same_predictions(got, example["predictions"]):
+        _, meta = _http(running.url + "/metadata", timeout=10)
+        engine = json.loads(meta).get("engine") or {"engine": "sklearn"}
+        parity = engine.get("parity") or {}
+        tolerance = float(parity["tolerance"]) if engine["engine"] == "onnx" else 1e-9
+        if not same_predictions(got, example["predictions"], tolerance):
             return False, f"the container predicts {got}, the notebook {example['predictions']}"
-        return True, f"ready in {ready:.2f}s; /predict equals the notebook on {len(got)} records"
+        return True, (
+            f"ready in {ready:.2f}s; /predict ({engine['engine']} engine) equals the notebook on "
+            f"{len(got)} records" + (f" within {tolerance:g}" if engine["engine"] == "onnx" else "")
+        )
     finally:
         running.stop()
 
 
 def same_predictions(got: list[Any], expected: list[Any], rtol: float = 1e-9) -> bool:
+    """Labels equal; values within ``rtol * max(1, |expected|)``."""
     if len(got) != len(expected):
         return False
     for a, b in zip(got, expected, strict=True):
         if isinstance(a, float) or isinstance(b, float):
-            if abs(float(a) - float(b)) > rtol * max(abs(float(a)), abs(float(b))) + 1e-12:
+            if abs(float(a) - float(b)) > rtol * max(1.0, abs(float(b))):
                 return False
         elif a != b:
             return False

@@ -8,8 +8,11 @@ copied from this machine into ``wheels/native``."""
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
+import json
 import os
+import pickletools
 import shutil
 import subprocess
 import sys
@@ -19,7 +22,17 @@ from typing import Any
 from mlops_nb.exceptions import MlopsNbError
 
 #: what the service template imports itself (uvloop/httptools: uvicorn's fast loop and parser)
-SERVICE_DISTS = ["fastapi", "uvicorn", "pydantic", "numpy", "scipy", "uvloop", "httptools"]
+SERVICE_DISTS = [
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "numpy",
+    "uvloop",
+    "httptools",
+    "prometheus-client",
+]
+#: modules every Python has, or the service already pins: never a requirement of their own
+_PROVIDED = {"numpy", "pandas", "feature_runtime", "features", "__future__", "builtins"}
 TEST_DISTS = ["pytest", "httpx"]
 _NAMES = {"sklearn": "scikit-learn"}
 
@@ -99,10 +112,87 @@ def _version(dist: str, known: dict[str, str]) -> str | None:
         return None
 
 
-def requirements(probe: dict[str, Any], needs_pandas: bool) -> list[tuple[str, str]]:
-    """(distribution, version) pairs, sorted by name."""
+def engine_of(service: Path) -> str:
+    """The engine productionize chose for a service directory (``model/engine.json``)."""
+    path = service / "model" / "engine.json"
+    return str(json.loads(path.read_text())["engine"]) if path.is_file() else "sklearn"
+
+
+def feature_distributions(service: Path) -> list[str]:
+    """Distributions the feature code needs beyond numpy and pandas: what ``features.py`` (and
+    the runtime beside it) imports, and the modules its pickled state ``model/features.pkl``
+    refers to."""
+    modules: set[str] = set()
+    for name in ("features.py", "feature_runtime.py"):
+        path = service / name
+        if path.is_file():
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    modules.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    modules.add(node.module.split(".")[0])
+    state = service / "model" / "features.pkl"
+    if state.is_file():
+        modules.update(_pickle_modules(state.read_bytes()))
+    mapping = importlib.metadata.packages_distributions()
+    dists = set()
+    for module in modules - _PROVIDED:
+        if module in sys.stdlib_module_names:
+            continue
+        dists.update(mapping.get(module, [module]))
+    return sorted(dists)
+
+
+_STRING_OPS = {
+    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE",
+    "SHORT_BINSTRING", "BINSTRING", "STRING",
+}  # fmt: skip
+_NO_PUSH = {"MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT", "FRAME", "PROTO", "STOP"}
+
+
+def _pickle_modules(data: bytes) -> set[str]:
+    """Top-level modules a pickle imports when loaded (its GLOBAL / STACK_GLOBAL opcodes), read
+    without loading it: the strings pushed (directly or from the memo) before STACK_GLOBAL."""
+    modules: set[str] = set()
+    pushed: list[Any] = []
+    memo: dict[int, Any] = {}
+    for opcode, arg, _ in pickletools.genops(data):
+        name = opcode.name
+        if name == "GLOBAL" and isinstance(arg, str):
+            modules.add(arg.split(" ")[0].split(".")[0])
+            pushed.append(None)
+        elif name == "STACK_GLOBAL":
+            if len(pushed) >= 2 and isinstance(pushed[-2], str):
+                modules.add(pushed[-2].split(".")[0])
+            pushed.append(None)
+        elif name in _STRING_OPS:
+            pushed.append(arg)
+        elif name == "MEMOIZE":
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg if isinstance(arg, int) else -1] = pushed[-1] if pushed else None
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(arg if isinstance(arg, int) else -1))
+        elif name not in _NO_PUSH:
+            pushed.append(None)
+    return modules
+
+
+def requirements(
+    probe: dict[str, Any],
+    needs_pandas: bool,
+    engine: str = "sklearn",
+    feature_dists: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """(distribution, version) pairs, sorted by name.
+
+    With the ONNX engine the model's own libraries (scikit-learn, XGBoost, ...) are left out:
+    onnxruntime runs the model, and only what the feature code needs is added."""
     known = {**probe.get("versions", {}), **probe.get("serving_distributions", {})}
-    wanted = [*SERVICE_DISTS, *probe.get("serving_distributions", {})]
+    if engine == "onnx":
+        wanted = [*SERVICE_DISTS, "onnxruntime", *(feature_dists or [])]
+    else:
+        wanted = [*SERVICE_DISTS, *probe.get("serving_distributions", {}), *(feature_dists or [])]
     wanted += [c for d in list(wanted) for c in COMPANIONS.get(d.lower(), [])]
     if needs_pandas:
         wanted.append("pandas")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from mlops_nb.exceptions import ConfigError, require
+
+GRACE_SECONDS = 20.0  # after SIGTERM, uvicorn gets this long to finish its requests
 
 
 def serve_command(service: Path, port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
@@ -40,11 +43,32 @@ def check_service_dir(service: Path) -> Path:
 
 
 def serve(service: Path, port: int = 8080, host: str = "127.0.0.1", workers: int = 1) -> int:
-    """Run uvicorn in the foreground until interrupted; returns its exit code."""
+    """Run uvicorn in the foreground until it exits or this process gets SIGTERM/SIGINT, which
+    are passed on to uvicorn (it finishes the requests in flight and frees the port); returns
+    uvicorn's exit code (0 after a signal)."""
     require("uvicorn", "serve", "mlops-nb serve")
     service = check_service_dir(service)
     env = {**os.environ, "MODEL_DIR": str(service / "model")}
+    child = subprocess.Popen(serve_command(service, port, host, workers), cwd=service, env=env)
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return subprocess.call(serve_command(service, port, host, workers), cwd=service, env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = child.wait(timeout=GRACE_SECONDS if stopping else None)
+                break
+            except subprocess.TimeoutExpired:  # uvicorn did not stop in time after a signal
+                child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return 0 if stopping else code

@@ -15,6 +15,7 @@ from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
 from mlops_nb.productionize.dataflow import DataFlow
+from mlops_nb.productionize.engine import choose_in_subprocess
 from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.render import render_tree
 
@@ -143,12 +144,17 @@ def render_service(
     base_image: str,
     wheelhouse: bool,
     run_id: str | None,
+    engine: str = "auto",
 ) -> list[tuple[str, str]]:
     first = example["records"][0]
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
     has_features = True
+    # the served engine (writes model/model.onnx and model/engine.json): see engine.py
+    served = choose_in_subprocess(stage, engine)["engine"]
     needs_pandas = has_features or not ctx["numeric_only"]
-    reqs = packaging.requirements(probe, needs_pandas)
+    reqs = packaging.requirements(
+        probe, needs_pandas, served, packaging.feature_distributions(stage)
+    )
     metrics = probe["notebook_metrics"]
     context = {
         **ctx,
@@ -158,6 +164,7 @@ def render_service(
         "notebook_name": ex.notebook.name,
         "version": __version__,
         "has_features": has_features,
+        "engine": served,
         "tag": tag,
         "base_image": base_image,
         "wheelhouse": wheelhouse,

@@ -76,6 +76,10 @@ def test_image_is_built_offline_and_smoke_tested(built: dict[str, Any]) -> None:
     assert result.image == built["tag"]
     build_start = next(e for e in built["events"] if e.step == "build" and e.status == "start")
     assert "no network" in build_start.message
+    render = next(e for e in built["events"] if e.step == "render" and e.status == "done")
+    assert "engine onnx" in render.message, render.message
+    # the ONNX image carries onnxruntime and no SciPy; scikit-learn only if the feature code
+    # imports it (see test_image_shape)
     assert docker.image_size(built["tag"]) <= 450 * 1024 * 1024
 
 
@@ -86,6 +90,10 @@ def test_image_shape(built: dict[str, Any]) -> None:
     assert attrs["User"] == "10001"
     assert attrs["Healthcheck"]["Test"][-1].count("/readyz") == 1
     assert "8080/tcp" in attrs["ExposedPorts"]
+    requirements = (built["result"].service_dir / "requirements.txt").read_text()
+    # scikit-learn (and the SciPy it needs) only when the feature code imports it
+    absent = [] if "scikit-learn==" in requirements else ["sklearn", "scipy"]
+    assert "scipy==" not in requirements or "scikit-learn==" in requirements
     probe = subprocess.run(
         [
             "docker",
@@ -96,13 +104,17 @@ def test_image_shape(built: dict[str, Any]) -> None:
             built["tag"],
             "-c",
             "import importlib.util as u, sys; "
-            "sys.exit(any(u.find_spec(m) for m in ('pip', 'mlops_nb', 'mlflow')))",
+            "sys.exit(any(u.find_spec(m) for m in ('pip', 'mlops_nb', 'mlflow', *sys.argv[1:])) "
+            "or not u.find_spec('onnxruntime'))",
+            *absent,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert probe.returncode == 0, "pip, mlops_nb or mlflow is in the final image"
+    assert probe.returncode == 0, (
+        "pip, mlops_nb, mlflow or sklearn is in the image (or no onnxruntime)"
+    )
 
 
 def test_container_serves_the_notebooks_predictions(built: dict[str, Any]) -> None:
@@ -125,7 +137,9 @@ def test_container_serves_the_notebooks_predictions(built: dict[str, Any]) -> No
             assert http.post("/predict", json=example["records"]).status_code == 401
             headers = {"X-API-Key": "k3y"}
             got = http.post("/predict", json=example["records"], headers=headers).json()
-            assert got["predictions"] == example["predictions"]
+            assert got["predictions"] == example["predictions"]  # labels: identical
+            served = http.get("/metadata", headers=headers).json()["engine"]
+            assert served["engine"] == "onnx" and served["parity"]["passed"]
             mlflow_style = http.post(
                 "/invocations", json={"dataframe_records": example["records"]}, headers=headers
             ).json()

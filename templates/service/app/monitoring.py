@@ -1,6 +1,6 @@
 """Drift monitoring inside the service: a bounded store of the inputs served, the training
-reference sample, and a drift check that reproduces Evidently 0.7's default tests with numpy and
-scipy only (Evidently itself is too large for the image).
+reference sample, and a drift check that reproduces Evidently 0.7's default tests with numpy only
+(``app/statistics.py``; Evidently and SciPy are too large for the image).
 
 Default tests (as Evidently's ``DataDriftPreset``): with a reference of <= 1000 rows, numeric
 columns use the Kolmogorov-Smirnov p-value (drift when <= 0.05) and categorical columns the
@@ -26,6 +26,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from app import statistics
 from app.schema import COLUMN_TYPES, INPUT_COLUMNS
 
 SHARE_THRESHOLD = 0.5
@@ -66,7 +67,9 @@ class InputStore:
         path = self.directory / f"inputs-{time.strftime('%Y%m%dT%H%M%S')}-{self.total_seen}.jsonl"
         with path.open("w") as handle:
             for row in pending:
-                handle.write(json.dumps(dict(zip(INPUT_COLUMNS, row, strict=True)), default=str) + "\n")
+                handle.write(
+                    json.dumps(dict(zip(INPUT_COLUMNS, row, strict=True)), default=str) + "\n"
+                )
         files = sorted(self.directory.glob("inputs-*.jsonl"))
         for old in files[: -self.max_files]:
             old.unlink(missing_ok=True)
@@ -99,7 +102,7 @@ class Reference:
     def __init__(self, path: Path) -> None:
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            raw = {c: [] for c in INPUT_COLUMNS}
+            raw: dict[str, list[Any]] = {c: [] for c in INPUT_COLUMNS}
             self.records: list[dict[str, Any]] = []
             for row in reader:
                 record = {}
@@ -144,12 +147,14 @@ def _counts(keys: list[Any], values: np.ndarray) -> np.ndarray:
     return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.float64)
 
 
-def _stattest(ref: ColumnReference, cur: np.ndarray, reference_rows: int) -> tuple[str, float, float, bool]:
+def _stattest(
+    ref: ColumnReference, cur: np.ndarray, reference_rows: int
+) -> tuple[str, float, float, bool]:
     """(name, score, threshold, drifted) as Evidently 0.7 chooses and computes them."""
-    from scipy import stats  # imported on first use: keeps the service's start fast
-
-    n_values = len(np.unique(np.concatenate([ref.values, cur]))) if ref.numeric else len(
-        set(ref.values.tolist()) | set(cur.tolist())
+    n_values = (
+        len(np.unique(np.concatenate([ref.values, cur])))
+        if ref.numeric
+        else len(set(ref.values.tolist()) | set(cur.tolist()))
     )
     small = reference_rows <= 1000
     as_categorical = not ref.numeric or n_values <= 5
@@ -158,13 +163,13 @@ def _stattest(ref: ColumnReference, cur: np.ndarray, reference_rows: int) -> tup
     if small and as_categorical:
         return ("chisquare", *_chi_square(ref.values, cur))
     if small:
-        p_value = float(stats.ks_2samp(ref.values, cur)[1])
+        p_value = statistics.ks_pvalue(ref.values, cur)
         return "ks", p_value, 0.05, p_value <= 0.05
     if as_categorical:
         return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
     if ref.numeric:
         norm = max(ref.std, 0.001)
-        score = float(stats.wasserstein_distance(ref.values, cur)) / norm
+        score = statistics.wasserstein(ref.values, cur) / norm
         return "wasserstein", score, 0.1, score >= 0.1
     return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
 
@@ -174,8 +179,6 @@ def _keys(ref: np.ndarray, cur: np.ndarray) -> list[Any]:
 
 
 def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    from scipy import stats
-
     keys = sorted(_keys(ref, cur), key=str)
     if len(set(ref.tolist())) == 1 and len(set(cur.tolist())) == 1 and ref[0] == cur[0]:
         return 1.0, 0.05, False
@@ -184,26 +187,24 @@ def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
     pooled = (p1 * len(ref) + p2 * len(cur)) / (len(ref) + len(cur))
     denom = np.sqrt(pooled * (1 - pooled) * (1.0 / len(ref) + 1.0 / len(cur)))
     z = (p1 - p2) / denom if denom else 0.0
-    p_value = float(2 * (1 - stats.norm.cdf(abs(z))))
+    p_value = statistics.normal_sf_two_sided(float(z))
     return p_value, 0.05, p_value < 0.05
 
 
 def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    from scipy import stats
-
     keys = _keys(ref, cur)
     expected = _counts(keys, ref) * (len(cur) / len(ref))
     observed = _counts(keys, cur)
     with np.errstate(all="ignore"):
-        p_value = float(stats.chisquare(observed, expected)[1])
+        p_value = statistics.chisquare_pvalue(observed, expected)
     if np.isnan(p_value):
         p_value = 0.0
     return p_value, 0.05, p_value < 0.05
 
 
-def _jensen_shannon(ref: ColumnReference, cur: np.ndarray, categorical: bool) -> tuple[float, float, bool]:
-    from scipy.spatial import distance
-
+def _jensen_shannon(
+    ref: ColumnReference, cur: np.ndarray, categorical: bool
+) -> tuple[float, float, bool]:
     if ref.numeric and len(np.unique(ref.values)) > 20:
         combined = np.concatenate([ref.values, cur])
         bins = np.histogram_bin_edges(combined, bins="sturges")
@@ -213,7 +214,7 @@ def _jensen_shannon(ref: ColumnReference, cur: np.ndarray, categorical: bool) ->
         keys = _keys(ref.values, cur)
         p = _counts(keys, ref.values) / len(ref.values)
         q = _counts(keys, cur) / len(cur)
-    score = float(distance.jensenshannon(p, q))
+    score = statistics.jensenshannon(p, q)
     return score, 0.1, score >= 0.1
 
 
@@ -246,38 +247,60 @@ def compute_drift(reference: Reference, rows: list[tuple[Any, ...]]) -> dict[str
     }
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/monitoring", tags=["monitoring"])
+def router(settings: Any) -> APIRouter:
+    from app import security
+
+    api = APIRouter(
+        prefix="/monitoring",
+        tags=["monitoring"],
+        dependencies=security.dependencies(settings.api_key),
+        responses={401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"}},
+    )
+    not_loaded: dict[int | str, dict[str, Any]] = {
+        503: {"description": "The reference sample is not loaded yet"}
+    }
 
     @api.get("/sample", summary="Most recent input records served")
-    async def sample(request: Request, n: int = Query(1000, ge=1)) -> dict[str, Any]:
+    async def sample(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> dict[str, Any]:
         store: InputStore = request.app.state.service.store
-        rows = store.latest(min(n, MAX_SAMPLE))
+        rows = store.latest(n)
         return {
             "records": [dict(zip(INPUT_COLUMNS, row, strict=True)) for row in rows],
             "total_seen": store.total_seen,
         }
 
-    @api.get("/reference", summary="The training reference sample")
-    async def reference(request: Request, n: int = Query(1000, ge=1)) -> Any:
+    @api.get("/reference", summary="The training reference sample", responses=not_loaded)
+    async def reference(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> Any:
         ref: Reference | None = request.app.state.service.reference
         if ref is None:
-            return JSONResponse({"detail": "the reference sample is not loaded yet"}, status_code=503)
-        return {"records": ref.records[: min(n, MAX_SAMPLE)], "total": ref.rows}
+            return JSONResponse(
+                {"detail": "the reference sample is not loaded yet"}, status_code=503
+            )
+        return {"records": ref.records[:n], "total": ref.rows}
 
-    @api.get("/drift", summary="Drift of recorded inputs against the training reference")
-    async def drift(request: Request, n: int | None = Query(None, ge=1)) -> Any:
+    @api.get(
+        "/drift",
+        summary="Drift of recorded inputs against the training reference",
+        responses={
+            **not_loaded,
+            409: {"description": "Too few input rows recorded yet (MONITOR_MIN_ROWS)"},
+        },
+    )
+    async def drift(request: Request, n: int | None = Query(None, ge=1, le=MAX_SAMPLE)) -> Any:
         service = request.app.state.service
         ref: Reference | None = service.reference
         if ref is None:
-            return JSONResponse({"detail": "the reference sample is not loaded yet"}, status_code=503)
+            return JSONResponse(
+                {"detail": "the reference sample is not loaded yet"}, status_code=503
+            )
         store: InputStore = service.store
         rows = store.latest(min(n or len(store.rows), MAX_SAMPLE))
         needed = service.settings.monitor_min_rows
         if len(rows) < needed:
             return JSONResponse(
                 {
-                    "detail": f"only {len(rows)} input rows recorded; drift needs at least {needed}",
+                    "detail": f"only {len(rows)} input rows recorded; "
+                    f"drift needs at least {needed}",
                     "current_rows": len(rows),
                     "min_rows": needed,
                 },

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from operator import itemgetter
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import from_json
-
-from operator import itemgetter
 
 from app.schema import (
     COLUMN_TYPES,
@@ -54,9 +54,13 @@ def _check_rows(count: int, max_rows: int) -> None:
         raise _error("no records: send at least one")
     if count > max_rows:
         raise PayloadError(
-            [{"loc": ["body"], "msg": f"{count} records; at most {max_rows} per request",
-              "type": "too_many_records"}],
-            status=413,
+            [
+                {
+                    "loc": ["body"],
+                    "msg": f"{count} records; at most {max_rows} per request (MAX_BATCH_ROWS)",
+                    "type": "too_many_records",
+                }
+            ]
         )
 
 
@@ -82,7 +86,7 @@ def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
     data = split.get("data")
     if not isinstance(data, list) or not 0 < len(data) <= max_rows:
         return None
-    if columns is not None and tuple(columns) != _COLUMNS:
+    if columns is not None and (not isinstance(columns, list) or tuple(columns) != _COLUMNS):
         return None
     try:
         rows = NUMERIC_MATRIX.validate_python(data, strict=True)
@@ -102,10 +106,7 @@ def predict_rows(body: bytes, max_rows: int) -> list[Any]:
         if fast is not None:
             return fast
     try:
-        if start == b"[":
-            records = MANY.validate_json(body)
-        else:
-            records = [ONE.validate_json(body)]
+        records = MANY.validate_json(body) if start == b"[" else [ONE.validate_json(body)]
     except ValidationError as exc:
         raise PayloadError(_details(exc, ("body",))) from None
     _check_rows(len(records), max_rows)
@@ -122,7 +123,8 @@ def _records_from_lists(rows: Any, columns: list[Any], where: str) -> list[Any]:
         elif isinstance(row, list):
             if len(row) != len(columns):
                 raise _error(
-                    f"row has {len(row)} values, expected {len(columns)} ({', '.join(map(str, columns))})",
+                    f"row has {len(row)} values, expected {len(columns)} "
+                    f"({', '.join(map(str, columns))})",
                     ("body", where, i),
                 )
             out.append(dict(zip(columns, row, strict=True)))
@@ -137,17 +139,31 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
     keys = [k for k in MLFLOW_KEYS if k in payload]
     if len(keys) != 1:
         raise _error("expected exactly one of: " + ", ".join(MLFLOW_KEYS))
+    unexpected = sorted(str(k) for k in payload if k not in MLFLOW_KEYS)
+    if unexpected:
+        raise _error(
+            f"unexpected key(s) {', '.join(unexpected)}: send only {keys[0]}",
+            ("body", unexpected[0]),
+        )
     key = keys[0]
     value = payload[key]
     if key == "dataframe_split":
         if not isinstance(value, dict) or "data" not in value:
             raise _error("dataframe_split needs 'columns' and 'data'", ("body", key))
-        columns = value.get("columns") or INPUT_COLUMNS
-        if not isinstance(columns, list):
-            raise _error("'columns' must be a list", ("body", key, "columns"))
+        columns = value.get("columns")
+        if columns is None:
+            columns = INPUT_COLUMNS
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise _error(
+                "'columns' must be a list of column names (strings)", ("body", key, "columns")
+            )
+        if len(set(columns)) != len(columns):
+            raise _error("'columns' names a column twice", ("body", key, "columns"))
         return _records_from_lists(value["data"], columns, key), key
     if key == "inputs" and isinstance(value, dict):
         columns = list(value)
+        if not columns:
+            raise _error("'inputs' as an object needs one list per column", ("body", key))
         lengths = {len(v) if isinstance(v, list) else -1 for v in value.values()}
         if -1 in lengths or len(lengths) > 1:
             raise _error("'inputs' as an object needs equal-length lists per column", ("body", key))
@@ -156,18 +172,27 @@ def _mlflow_records(payload: Any) -> tuple[list[Any], str]:
     return _records_from_lists(value, INPUT_COLUMNS, key), key
 
 
+#: what a CSV cell may hold, by column type (the OpenAPI document shows the same patterns)
+CSV_CELLS = {
+    "number": r"-?[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,3})?",
+    "integer": r"-?[0-9]{1,15}",
+    "boolean": r"(true|false)",
+    "string": r"[^,\r\n\"]+",
+}
+_CELL_RE = {kind: re.compile(pattern) for kind, pattern in CSV_CELLS.items()}
+
+
 def _csv_value(value: str | None, kind: str) -> Any:
     if value is None or value == "":
         return None
-    try:
-        if kind == "number":
-            return float(value)
-        if kind == "integer":
-            return int(value)
-    except ValueError:
+    if kind in ("number", "integer", "boolean") and not _CELL_RE[kind].fullmatch(value):
         return value  # validation reports it, with the column
+    if kind == "number":
+        return float(value)
+    if kind == "integer":
+        return int(value)
     if kind == "boolean":
-        return value.strip().lower() in {"1", "true", "yes"}
+        return value == "true"
     return value
 
 
@@ -175,7 +200,10 @@ def _csv_records(body: bytes) -> list[Any]:
     try:
         reader = csv.DictReader(io.StringIO(body.decode("utf-8")))
         return [
-            {name: _csv_value(value, COLUMN_TYPES.get(name, "string")) for name, value in row.items()}
+            {
+                name: _csv_value(value, COLUMN_TYPES.get(name, "string"))
+                for name, value in row.items()
+            }
             for row in reader
         ]
     except (UnicodeDecodeError, csv.Error) as exc:

@@ -1,166 +1,285 @@
-"""Prediction, probe and metadata endpoints."""
+"""Prediction, probe and metadata endpoints: one router per concern."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
-from app.guards import log_error
-from app.model import PredictionError
-from app.payloads import PayloadError, invocation_rows, predict_rows
-from app.schema import EXAMPLE, InvocationsResponse, PredictResponse, Record
+from app import limits, security
+from app.engines import PredictionError
+from app.payloads import CSV_CELLS, PayloadError, invocation_rows, predict_rows
+from app.schema import (
+    COLUMN_TYPES,
+    EXAMPLE,
+    INPUT_COLUMNS,
+    InvocationsResponse,
+    PredictResponse,
+    Record,
+)
+from app.settings import Settings
 
-_JSON = {"content-type": "application/json"}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"},
-    413: {"description": "Body or batch too large"},
-    422: {"description": "Invalid input, with field-level messages"},
-    503: {"description": "Model not loaded yet, or too many concurrent requests"},
-}
+_JSON = "application/json"
 
 
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
 
 
-_NOT_READY = _dumps({"detail": "the model is still loading; retry shortly"})
+def _detail(description: str, example: Any) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+    return {
+        "description": description,
+        "content": {_JSON: {"schema": schema, "example": {"detail": example}}},
+    }
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(_dumps(body), status_code=status, headers=_JSON)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _detail("Invalid Content-Length header", "invalid Content-Length header"),
+    401: _detail(
+        "Missing or invalid X-API-Key (when API_KEY is set)", "missing or invalid X-API-Key header"
+    ),
+    408: _detail(
+        "The body did not arrive in time (BODY_TIMEOUT)",
+        "the request body did not arrive within 30 s",
+    ),
+    413: _detail("Body over MAX_BODY_BYTES", "body over 10000000 bytes"),
+    422: _detail(
+        "Invalid input, with field-level messages",
+        [{"loc": ["body", "age"], "msg": "Field required", "type": "missing"}],
+    ),
+    503: _detail(
+        "The model is not loaded (yet), or too many requests are being scored",
+        "the model is still loading; retry shortly",
+    ),
+}
 
 
-def _not_ready() -> Response:
-    return Response(_NOT_READY, status_code=503, headers=_JSON)
+def _record_schema() -> dict[str, Any]:
+    schema = Record.model_json_schema(by_alias=True)
+    schema.pop("examples", None)
+    return schema
 
 
-def _reply(result: tuple[int, bytes]) -> Response:
-    return Response(result[1], status_code=result[0], headers=_JSON)
+def _request_bodies(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI request bodies of /predict and /invocations: exactly what the parsers accept."""
+    record = _record_schema()
+    many = {"type": "array", "items": record, "minItems": 1, "maxItems": settings.max_batch_rows}
+    predict = {
+        "required": True,
+        "content": {_JSON: {"schema": {"oneOf": [record, many]}, "example": EXAMPLE}},
+    }
+    row_list = {"type": "array", "minItems": 1, "maxItems": settings.max_batch_rows}
+    split = {
+        "type": "object",
+        "properties": {
+            "columns": {
+                "type": "array",
+                "items": {"type": "string", "enum": INPUT_COLUMNS},
+                "uniqueItems": True,
+            },
+            "data": {**row_list, "items": {"type": "array"}},
+        },
+        "required": ["data"],
+    }
+    columnar = {
+        "type": "object",
+        "properties": {
+            c: {"type": "array", "items": record["properties"][c]} for c in INPUT_COLUMNS
+        },
+        "required": INPUT_COLUMNS,
+    }
+
+    def only(key: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {key: schema},
+            "required": [key],
+            "additionalProperties": False,
+        }
+
+    records = {**many}
+    invocations = {
+        "required": True,
+        "content": {
+            _JSON: {
+                "schema": {
+                    "oneOf": [
+                        only("dataframe_split", split),
+                        only("dataframe_records", records),
+                        only("instances", records),
+                        only("inputs", {"oneOf": [records, columnar]}),
+                    ]
+                },
+                "example": {"dataframe_records": [EXAMPLE]},
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "a header row with the column names, then one row per record",
+                    "pattern": _csv_pattern(set(record.get("required", []))),
+                }
+            },
+        },
+    }
+    return predict, invocations
 
 
-def score(service: Any, rows: list[Any]) -> tuple[int, bytes]:
-    """Predict, record the inputs for monitoring, count the predictions: (status, JSON body)."""
+def _csv_pattern(required: set[str]) -> str:
+    """A regular expression for the CSV bodies /invocations accepts (header, then data rows)."""
+    cells = []
+    for column in INPUT_COLUMNS:
+        value = CSV_CELLS.get(COLUMN_TYPES.get(column, "string"), CSV_CELLS["string"])
+        cells.append(value if column in required else f"({value})?")
+    header = ",".join(re.escape(c) for c in INPUT_COLUMNS)
+    row = ",".join(cells)
+    return f"^{header}\r?\n({row}\r?\n)*{row}(\r?\n)?$"
+
+
+async def _score(request: Request, rows: list[Any], one_record: bool) -> Response:
+    """Predict, record the inputs for monitoring, count the predictions."""
+    service = request.app.state.service
+    model = service.model
     try:
-        predictions = service.model.predict_rows(rows)
+        if one_record and service.batcher is not None and len(rows) == 1:
+            with service.slots:
+                predictions = [await service.batcher.submit(rows[0])]
+        elif len(rows) >= service.settings.threadpool_rows:
+            with service.slots:  # large batches leave the event loop free for other requests
+                predictions = await run_in_threadpool(model.predict_rows, rows)
+        else:
+            predictions = model.predict_rows(rows)
     except PredictionError as exc:
-        service.metrics.model_errors += 1
-        detail = [{"loc": ["body"], "msg": f"the model could not score this input: {exc}",
-                   "type": "model_error"}]
-        return 422, _dumps({"detail": detail})
+        service.metrics.model_errors.inc()
+        detail = [
+            {
+                "loc": ["body"],
+                "msg": f"the model could not score this input: {exc}",
+                "type": "model_error",
+            }
+        ]
+        return Response(_dumps({"detail": detail}), status_code=422, media_type=_JSON)
     service.store.record(rows)
+    service.metrics.recorded.inc(len(rows))
     service.metrics.observe_predictions(predictions)
-    return 200, _dumps({"predictions": predictions})
+    return Response(_dumps({"predictions": predictions}), media_type=_JSON)
 
 
-def handle_predict(service: Any, body: bytes, content_type: str) -> tuple[int, bytes]:
-    """POST /predict, from the raw body (also called by the middleware's fast path)."""
+def _require_model(request: Request) -> Any:
+    service = request.app.state.service
     if service.model is None:
-        return 503, _NOT_READY
-    try:
-        rows = predict_rows(body, service.settings.max_batch_rows)
-    except PayloadError as exc:
-        return exc.status, _dumps({"detail": exc.errors})
-    return score(service, rows)
+        if service.load_error is not None:
+            raise HTTPException(
+                503, f"the model failed to load ({service.load_error}); see the service log"
+            )
+        raise HTTPException(
+            503, "the model is still loading; retry shortly", headers={"Retry-After": "1"}
+        )
+    return service
 
 
-def handle_invocations(service: Any, body: bytes, content_type: str) -> tuple[int, bytes]:
-    """POST /invocations (MLflow's scoring protocol), from the raw body."""
-    if service.model is None:
-        return 503, _NOT_READY
-    try:
-        rows = invocation_rows(body, content_type, service.settings.max_batch_rows)
-    except PayloadError as exc:
-        return exc.status, _dumps({"detail": exc.errors})
-    return score(service, rows)
+def _payload_error(exc: PayloadError) -> Response:
+    return Response(_dumps({"detail": exc.errors}), status_code=exc.status, media_type=_JSON)
 
 
-#: POST handlers the middleware may call directly with the body it has read (no routing layer)
-FAST_POST = {"/predict": handle_predict, "/invocations": handle_invocations}
-
-
-def router() -> APIRouter:
-    api = APIRouter()
-    record_schema = Record.model_json_schema(by_alias=True)
-    many = {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}
+def prediction_router(settings: Settings) -> APIRouter:
+    api = APIRouter(
+        tags=["predict"], dependencies=security.dependencies(settings.api_key), responses=ERRORS
+    )
+    predict_body, invocations_body = _request_bodies(settings)
 
     @api.post(
         "/predict",
         response_model=PredictResponse,
-        responses=_ERRORS,
         summary="Predict for one record or a list of records",
-        tags=["predict"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"oneOf": [{"$ref": "#/components/schemas/Record"}, many]},
-                        "example": EXAMPLE,
-                    }
-                },
-            }
-        },
+        openapi_extra={"requestBody": predict_body},
     )
     async def predict(request: Request) -> Response:
-        content_type = request.headers.get("content-type", "application/json")
-        return _reply(handle_predict(request.app.state.service, await request.body(), content_type))
+        _require_model(request)
+        body = await limits.read_body(request, settings.max_body_bytes, settings.body_timeout)
+        try:
+            rows = predict_rows(body, settings.max_batch_rows)
+        except PayloadError as exc:
+            return _payload_error(exc)
+        one = body.lstrip()[:1] == b"{"
+        return await _score(request, rows, one)
 
     @api.post(
         "/invocations",
         response_model=InvocationsResponse,
-        responses=_ERRORS,
-        summary="MLflow scoring protocol (dataframe_split, dataframe_records, instances, inputs, CSV)",
-        tags=["predict"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "example": {"dataframe_records": [EXAMPLE]},
-                        "schema": {"type": "object"},
-                    },
-                    "text/csv": {"schema": {"type": "string"}},
-                },
-            }
-        },
+        summary="MLflow scoring: dataframe_split, dataframe_records, instances, inputs or CSV",
+        openapi_extra={"requestBody": invocations_body},
     )
     async def invocations(request: Request) -> Response:
-        content_type = request.headers.get("content-type", "application/json")
-        service = request.app.state.service
-        return _reply(handle_invocations(service, await request.body(), content_type))
+        _require_model(request)  # 503 before reading a body that cannot be scored
+        body = await limits.read_body(request, settings.max_body_bytes, settings.body_timeout)
+        content_type = request.headers.get("content-type", _JSON)
+        try:
+            rows = invocation_rows(body, content_type, settings.max_batch_rows)
+        except PayloadError as exc:
+            return _payload_error(exc)
+        return await _score(request, rows, len(rows) == 1)
 
-    @api.get("/healthz", tags=["probes"], summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @api.get(
+        "/metadata",
+        tags=["model"],
+        summary="Model, engine and parity check, run, training metrics, digest, versions",
+    )
+    async def metadata(request: Request) -> dict[str, Any]:
+        return dict(_require_model(request).model.metadata)
 
-    @api.get("/readyz", tags=["probes"], summary="Readiness: 503 until the model is loaded")
-    async def readyz(request: Request) -> Response:
-        service = request.app.state.service
-        if service.model is None:
-            detail = service.load_error or "loading"
-            return _json({"status": "not ready", "detail": detail}, 503)
-        return _json({"status": "ready"})
-
-    @api.get("/metadata", tags=["model"], summary="Model, run, training metrics, digest, versions")
-    async def metadata(request: Request) -> Response:
-        service = request.app.state.service
-        if service.model is None:
-            return _not_ready()
-        return _json(service.model.metadata)
-
-    @api.get("/metrics", tags=["probes"], summary="Prometheus metrics", response_class=PlainTextResponse)
-    async def metrics(request: Request) -> Response:
-        service = request.app.state.service
-        text = service.metrics.render(service.store.total_seen)
-        return Response(text, media_type="text/plain; version=0.0.4")
-
-    api.record_schema = record_schema  # type: ignore[attr-defined]
     return api
 
 
-def internal_error(request: Request, exc: Exception) -> JSONResponse:
-    log_error("unhandled error", path=request.url.path, error=repr(exc))
-    return JSONResponse({"detail": "internal error"}, status_code=500)
+def probe_router(settings: Settings) -> APIRouter:
+    api = APIRouter(tags=["probes"])
+    ready = {
+        "type": "object",
+        "properties": {"status": {"type": "string"}, "detail": {"type": "string"}},
+    }
+
+    @api.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get(
+        "/readyz",
+        summary="Readiness: 503 until the model is loaded (or with the reason it failed to load)",
+        responses={503: {"description": "Not ready", "content": {_JSON: {"schema": ready}}}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        if service.model is None:
+            detail = (
+                f"the model failed to load: {service.load_error}"
+                if service.load_error
+                else "loading"
+            )
+            return JSONResponse({"status": "not ready", "detail": detail}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return api
+
+
+def metrics_router(settings: Settings) -> APIRouter:
+    from app.metrics import CONTENT_TYPE
+
+    api = APIRouter(tags=["probes"], dependencies=security.dependencies(settings.api_key))
+
+    @api.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            401: ERRORS[401],
+        },
+    )
+    async def metrics(request: Request) -> Response:
+        return Response(request.app.state.service.metrics.render(), media_type=CONTENT_TYPE)
+
+    return api

@@ -14,6 +14,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 @dataclass(frozen=True)
 class Settings:
     model_dir: Path
@@ -21,6 +26,11 @@ class Settings:
     max_body_bytes: int
     max_batch_rows: int
     max_concurrency: int
+    body_timeout: float
+    threadpool_rows: int
+    engine: str
+    micro_batch: str
+    micro_batch_rows: int
     monitor_capacity: int
     monitor_min_rows: int
     monitor_dir: Path | None
@@ -38,6 +48,11 @@ class Settings:
             max_body_bytes=_int("MAX_BODY_BYTES", 10_000_000),
             max_batch_rows=_int("MAX_BATCH_ROWS", 10_000),
             max_concurrency=_int("MAX_CONCURRENCY", 64),
+            body_timeout=_float("BODY_TIMEOUT", 30.0),
+            threadpool_rows=_int("THREADPOOL_ROWS", 256),
+            engine=os.environ.get("ENGINE", "auto").lower(),
+            micro_batch=os.environ.get("MICRO_BATCH", "auto").lower(),
+            micro_batch_rows=_int("MICRO_BATCH_ROWS", 64),
             monitor_capacity=_int("MONITOR_CAPACITY", 10_000),
             monitor_min_rows=_int("MONITOR_MIN_ROWS", 30),
             monitor_dir=Path(monitor_dir) if monitor_dir else None,

@@ -54,3 +54,12 @@ def example() -> dict[str, Any]:
     """model/input_example.json: records and the notebook model's predictions for them."""
     model_dir = Path(os.environ.get("MODEL_DIR") or SERVICE_DIR / "model")
     return dict(json.loads((model_dir / "input_example.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def tolerance(client: Any) -> float:
+    """How close served values must be to the notebook's: the parity tolerance productionize
+    checked when the engine is onnxruntime, else (the notebook's own model) 1e-9."""
+    engine = client.get("/metadata").json()["engine"]
+    parity = engine.get("parity") or {}
+    return float(parity["tolerance"]) if engine["engine"] == "onnx" else 1e-9

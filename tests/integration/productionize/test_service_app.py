@@ -43,7 +43,10 @@ def client(service_module: Any, made: dict[str, Any]) -> Any:
 
 def test_predict_equals_the_notebook(client: Any, example: dict[str, Any]) -> None:
     got = client.post("/predict", json=example["records"]).json()["predictions"]
-    assert got == pytest.approx(example["predictions"], rel=1e-9)
+    engine = client.get("/metadata").json()["engine"]
+    assert engine["engine"] == "onnx", engine["reason"]  # a Ridge-like linear model converts
+    assert engine["parity"]["passed"] and engine["parity"]["rows"] > 100
+    assert got == pytest.approx(example["predictions"], rel=engine["parity"]["tolerance"])
 
 
 def test_mlflow_payload_formats(client: Any, example: dict[str, Any]) -> None:
@@ -109,7 +112,7 @@ def test_body_limit_413(service_module: Any, made: dict[str, Any], example: dict
         big = client.post("/predict", json=example["records"] * 20)
         assert big.status_code == 413
         many = client.post("/predict", json=example["records"][:4])
-        assert many.status_code == 413 and "at most 3" in many.text
+        assert many.status_code == 422 and "at most 3" in many.text  # the schema's maxItems
     finally:
         client.__exit__(None, None, None)
 
@@ -135,11 +138,13 @@ def test_metadata_metrics_and_docs(client: Any, example: dict[str, Any]) -> None
     assert set(metadata["training_metrics"]) == {"r2", "mae", "rmse"}
     assert "scikit-learn" in metadata["versions"]
     metrics = client.get("/metrics").text
-    assert 'http_requests_total{route="/predict",method="POST",status="200"}' in metrics
+    assert 'http_requests_total{method="POST",route="/predict",status="200"}' in metrics
     assert "http_request_duration_seconds_bucket" in metrics
     assert "prediction_value_bucket" in metrics  # regression: distribution of predicted values
     schema = client.get("/openapi.json").json()
-    record = schema["components"]["schemas"]["Record"]
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    record, many = body["schema"]["oneOf"]
+    assert many["minItems"] == 1 and many["items"] == record
     assert set(record["required"]) == set(example["records"][0])
     assert "seen in training" in record["properties"]["bmi"]["description"]
 
@@ -149,7 +154,7 @@ def test_model_digest_is_checked(service_module: Any, made: dict[str, Any], tmp_
 
     service = made["helpers"]["result"].service_dir
     shutil.copytree(service / "model", tmp_path / "model")
-    with (tmp_path / "model" / "model.pkl").open("ab") as handle:
+    with (tmp_path / "model" / "model.onnx").open("ab") as handle:
         handle.write(b"tampered")
     from fastapi.testclient import TestClient
 
@@ -159,8 +164,14 @@ def test_model_digest_is_checked(service_module: Any, made: dict[str, Any], tmp_
         while "sha256" not in client.get("/readyz").text and time.monotonic() < deadline:
             time.sleep(0.02)
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and "ModelIntegrityError" in ready.text
-        assert client.post("/predict", json={}).status_code == 503
+        assert ready.status_code == 503
+        assert ready.json()["detail"] == (
+            "the model failed to load: "
+            "model.onnx does not match the sha256 recorded in metadata.json"
+        )
+        assert str(tmp_path) not in ready.text  # no paths to an unauthenticated caller
+        refused = client.post("/predict", json={})
+        assert refused.status_code == 503 and "does not match the sha256" in refused.text
 
 
 def test_monitoring_sample_reference_and_drift(
@@ -267,3 +278,90 @@ def test_kubernetes_manifests(made: dict[str, Any]) -> None:
     assert docs["deployment"]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"]
     assert docs["hpa"]["kind"] == "HorizontalPodAutoscaler"
     assert docs["pdb"]["kind"] == "PodDisruptionBudget"
+
+
+@pytest.mark.parametrize("name", ["helpers", "parameters"])
+def test_rendered_service_passes_ruff_and_mypy(made: dict[str, Any], name: str) -> None:
+    """The generated app and its tests are lint- and type-clean with the service's own settings."""
+    import subprocess
+    import sys
+
+    service = made[name]["result"].service_dir
+    bin_dir = Path(sys.executable).parent
+    ruff = subprocess.run(
+        [str(bin_dir / "ruff"), "check", "--no-cache", "app", "tests"],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
+    mypy = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-incremental",
+            "--cache-dir",
+            "/dev/null",
+            "app",
+            "tests",
+        ],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert mypy.returncode == 0, mypy.stdout[-3000:]
+
+
+def test_openapi_shows_the_api_key_scheme(service_module: Any, made: dict[str, Any]) -> None:
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", api_key="k")
+    try:
+        schema = client.get("/openapi.json").json()
+    finally:
+        client.__exit__(None, None, None)
+    assert schema["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Required when the service runs with API_KEY set",
+    }
+    secured = {p for p, ops in schema["paths"].items() for op in ops.values() if op.get("security")}
+    assert secured == {
+        "/predict",
+        "/invocations",
+        "/metadata",
+        "/metrics",
+        "/monitoring/sample",
+        "/monitoring/reference",
+        "/monitoring/drift",
+    }
+    drift = schema["paths"]["/monitoring/drift"]["get"]["responses"]
+    assert "409" in drift and "503" in drift
+
+
+def test_large_batches_leave_the_event_loop_free(
+    service_module: Any, made: dict[str, Any], example: dict[str, Any]
+) -> None:
+    """A 10,000-row batch is scored in the threadpool: /healthz answers while it runs."""
+    import threading
+
+    service = made["helpers"]["result"].service_dir
+    client = _client(service_module, model_dir=service / "model", threadpool_rows=100)
+    try:
+        big = (example["records"] * 10_000)[:10_000]
+        result: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: result.update(r=client.post("/predict", json=big)))
+        worker.start()
+        health = []
+        while worker.is_alive():
+            started = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            health.append(time.perf_counter() - started)
+        worker.join()
+        assert result["r"].status_code == 200 and len(result["r"].json()["predictions"]) == 10_000
+        assert len(health) >= 2  # /healthz was answered more than once while the batch ran
+    finally:
+        client.__exit__(None, None, None)

@@ -116,3 +116,36 @@ def test_drift_matches_evidently(server: dict[str, Any]) -> None:
         assert ours["columns"][column]["score"] == pytest.approx(value, rel=1e-6, abs=1e-9), column
     assert ours["columns"]["alcohol"]["drifted"] is True
     assert ours["columns"]["region"]["stattest"] == "chisquare"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_mlops_nb_serve_stops_uvicorn(made: dict[str, Any], sig: int) -> None:
+    """A signal to the `mlops-nb serve` process alone (not its group) stops the server and frees
+    the port: no uvicorn is left behind."""
+    import socket
+    import time
+
+    service = made["parameters"]["result"].service_dir
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlops_nb.cli", "serve", str(service), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"something still listens on port {port} after {sig!r}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,57 @@
+"""Request limits that hold under abuse: the body is read with a size cap and a deadline, and
+the concurrency limit counts only requests being scored (a client that stalls while sending its
+body holds a connection, never a scoring slot)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from fastapi import HTTPException, Request
+
+
+class ScoringSlots:
+    """How many requests are being scored (in the threadpool or a micro-batch) at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+
+    def __enter__(self) -> ScoringSlots:
+        if self.busy >= self.limit:
+            raise HTTPException(
+                503, "too many requests being scored; retry shortly", headers={"Retry-After": "1"}
+            )
+        self.busy += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.busy -= 1
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "invalid Content-Length header")
+        if int(declared) > max_bytes:
+            raise HTTPException(413, f"body over {max_bytes} bytes")
+        return await request.body()  # the server stops at Content-Length
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise HTTPException(413, f"body over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
+    """The request body; 413 above ``max_bytes``, 408 when it is not complete within ``timeout``."""
+    try:
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(timeout):
+                return await _read(request, max_bytes)
+        return await asyncio.wait_for(_read(request, max_bytes), timeout)
+    except TimeoutError:
+        raise HTTPException(408, f"the request body did not arrive within {timeout:g} s") from None

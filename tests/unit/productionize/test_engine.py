@@ -1,0 +1,198 @@
+"""The compiled engine: every supported model family converts and passes the parity check on its
+sample (identical labels, probabilities/values within the stated tolerance); what cannot be
+converted faithfully falls back to scikit-learn with the reason; ``onnx`` refuses to fall back."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import (
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.feature_selection import SelectPercentile, chi2
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from mlops_nb.productionize import packaging
+from mlops_nb.productionize.engine import (
+    PROBA_TOLERANCE,
+    VALUE_TOLERANCE,
+    EngineError,
+    check_parity,
+    choose_engine,
+    feeds,
+)
+
+X_CLS, Y_CLS = load_breast_cancer(return_X_y=True, as_frame=True)
+X_REG, Y_REG = load_diabetes(return_X_y=True, as_frame=True)
+
+
+def _mixed(n: int = 800, string_nan: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "fare": rng.exponential(30, n),
+            "embarked": rng.choice(["S", "C", "Q"], n),
+            "sex": rng.choice(["m", "f"], n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.15, "age"] = np.nan
+    if string_nan:
+        frame.loc[rng.random(n) < 0.1, "embarked"] = np.nan
+    return frame, ((frame.fare > 25) ^ (frame.sex == "f")).astype(int)
+
+
+def _ct(estimator: Any, impute_strings: bool = False) -> Pipeline:
+    categorical: list[tuple[str, Any]] = [("onehot", OneHotEncoder(handle_unknown="ignore"))]
+    if impute_strings:
+        categorical.insert(0, ("impute", SimpleImputer(strategy="most_frequent")))
+    else:
+        categorical.append(("select", SelectPercentile(chi2, percentile=60)))
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    prep = ColumnTransformer(
+        [("num", numeric, ["age", "fare"]), ("cat", Pipeline(categorical), ["embarked", "sex"])]
+    )
+    return Pipeline([("prep", prep), ("model", estimator)])
+
+
+def _families() -> dict[str, tuple[Any, Any]]:
+    mixed, y_mixed = _mixed()
+    cases: dict[str, tuple[Any, Any]] = {
+        "scaler+logistic": (
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X_CLS, Y_CLS),
+            X_CLS,
+        ),
+        "random forest classifier": (
+            RandomForestClassifier(30, random_state=0).fit(X_CLS, Y_CLS),
+            X_CLS,
+        ),
+        "decision tree, array input": (
+            DecisionTreeClassifier(random_state=0).fit(X_CLS.to_numpy(), Y_CLS),
+            X_CLS.to_numpy(),
+        ),
+        "ridge": (Ridge().fit(X_REG, Y_REG), X_REG),
+        "gradient boosting regressor": (
+            GradientBoostingRegressor(n_estimators=50, random_state=0).fit(X_REG, Y_REG),
+            X_REG,
+        ),
+        "random forest regressor": (
+            RandomForestRegressor(20, random_state=0).fit(X_REG, Y_REG),
+            X_REG,
+        ),
+        "column transformer + logistic": (_ct(LogisticRegression()).fit(mixed, y_mixed), mixed),
+        "column transformer + forest": (
+            _ct(RandomForestClassifier(20, random_state=0)).fit(mixed, y_mixed),
+            mixed,
+        ),
+        "string labels": (
+            LogisticRegression(max_iter=2000).fit(
+                X_CLS, np.where(Y_CLS == 1, "benign", "malignant")
+            ),
+            X_CLS,
+        ),
+    }
+    try:
+        from xgboost import XGBClassifier, XGBRegressor
+
+        cases["xgboost classifier"] = (XGBClassifier(n_estimators=20).fit(X_CLS, Y_CLS), X_CLS)
+        cases["xgboost regressor"] = (XGBRegressor(n_estimators=20).fit(X_REG, Y_REG), X_REG)
+    except ImportError:
+        pass
+    try:
+        from lightgbm import LGBMClassifier, LGBMRegressor
+
+        cases["lightgbm classifier"] = (
+            LGBMClassifier(n_estimators=20, verbose=-1).fit(X_CLS, Y_CLS),
+            X_CLS,
+        )
+        cases["lightgbm regressor"] = (
+            LGBMRegressor(n_estimators=20, verbose=-1).fit(X_REG, Y_REG),
+            X_REG,
+        )
+    except ImportError:
+        pass
+    return cases
+
+
+FAMILIES = _families()
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_supported_family_is_served_by_onnx(family: str) -> None:
+    import onnxruntime as ort
+
+    model, sample = FAMILIES[family]
+    choice = choose_engine(model, sample)
+    assert choice.engine == "onnx", choice.reason
+    assert choice.parity is not None and choice.parity.passed
+    assert choice.parity.rows == len(sample)
+    # check it independently: run the bytes, compare with the model
+    session = ort.InferenceSession(choice.onnx_bytes, providers=["CPUExecutionProvider"])
+    assert choice.inputs is not None
+    got = session.run([choice.outputs["label"]], feeds(choice.inputs, sample))[0]
+    expected = np.asarray(model.predict(sample))
+    if choice.outputs["kind"] == "classifier":
+        assert choice.parity.labels_identical
+        assert np.asarray(got).ravel().tolist() == expected.tolist()
+        assert choice.parity.max_abs_diff <= PROBA_TOLERANCE
+    else:
+        diff = np.abs(np.asarray(got, dtype=float).ravel() - expected)
+        assert np.all(diff <= VALUE_TOLERANCE * np.maximum(1, np.abs(expected)))
+    described = choice.describe()
+    assert described["engine"] == "onnx" and len(described["onnx_sha256"]) == 64
+    assert described["parity"]["tolerance"] in (PROBA_TOLERANCE, VALUE_TOLERANCE)
+
+
+def test_string_imputer_with_nan_falls_back_with_the_reason() -> None:
+    mixed, y = _mixed(string_nan=True)
+    model = _ct(LogisticRegression(), impute_strings=True).fit(mixed, y)
+    choice = choose_engine(model, mixed)
+    assert choice.engine == "sklearn" and choice.onnx_bytes is None
+    assert choice.reason.startswith("ONNX not used:"), choice.reason
+    with pytest.raises(EngineError, match="--engine onnx"):
+        choose_engine(model, mixed, "onnx")
+
+
+def test_parity_check_catches_a_different_model() -> None:
+    """The check compares labels and probabilities row by row: a graph of another model fails."""
+    model, sample = FAMILIES["scaler+logistic"]
+    choice = choose_engine(model, sample)
+    assert choice.onnx_bytes is not None and choice.inputs is not None
+    other = make_pipeline(StandardScaler(), LogisticRegression(C=1e-4)).fit(X_CLS, Y_CLS)
+    parity = check_parity(other, sample, choice.onnx_bytes, choice.inputs, choice.outputs)
+    assert not parity.passed
+    assert "labels differ" in parity.detail or "probabilities differ" in parity.detail
+
+
+def test_sklearn_requested_and_bad_request() -> None:
+    model, sample = FAMILIES["ridge"]
+    assert choose_engine(model, sample, "sklearn").engine == "sklearn"
+    with pytest.raises(ValueError, match="choose one of"):
+        choose_engine(model, sample, "tensorrt")
+
+
+def test_onnx_requirements_leave_out_the_model_library(tmp_path: Any) -> None:
+    probe = {"versions": {"numpy": "2.0"}, "serving_distributions": {"scikit-learn": "1.9.1"}}
+    onnx = dict(packaging.requirements(probe, needs_pandas=False, engine="onnx"))
+    assert "onnxruntime" in onnx and "scikit-learn" not in onnx and "pandas" not in onnx
+    sk = dict(packaging.requirements(probe, needs_pandas=False, engine="sklearn"))
+    assert sk["scikit-learn"] == "1.9.1" and "onnxruntime" not in sk
+    # feature code: its imports and the modules its pickled state needs
+    (tmp_path / "features.py").write_text("import numpy as np\nimport pandas as pd\nimport json\n")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "features.pkl").write_bytes(pickle.dumps({"mean": 1.0}))
+    assert packaging.feature_distributions(tmp_path) == []
+    (tmp_path / "model" / "features.pkl").write_bytes(pickle.dumps(StandardScaler().fit([[1.0]])))
+    assert packaging.feature_distributions(tmp_path) == ["scikit-learn"]
