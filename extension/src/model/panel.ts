@@ -1,32 +1,41 @@
 /** The whole panel's state: the open notebook, its runs, pipeline, productionize job, drift. */
-import { IRequester } from '../api';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IRequester, productionizeResult, serviceResult } from '../api';
 import { versionMismatch } from '../version';
-import { DriftModel } from './drift';
+import { CompareModel } from './compare';
+import { DriftModel, realTimer, Timer } from './drift';
 import { JobModel } from './job';
 import { Observable, Sleep, sleep } from './observable';
 import { PipelineModel } from './pipeline';
 import { RunsModel } from './runs';
 
-export type Tab = 'runs' | 'pipeline' | 'productionize' | 'drift';
+/** a tab's id (the registry of tabs is views/tabs.ts) */
+export type Tab = string;
 
 export class PanelModel extends Observable {
   constructor(
     private readonly api: IRequester,
     readonly frontendVersion: string,
-    wait: Sleep = sleep
+    wait: Sleep = sleep,
+    timer: Timer = realTimer
   ) {
     super();
     this.runs = new RunsModel(api);
+    this.compare = new CompareModel(api);
     this.pipeline = new PipelineModel(api, wait);
     this.productionize = new JobModel(api, wait);
     this.service = new JobModel(api, wait);
-    this.drift = new DriftModel(api);
-    for (const part of [this.runs, this.pipeline, this.productionize, this.service, this.drift]) {
+    this.drift = new DriftModel(api, timer);
+    for (const part of [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift]) {
       part.changed.connect(() => this.emit());
     }
+    // the comparison follows the selection
+    this.runs.changed.connect(() => void this.compare.load(this.runs.notebook, this.runs.selectedRuns.map(r => r.run_id)));
   }
 
   readonly runs: RunsModel;
+  readonly compare: CompareModel;
   readonly pipeline: PipelineModel;
   readonly productionize: JobModel;
   /** `mlops-nb serve` of the service productionize made, started on the server */
@@ -35,6 +44,17 @@ export class PanelModel extends Observable {
   notebook: string | null = null;
   tab: Tab = 'runs';
   versionWarning: string | null = null;
+
+  /** fires when the user asks to compare the selected runs (the comparison opens in a tab) */
+  get compareRequested(): ISignal<this, void> {
+    return this._compareRequested;
+  }
+
+  openCompare(): void {
+    if (this.runs.selected.size >= 2) {
+      this._compareRequested.emit();
+    }
+  }
 
   setTab(tab: Tab): void {
     this.tab = tab;
@@ -63,33 +83,31 @@ export class PanelModel extends Observable {
     return this.versionWarning;
   }
 
-  /** Productionize the open notebook on the server; offer its service to the drift check. */
+  /** Productionize the open notebook on the server (the result names the service folder). */
   async runProductionize(build = false): Promise<void> {
     if (this.notebook === null) {
       return;
     }
     this.setTab('productionize');
-    // force: a service this notebook made before is replaced (the server never replaces a folder
-    // mlops-nb did not make)
-    const job = await this.productionize.start('productionize', {
-      notebook: this.notebook,
-      build,
-      force: true
-    });
-    const url = job?.state === 'succeeded' ? job.result?.url ?? job.result?.service_url : undefined;
-    if (typeof url === 'string' && !this.drift.url) {
-      this.drift.setUrl(url);
-    }
+    // force: a service this notebook made before is replaced (the library never replaces a
+    // folder mlops-nb did not make)
+    await this.productionize.start('productionize', { notebook: this.notebook, build, force: true });
+  }
+
+  /** The service folder the last productionize made, relative to the root. */
+  get serviceDir(): string | null {
+    return productionizeResult(this.productionize.job)?.service_dir ?? null;
   }
 
   /** Start the service in `serviceDir` on the server; its URL becomes the drift check's. */
   async startService(serviceDir: string): Promise<string | null> {
     const job = await this.service.start('services', { service_dir: serviceDir });
-    const url = job?.state === 'succeeded' ? job.result?.url : undefined;
-    if (typeof url !== 'string') {
-      return null;
+    const url = serviceResult(job)?.url ?? null;
+    if (url !== null) {
+      this.drift.setUrl(url);
     }
-    this.drift.setUrl(url);
     return url;
   }
+
+  private _compareRequested = new Signal<this, void>(this);
 }
