@@ -29,6 +29,12 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Body(Request):
+    """A JSON body: types are strict (``"yes"`` is not a boolean, ``1`` is not ``true``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -155,20 +161,20 @@ class PipelineResponse(Response):
     steps: list[StepState]
 
 
-class PipelineRunRequest(Request):
+class PipelineRunRequest(Body):
     notebook: Path_
     force: bool = False
     only: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     from_step: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
-class ProductionizeRequest(Request):
+class ProductionizeRequest(Body):
     notebook: Path_
     build: bool = False
     force: bool = False
 
 
-class ServiceRequest(Request):
+class ServiceRequest(Body):
     service_dir: Path_
 
 
