@@ -94,7 +94,9 @@ def _figures(folder: Path | None) -> list[schemas.Figure]:
             if name.endswith(".png"):
                 out.append(schemas.Figure(name=name[:-4], kind="png", path=rel))
             elif name.endswith(".plotly.json"):
-                out.append(schemas.Figure(name=name[: -len(".plotly.json")], kind="plotly", path=rel))
+                out.append(
+                    schemas.Figure(name=name[: -len(".plotly.json")], kind="plotly", path=rel)
+                )
     return out
 
 

@@ -90,10 +90,9 @@ class ArtifactHandler(PanelHandler):
             raise ApiError(403, str(exc)) from exc
         except runs.StoreUnavailable as exc:
             raise ApiError(503, str(exc), tracking_uri=exc.uri, error=exc.cause) from exc
-        self.set_header("Content-Type", found.content_type)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "private, max-age=3600")
-        self.finish(found.body)
+        self.finish(found.body, set_content_type=found.content_type)
 
 
 class PipelineHandler(PanelHandler):
@@ -305,7 +304,11 @@ class ServicesHandler(PanelHandler):
         services = self.panel.services
 
         def work(progress: Progress) -> schemas.ServiceInfo:
-            progress(schemas.ServiceEvent(event="ServiceEvent", message=f"mlops-nb serve {self.rel(folder)}"))
+            progress(
+                schemas.ServiceEvent(
+                    event="ServiceEvent", message=f"mlops-nb serve {self.rel(folder)}"
+                )
+            )
             return services.start(folder).as_model(root)
 
         submit(self, "serve", self.rel(folder), work)

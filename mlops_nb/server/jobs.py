@@ -1,8 +1,9 @@
 """Background jobs: long work (pipeline runs, productionize) runs in a thread, the browser polls.
 
-A job has an id, a state (``queued`` → ``running`` → ``succeeded`` | ``failed``), the list of
-progress events its work reported (typed: :mod:`.schemas`), and a result or an error message. Jobs live in memory for the
-lifetime of the server; the oldest finished ones are forgotten past ``keep``.
+A job has an id, a state (``queued`` → ``running`` → ``succeeded`` | ``failed``), the list
+of progress events its work reported (typed: :mod:`.schemas`), and a result or an error. Jobs
+live in memory for the lifetime of the server; the oldest finished ones are forgotten past
+``keep``.
 """
 
 from __future__ import annotations

@@ -254,9 +254,7 @@ def _sort_key(query: schemas.RunsQuery) -> Callable[[StoredRun], tuple[Any, ...]
         if sort == "status":
             return run.status
         if sort == "duration":
-            return (
-                run.end_time - run.start_time if run.end_time and run.start_time else None
-            )
+            return run.end_time - run.start_time if run.end_time and run.start_time else None
         kind, _, name = sort.partition(".")
         raw = (run.metrics if kind == "metrics" else run.params).get(name)
         if isinstance(raw, str):

@@ -20,7 +20,9 @@ MAX_COMPARE = 10
 Path_ = Annotated[str, Field(min_length=1, max_length=MAX_PATH)]
 JobState = Literal["queued", "running", "succeeded", "failed"]
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
-SortKey = Annotated[str, Field(max_length=300, pattern=r"^(start_time|name|status|duration|(metrics|params)\..+)$")]
+SortKey = Annotated[
+    str, Field(max_length=300, pattern=r"^(start_time|name|status|duration|(metrics|params)\..+)$")
+]
 
 
 class Request(BaseModel):
@@ -326,7 +328,7 @@ class DriftWidgetState(Response):
 
 class DriftResponse(Response):
     url: str
-    #: ``ready`` (a verdict), ``collecting`` (too little traffic yet), ``starting`` (no reference yet)
+    #: ``ready`` (a verdict), ``collecting`` (too little traffic), ``starting`` (no reference)
     state: Literal["ready", "collecting", "starting"]
     message: str
     current_rows: int | None

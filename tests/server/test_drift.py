@@ -112,7 +112,9 @@ async def test_verdict_comes_with_the_notebook_widgets_state(jp_fetch, service, 
     assert widget.summary.columns["age"].drifted and not widget.summary.columns["city"].drifted
     # the distributions the notebook widget plots: recent inputs vs the reference sample
     assert set(widget.distributions) == {"age", "city"}
-    assert len(widget.distributions["age"]["reference"]) == len(widget.distributions["age"]["current"])
+    assert len(widget.distributions["age"]["reference"]) == len(
+        widget.distributions["age"]["current"]
+    )
     assert widget.stattest_names["wasserstein"] == "Wasserstein distance (normed)"
     assert "60 of 60 inputs seen" in widget.note and widget.report_state == "idle"
 

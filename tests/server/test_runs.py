@@ -211,6 +211,9 @@ def test_mlflow_filters_for_names_with_quotes():
     from mlops_nb.server.runs import notebook_filter
 
     assert notebook_filter("/a/b.ipynb") == ("tags.`mlops_nb.notebook` = '/a/b.ipynb'", False)
-    assert notebook_filter("/a/it's.ipynb") == ('tags.`mlops_nb.notebook` = "/a/it\'s.ipynb"', False)
+    assert notebook_filter("/a/it's.ipynb") == (
+        'tags.`mlops_nb.notebook` = "/a/it\'s.ipynb"',
+        False,
+    )
     like, recheck = notebook_filter("""/a/it's "x".ipynb""")
     assert like == "tags.`mlops_nb.notebook` LIKE '/a/it_s _x_.ipynb'" and recheck

@@ -86,8 +86,8 @@ def test_reading_runs_imports_neither_mlflow_nor_writes(db: Path, tmp_path: Path
         "loaded = runs.load_runs(settings, nb)\n"
         "page = runs.page(loaded, schemas.RunsQuery(notebook='train.ipynb'), settings, 'x')\n"
         "assert page.total == 120, page.total\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('mlflow', 'sqlalchemy', 'pandas'))\n"
-        "print(heavy)\n"
+        "heavy = {'mlflow', 'sqlalchemy', 'pandas'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -95,20 +95,23 @@ def test_reading_runs_imports_neither_mlflow_nor_writes(db: Path, tmp_path: Path
     assert db.stat().st_mtime_ns == before
 
 
-@pytest.mark.parametrize("name", ["plain.ipynb", "it's.ipynb", """it's "ok".ipynb"""])
-def test_the_mlflow_fallback_finds_names_with_quotes(db: Path, tmp_path: Path, name: str):
+def test_the_mlflow_fallback_finds_names_with_quotes(db: Path, tmp_path: Path):
     """Other stores (a tracking server) are read through MlflowClient's filter strings."""
     import sqlite3
 
     from mlops_nb.server.runs import _mlflow_notebook_runs
 
-    path = str((tmp_path / name).resolve())
+    names = {"it's.ipynb": ("train-1", "train-2"), """it's "ok".ipynb""": ("train-3",)}
     with sqlite3.connect(db) as con:
-        con.execute(
-            "UPDATE tags SET value = ? WHERE key = 'mlops_nb.notebook' AND run_uuid IN "
-            "(SELECT run_uuid FROM runs WHERE name IN ('train-1', 'train-2'))",
-            (path,),
-        )
-    found = _mlflow_notebook_runs(f"sqlite:///{db}", path)
-    assert sorted(r.name for r in found) == ["train-1", "train-2"]
-    assert sorted(r.name for r in sqlite_store.notebook_runs(db, path)) == ["train-1", "train-2"]
+        for name, runs in names.items():
+            marks = ",".join("?" * len(runs))
+            con.execute(
+                "UPDATE tags SET value = ? WHERE key = 'mlops_nb.notebook' AND run_uuid IN "
+                f"(SELECT run_uuid FROM runs WHERE name IN ({marks}))",
+                (str((tmp_path / name).resolve()), *runs),
+            )
+    for name, runs in names.items():
+        path = str((tmp_path / name).resolve())
+        found = _mlflow_notebook_runs(f"sqlite:///{db}", path)
+        assert sorted(r.name for r in found) == sorted(runs)
+        assert sorted(r.name for r in sqlite_store.notebook_runs(db, path)) == sorted(runs)
