@@ -61,8 +61,13 @@ class PanelHandler(APIHandler):
         super().write_error(status_code, **kwargs)
 
     def query(self, model: type[M]) -> M:
-        """The query string as ``model`` (400 naming each wrong field)."""
-        raw = {name: self.get_query_argument(name) for name in self.request.query_arguments}
+        """The query string as ``model`` (400 naming each wrong field). A bare number is
+        JupyterLab's cache-buster (``ServerConnection`` appends ``?<timestamp>`` to GETs)."""
+        raw = {
+            name: self.get_query_argument(name)
+            for name in self.request.query_arguments
+            if not name.isdigit()
+        }
         return self._validate(model, raw)
 
     def body(self, model: type[M]) -> M:

@@ -217,3 +217,11 @@ def test_mlflow_filters_for_names_with_quotes():
     )
     like, recheck = notebook_filter("""/a/it's "x".ipynb""")
     assert like == "tags.`mlops_nb.notebook` LIKE '/a/it_s _x_.ipynb'" and recheck
+
+
+async def test_jupyterlabs_cache_buster_is_not_an_unknown_field(jp_fetch, store):
+    # ServerConnection appends ?<timestamp> to every GET; other unknown fields stay a 400
+    data = await get_json(
+        jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1", **{"1796285723893": ""}
+    )
+    assert data["total"] == N_TRAIN
