@@ -1,11 +1,19 @@
 /** Plotly traces built from runs (pure: tested in Node, drawn by views/chart.tsx). */
 import { Run } from './api';
 
-/** The metric of each run over time (x: the run's start), selected runs highlighted. */
+const COLORS = ['#1976d2', '#2e7d32', '#6a1b9a', '#00838f', '#5d4037', '#c2185b'];
+
+/** The metric of each run over time (x: the run's start): one line per tracked cell (a cell's
+ * runs are the same experiment, re-run), the selected runs highlighted. */
 export function metricOverTime(runs: Run[], metric: string, selected: Set<string>): unknown[] {
   const points = runs
     .filter(r => r.start_time !== null && typeof r.metrics[metric] === 'number')
     .sort((a, b) => (a.start_time ?? 0) - (b.start_time ?? 0));
+  const cells = new Map<string, Run[]>();
+  for (const r of points) {
+    const key = r.cell_key ?? r.cell_id ?? r.name;
+    cells.set(key, [...(cells.get(key) ?? []), r]);
+  }
   const trace = (subset: Run[], name: string, color: string, size: number, mode: string) => ({
     type: 'scatter',
     mode,
@@ -18,7 +26,9 @@ export function metricOverTime(runs: Run[], metric: string, selected: Set<string
     line: { color, width: 1 }
   });
   const chosen = points.filter(r => selected.has(r.run_id));
-  const traces = [trace(points, 'runs', '#1976d2', 6, 'lines+markers')];
+  const traces = [...cells.values()].map((cell, i) =>
+    trace(cell, cell[cell.length - 1].name, COLORS[i % COLORS.length], 6, 'lines+markers')
+  );
   if (chosen.length > 0) {
     traces.push(trace(chosen, 'selected', '#e65100', 11, 'markers'));
   }

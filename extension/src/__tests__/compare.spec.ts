@@ -38,12 +38,14 @@ describe('diffLines', () => {
 });
 
 describe('charts', () => {
-  it('plots a metric over the runs start times and highlights the selected runs', () => {
-    const traces = metricOverTime([run(2), run(1), run(0, { metrics: {} })], 'r2', new Set(['r2'])) as any[];
-    expect(traces).toHaveLength(2);
+  it('plots a metric over the runs start times, one line per cell, selected runs on top', () => {
+    const runs = [run(2), run(1), run(0, { metrics: {} }), run(3, { cell_key: 'k2', name: 'baseline' })];
+    const traces = metricOverTime(runs, 'r2', new Set(['r2'])) as any[];
+    expect(traces.map(t => t.name)).toEqual(['run-2', 'baseline', 'selected']);
     expect(traces[0].y).toEqual([0.51, 0.52]);
     expect(traces[0].x[0] < traces[0].x[1]).toBe(true);
-    expect(traces[1].y).toEqual([0.52]);
+    expect(traces[1].y).toEqual([0.53]);
+    expect(traces[2].y).toEqual([0.52]);
   });
 
   it('makes one parallel axis per varying param (text as categories) plus the metric', () => {

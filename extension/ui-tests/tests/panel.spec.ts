@@ -11,6 +11,7 @@ import * as path from 'path';
 
 const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
 const NOTEBOOK = 'nb/01_quickstart.ipynb';
+const PARAMS_CELL = 2;
 const FOREST_CELL = 10;
 
 test.use({ autoGoto: true, viewport: { width: 1600, height: 1000 } });
@@ -59,15 +60,35 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await shot(page, '02-runs');
   });
 
-  await test.step('the forest again with max_depth=3 in its cell: max_depth becomes a column', async () => {
-    const source = (await page.notebook.getCellTextInput(FOREST_CELL)) ?? '';
-    expect(source).toContain('max_depth=max_depth');
-    await page.notebook.setCell(FOREST_CELL, 'code', source.replace('max_depth=max_depth', 'max_depth=3'));
+  await test.step('the forest again, max_depth=3 and a code change: both show as differences', async () => {
+    const params = (await page.notebook.getCellTextInput(PARAMS_CELL)) ?? '';
+    const forest = (await page.notebook.getCellTextInput(FOREST_CELL)) ?? '';
+    expect(params).toContain('max_depth = 6');
+    expect(forest).toContain('n_jobs=1\n');
+    // edit through the notebook model (a cell may be scrolled out of view)
+    await page.evaluate(
+      ({ edits }) => {
+        const nb = (window as any).jupyterapp.shell.currentWidget;
+        for (const [index, text] of edits) {
+          nb.content.widgets[index].model.sharedModel.setSource(text);
+        }
+      },
+      {
+        edits: [
+          [PARAMS_CELL, params.replace('max_depth = 6', 'max_depth = 3')],
+          [FOREST_CELL, forest.replace('n_jobs=1\n', 'n_jobs=1, min_samples_leaf=2\n')]
+        ] as [number, string][]
+      }
+    );
+    await page.notebook.runCell(PARAMS_CELL);
     await page.notebook.runCell(FOREST_CELL);
     const rows = panel(page).locator('.mlops-nb-run');
     await expect(rows).toHaveCount(3, { timeout: 90_000 });
-    expect(await headers(page)).toContain('max_depth');
-    await expect(rows.locator('[data-param=max_depth]')).toHaveText(['3', '6', '–']);
+    await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED', 'FINISHED'], { timeout: 30_000 });
+    await expect.poll(() => headers(page)).toEqual(expect.arrayContaining(['max_depth', 'min_samples_leaf']));
+    // the notebook's parameters are logged with every tracked cell (baseline too)
+    await expect(rows.locator('[data-param=max_depth]')).toHaveText(['3', '6', '6']);
+    await expect(rows.locator('[data-param=min_samples_leaf]')).toHaveText(['2', '1', '–']);
     await shot(page, '03-second-run');
   });
 
@@ -93,7 +114,7 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
   await test.step('comparing the two forest runs shows the parameter, metric and code differences', async () => {
     const forest = panel(page)
       .locator('.mlops-nb-run')
-      .filter({ has: page.locator('[data-param=max_depth]', { hasText: /^\d+$/ }) });
+      .filter({ has: page.locator('[data-param=min_samples_leaf]', { hasText: /^\d+$/ }) });
     await expect(forest).toHaveCount(2);
     await forest.nth(0).locator('input[type=checkbox]').check();
     await forest.nth(1).locator('input[type=checkbox]').check();
@@ -102,12 +123,13 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(compare.locator('h2')).toContainText(`Compare 2 runs of ${NOTEBOOK}`);
     // oldest first: max_depth 6, then 3
     await expect(compare.locator('[data-testid=compare-params] tr[data-param=max_depth] td')).toHaveText(['max_depth', '6', '3']);
+    await expect(compare.locator('[data-testid=compare-params] tr[data-param=min_samples_leaf] td')).toHaveText(['min_samples_leaf', '1', '2']);
     await expect(compare.locator('[data-testid=compare-metrics] tr[data-metric=accuracy] [data-testid=delta]')).toHaveText(/^ ([+−]\d|±0)/);
     await expect(compare.getByTestId('diff-summary')).toHaveText(/^1 line\(s\) differ/);
     const changed = compare.locator('[data-testid=code-diff] tr.mlops-nb-diff-changed');
     await expect(changed).toHaveCount(1);
-    await expect(changed.locator('[data-side=left]')).toContainText('max_depth=max_depth');
-    await expect(changed.locator('[data-side=right]')).toContainText('max_depth=3');
+    await expect(changed.locator('[data-side=left]')).toHaveText(/n_jobs=1$/);
+    await expect(changed.locator('[data-side=right]')).toContainText('n_jobs=1, min_samples_leaf=2');
     const figures = compare.getByTestId('compare-figure');
     await expect(figures).toHaveCount(2, { timeout: 30_000 });
     for (const img of await figures.all()) {
