@@ -63,7 +63,7 @@ export function parallelCoordinates(runs: Run[], params: string[], metric: strin
   if (metric !== null) {
     const values = rows.map(r => r.metrics[metric] as number);
     dimensions.push({ label: metric, values });
-    Object.assign(line, { color: values, colorscale: 'Viridis', showscale: true });
+    Object.assign(line, { color: values, colorscale: 'Viridis', showscale: false });
   }
   return [{ type: 'parcoords', line, dimensions }];
 }

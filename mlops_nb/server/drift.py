@@ -89,6 +89,10 @@ def check(service_url: str, timeout: float = TIMEOUT_S) -> schemas.DriftResponse
             widget=None,
         )
     if status == 503 and "reference" in detail:
+        ready_status, ready = _get(base + "/readyz", timeout)
+        reason = str(ready.get("detail", "")) if isinstance(ready, dict) else ""
+        if ready_status == 503 and reason and reason != "loading":
+            raise DriftUnavailable(f"{base} failed to load its model: {reason}")
         return schemas.DriftResponse(
             url=url,
             state="starting",

@@ -63,6 +63,15 @@ class Service(BaseHTTPRequestHandler):
                 503,
                 {"detail": "the reference sample is not loaded yet"},
             ),
+            "/starting/readyz": (503, {"status": "not ready", "detail": "loading"}),
+            "/broken/monitoring/drift": (
+                503,
+                {"detail": "the reference sample is not loaded yet"},
+            ),
+            "/broken/readyz": (
+                503,
+                {"status": "not ready", "detail": "UnpicklingError: model.pkl is truncated"},
+            ),
         }
         if path == "/html/monitoring/drift":
             body, status = b"<html>not json</html>", 200
@@ -129,6 +138,11 @@ async def test_too_little_traffic_is_a_neutral_state_not_an_error(jp_fetch, serv
 async def test_a_service_without_its_reference_yet_is_starting(jp_fetch, service):
     data = await drift_of(jp_fetch, f"{service}/starting")
     assert data.state == "starting" and "not loaded yet" in data.message
+
+
+async def test_a_service_whose_model_failed_to_load_says_so(jp_fetch, service):
+    code, message = await drift_error(jp_fetch, f"{service}/broken")
+    assert code == 502 and "failed to load its model" in message and "truncated" in message
 
 
 async def test_the_full_report_is_built_on_demand(jp_fetch, service):

@@ -165,6 +165,20 @@ describe('DriftModel', () => {
     expect(drift.report).toContain('report');
   });
 
+  it('asks a starting service again until it has its reference', async () => {
+    const states = ['starting', 'starting', 'collecting'] as const;
+    let n = 0;
+    const server = new FakeServer().on('drift', () => {
+      const state = states[Math.min(n++, states.length - 1)];
+      return { url: 'u', state, message: state, current_rows: 0, min_rows: 30, widget: null };
+    });
+    const waits: number[] = [];
+    const drift = new DriftModel(server, undefined, ms => { waits.push(ms); return Promise.resolve(); });
+    await drift.check('http://127.0.0.1:8000');
+    expect(drift.result!.state).toBe('collecting');
+    expect(waits).toEqual([2000, 2000]);
+  });
+
   it('shows why the service gave no verdict', async () => {
     const drift = new DriftModel(new FakeServer().on('drift', () => {
       throw new ApiError(502, 'http://127.0.0.1:9/monitoring/drift is unreachable: refused');

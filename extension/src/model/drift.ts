@@ -7,7 +7,7 @@ import {
   IRequester,
   WidgetModuleResponse
 } from '../api';
-import { Observable } from './observable';
+import { Observable, Sleep, sleep } from './observable';
 
 export type Timer = {
   every: (fn: () => void, ms: number) => unknown;
@@ -20,9 +20,16 @@ export const realTimer: Timer = {
 };
 
 export const REFRESH_CHOICES_S = [0, 10, 30, 60];
+/** a service still loading its reference is asked again this often, this many times */
+export const STARTING_RETRY_MS = 2000;
+export const STARTING_RETRIES = 60;
 
 export class DriftModel extends Observable {
-  constructor(private readonly api: IRequester, private readonly timer: Timer = realTimer) {
+  constructor(
+    private readonly api: IRequester,
+    private readonly timer: Timer = realTimer,
+    private readonly wait: Sleep = sleep
+  ) {
     super();
   }
 
@@ -36,6 +43,7 @@ export class DriftModel extends Observable {
   reportState: 'idle' | 'loading' | 'ready' | 'error' = 'idle';
   reportError = '';
   private handle: unknown = null;
+  private retries = 0;
   private module: Promise<WidgetModuleResponse> | null = null;
 
   setUrl(url: string): void {
@@ -72,7 +80,10 @@ export class DriftModel extends Observable {
     this.setRefresh(0);
   }
 
-  async check(url: string = this.url): Promise<void> {
+  async check(url: string = this.url, retry = false): Promise<void> {
+    if (!retry) {
+      this.retries = 0;
+    }
     const changed = url.trim() !== this.url.trim();
     this.url = url.trim();
     this.error = null;
@@ -95,6 +106,15 @@ export class DriftModel extends Observable {
     } finally {
       this.loading = false;
       this.emit();
+    }
+    // a service that is still loading its reference: ask again shortly (not an error)
+    if (this.result?.state === 'starting' && this.retries < STARTING_RETRIES) {
+      this.retries += 1;
+      const asked = this.url;
+      await this.wait(STARTING_RETRY_MS);
+      if (this.url === asked && this.result?.state === 'starting' && !this.loading) {
+        await this.check(asked, true);
+      }
     }
   }
 

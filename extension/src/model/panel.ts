@@ -26,7 +26,7 @@ export class PanelModel extends Observable {
     this.pipeline = new PipelineModel(api, wait);
     this.productionize = new JobModel(api, wait);
     this.service = new JobModel(api, wait);
-    this.drift = new DriftModel(api, timer);
+    this.drift = new DriftModel(api, timer, wait);
     for (const part of [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift]) {
       part.changed.connect(() => this.emit());
     }

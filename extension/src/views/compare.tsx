@@ -139,6 +139,12 @@ function CodeDiff(props: { model: CompareModel }): JSX.Element {
               : `${changedCount(diff.rows)} line(s) differ between ${runLabel(diff.left.run)} and ${runLabel(diff.right.run)}.`}
           </p>
           <table className="mlops-nb-diff" data-testid="code-diff">
+            <colgroup>
+              <col className="mlops-nb-ln-col" />
+              <col />
+              <col className="mlops-nb-ln-col" />
+              <col />
+            </colgroup>
             <thead>
               <tr>
                 <th colSpan={2}>{runLabel(diff.left.run)}</th>

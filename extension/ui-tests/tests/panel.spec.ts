@@ -167,7 +167,8 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await shot(page, '07-service-running');
     await url.getByRole('button', { name: 'Check its drift' }).click();
     const waiting = panel(page).getByTestId('drift-waiting');
-    await expect(waiting).toHaveAttribute('data-state', 'collecting', { timeout: 60_000 });
+    // a fresh service first loads its reference ("starting"; the panel asks again by itself)
+    await expect(waiting).toHaveAttribute('data-state', 'collecting', { timeout: 120_000 });
     await expect(waiting).toContainText(/collecting traffic \(0 of 30 rows\)/);
     await expect(panel(page).getByTestId('drift-error')).toHaveCount(0);
     await shot(page, '08-drift-collecting');
