@@ -166,9 +166,15 @@ def productionize_event(value: Any) -> schemas.ProductionizeEvent:
 def productionize_result(root: Path, value: Any) -> schemas.ProductionizeResult:
     """The library's result with paths relative to the root (the panel shows those)."""
     data = value.to_dict()
+    absolute = str(Path(data["service_dir"]))
     for key in ("service_dir", "train_py", "features_py"):
         if data[key] is not None:
             data[key] = _relative_text(root, Path(data[key]))
+    if data["service_dir"] != absolute:  # inside the root: commands run from the root (terminals)
+        data["start_command"] = data["start_command"].replace(absolute, data["service_dir"])
+        data["next_commands"] = [
+            c.replace(absolute, data["service_dir"]) for c in data["next_commands"]
+        ]
     return schemas.ProductionizeResult.model_validate(data)
 
 

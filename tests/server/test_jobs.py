@@ -116,7 +116,8 @@ async def test_productionize_job_streams_progress_then_the_service(jp_fetch, sto
         {"name": "fidelity", "passed": True, "detail": "identical predictions on 30 held-out rows"}
     ]
     assert result["input_columns"] == ["age", "income"] and result["ok"] is True
-    assert result["start_command"] == f"mlops-nb serve {store['train'].parent / 'train-service'}"
+    assert result["start_command"] == "mlops-nb serve train-service"  # from the root
+    assert result["next_commands"] == ["mlops-nb serve train-service"]
     # the service goes next to the notebook, whatever the server's working directory
     assert calls == [(store["train"], store["train"].parent / "train-service", False, True)]
     later = json.loads((await jp_fetch("mlops-nb", "jobs", job["id"], params={"since": "1"})).body)

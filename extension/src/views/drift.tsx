@@ -118,8 +118,7 @@ export function DriftView(props: { model: DriftModel }): JSX.Element {
       {model.error ? <div className="mlops-nb-error" data-testid="drift-error">{model.error}</div> : null}
       {result && result.state !== 'ready' ? (
         <div className="mlops-nb-neutral" data-testid="drift-waiting" data-state={result.state}>
-          <strong>{result.state === 'collecting' ? 'Collecting traffic' : 'Starting'}</strong>:{' '}
-          {result.message}
+          <strong>{result.message.charAt(0).toUpperCase() + result.message.slice(1)}</strong>
           {result.state === 'collecting' && result.min_rows ? (
             <progress max={result.min_rows} value={result.current_rows ?? 0} />
           ) : null}

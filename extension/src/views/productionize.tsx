@@ -58,7 +58,7 @@ function Result(props: { result: ProductionizeResult }): JSX.Element {
         <dd><code data-testid="service-dir">{r.service_dir}</code> (model <code>{r.model_var}</code>, made in {formatDuration(r.seconds)})</dd>
         <dt>Image</dt>
         <dd><code>{r.image ?? 'not built (use “Productionize and build image”)'}</code></dd>
-        <dt>Start it with</dt>
+        <dt>Start it with (from the Jupyter root)</dt>
         <dd><pre>{r.start_command}</pre></dd>
         {others.map(c => (
           <React.Fragment key={c.name}>

@@ -169,7 +169,7 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     const waiting = panel(page).getByTestId('drift-waiting');
     // a fresh service first loads its reference ("starting"; the panel asks again by itself)
     await expect(waiting).toHaveAttribute('data-state', 'collecting', { timeout: 120_000 });
-    await expect(waiting).toContainText(/collecting traffic \(0 of 30 rows\)/);
+    await expect(waiting.locator('strong')).toHaveText('Collecting traffic (0 of 30 rows)');
     await expect(panel(page).getByTestId('drift-error')).toHaveCount(0);
     await shot(page, '08-drift-collecting');
   });
