@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -54,16 +55,44 @@ class Loaded:
     runs: list[StoredRun]
 
 
+_CACHE: dict[tuple[Path, str], tuple[tuple[int, ...], Loaded]] = {}
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 16
+
+
+def _version(db: Path) -> tuple[int, ...]:
+    """Changes whenever MLflow writes the store (the file or its write-ahead log)."""
+    out: list[int] = []
+    for path in (db, db.with_name(db.name + "-wal")):
+        try:
+            st = path.stat()
+            out += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            out += [0, 0]
+    return tuple(out)
+
+
 def load_runs(settings: Settings, notebook: Path) -> Loaded:
     uri = settings.tracking_uri
     db = sqlite_file(uri)
     if db is not None:
         if not db.exists():
             return Loaded(False, [])
+        key, version = (db, str(notebook)), _version(db)
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         try:
-            return Loaded(True, sqlite_store.notebook_runs(db, str(notebook)))
+            loaded = Loaded(True, sqlite_store.notebook_runs(db, str(notebook)))
         except SchemaMismatch:
             pass  # not a layout we know: let MLflow read it
+        else:
+            with _CACHE_LOCK:
+                _CACHE[key] = (version, loaded)
+                while len(_CACHE) > CACHE_ENTRIES:
+                    _CACHE.pop(next(iter(_CACHE)))
+            return loaded
     return Loaded(True, _guarded(uri, lambda: _mlflow_notebook_runs(uri, str(notebook))))
 
 

@@ -225,3 +225,14 @@ async def test_jupyterlabs_cache_buster_is_not_an_unknown_field(jp_fetch, store)
         jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1", **{"1796285723893": ""}
     )
     assert data["total"] == N_TRAIN
+
+
+async def test_a_change_in_the_store_shows_at_the_next_request(jp_fetch, store, jp_root_dir):
+    import sqlite3
+
+    first = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1")
+    assert first["runs"][0]["status"] == "FINISHED"
+    with sqlite3.connect(jp_root_dir / "mlflow.db") as con:  # what a delivery would write
+        con.execute("UPDATE runs SET status = 'KILLED' WHERE name = 'train-119'")
+    again = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1")
+    assert again["runs"][0]["status"] == "KILLED"
