@@ -141,40 +141,40 @@ async def test_columns_are_the_params_that_differ_and_every_metric(jp_fetch, sto
     assert data["total"] == N_TRAIN
 
 
-@pytest.mark.parametrize(
-    ("params", "names"),
-    [
-        ({"sort": "metrics.rmse", "order": "asc"}, ["train-119", "train-118", "train-117"]),
-        ({"sort": "metrics.rmse", "order": "desc"}, ["train-0", "train-1", "train-2"]),
-        ({"sort": "params.alpha", "order": "asc"}, ["train-0", "train-1", "train-2"]),
-        ({"sort": "name", "order": "asc"}, ["train-0", "train-1", "train-10"]),
-        ({"sort": "start_time", "order": "asc"}, ["train-0", "train-1", "train-2"]),
-    ],
-)
-async def test_sorting_covers_every_run_not_just_a_page(jp_fetch, store, params, names):
-    data = await get_json(
-        jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="3", **params
-    )
-    assert [r["name"] for r in data["runs"]] == names
+SORTS = [
+    ({"sort": "metrics.rmse", "order": "asc"}, ["train-119", "train-118", "train-117"]),
+    ({"sort": "metrics.rmse", "order": "desc"}, ["train-0", "train-1", "train-2"]),
+    ({"sort": "params.alpha", "order": "asc"}, ["train-0", "train-1", "train-2"]),
+    ({"sort": "name", "order": "asc"}, ["train-0", "train-1", "train-10"]),
+    ({"sort": "start_time", "order": "asc"}, ["train-0", "train-1", "train-2"]),
+]
 
 
-@pytest.mark.parametrize(
-    ("params", "total", "first"),
-    [
-        ({"status": "FAILED"}, 12, "train-110"),
-        ({"tag": "stage=test"}, N_TRAIN, "train-119"),
-        ({"tag": "stage=prod"}, 0, None),
-        ({"tag": "stage"}, N_TRAIN, "train-119"),
-        ({"text": "TRAIN-11"}, 11, "train-119"),
-        ({"text": "1.05"}, 1, "train-105"),  # a parameter value
-        ({"status": "FAILED", "text": "train-5"}, 1, "train-50"),
-    ],
-)
-async def test_filters_by_status_tag_and_text(jp_fetch, store, params, total, first):
-    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", **params)
-    assert data["total"] == total
-    assert (data["runs"][0]["name"] if data["runs"] else None) == first
-    assert data["varying_params"] == ["alpha"]  # columns do not depend on the filter
+async def test_sorting_covers_every_run_not_just_a_page(jp_fetch, store):
+    for params, names in SORTS:
+        data = await get_json(
+            jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="3", **params
+        )
+        assert [r["name"] for r in data["runs"]] == names, params
+
+
+FILTERS = [
+    ({"status": "FAILED"}, 12, "train-110"),
+    ({"tag": "stage=test"}, N_TRAIN, "train-119"),
+    ({"tag": "stage=prod"}, 0, None),
+    ({"tag": "stage"}, N_TRAIN, "train-119"),
+    ({"text": "TRAIN-11"}, 11, "train-119"),
+    ({"text": "1.05"}, 1, "train-105"),  # a parameter value
+    ({"status": "FAILED", "text": "train-5"}, 1, "train-50"),
+]
+
+
+async def test_filters_by_status_tag_and_text(jp_fetch, store):
+    for params, total, first in FILTERS:
+        data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", **params)
+        assert data["total"] == total, params
+        assert (data["runs"][0]["name"] if data["runs"] else None) == first, params
+        assert data["varying_params"] == ["alpha"]  # columns do not depend on the filter
 
 
 @pytest.mark.parametrize(
