@@ -115,6 +115,23 @@ describe('RunsModel', () => {
     expect(model.runs.map(r => r.run_id)).toEqual(['r1', 'r0']);
   });
 
+  it('looks again while a listed run is RUNNING, until it is not', async () => {
+    let status: 'RUNNING' | 'FINISHED' = 'RUNNING';
+    const server = new FakeServer().on('runs', () => page([run(1, { status })]));
+    const pending: [() => void, number][] = [];
+    const model = new RunsModel(server, (fn, ms) => pending.push([fn, ms]));
+    await model.setNotebook('a.ipynb');
+    expect(pending.map(p => p[1])).toEqual([5000]);
+    pending.shift()![0]();
+    await new Promise(r => setTimeout(r, 0));
+    expect(pending).toHaveLength(1); // still running: once more
+    status = 'FINISHED';
+    pending.shift()![0]();
+    await new Promise(r => setTimeout(r, 0));
+    expect(model.runs[0].status).toBe('FINISHED');
+    expect(pending).toHaveLength(0);
+  });
+
   it('recognises tracked cells by their first line', () => {
     expect(isTrackedCell('  %%track\nx=1')).toBe(true);
     expect(isTrackedCell('%%tracking\nx=1')).toBe(false);

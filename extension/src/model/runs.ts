@@ -8,7 +8,13 @@ export const PAGE_SIZE = 50;
 export const DEFAULT_METRICS = 3;
 /** after a `%%track` cell finishes: runs are delivered in the background, usually within ~1 s,
  * longer for the first run of a kernel or a large model */
-export const REFRESH_DELAYS_MS = [1000, 3000, 6000, 12000, 25000];
+export const REFRESH_DELAYS_MS = [1000, 3000, 6000, 12000, 25000, 45000, 75000, 120000];
+/** while a listed run is still RUNNING (being delivered, or a long cell): look again this often */
+export const RUNNING_POLL_MS = 5000;
+export const RUNNING_POLLS = 60;
+
+export type Schedule = (fn: () => void, ms: number) => unknown;
+const later: Schedule = (fn, ms) => setTimeout(fn, ms);
 
 export type SortKey = NonNullable<RunsQuery['sort']>;
 export type Order = NonNullable<RunsQuery['order']>;
@@ -31,9 +37,12 @@ export function isTrackedCell(source: string): boolean {
 }
 
 export class RunsModel extends Observable {
-  constructor(private readonly api: IRequester) {
+  constructor(private readonly api: IRequester, private readonly schedule: Schedule = later) {
     super();
   }
+
+  private polls = 0;
+  private pollPending = false;
 
   notebook: string | null = null;
   runs: Run[] = [];
@@ -165,10 +174,7 @@ export class RunsModel extends Observable {
   }
 
   /** A cell finished in the open notebook: refetch when it was a tracked cell. */
-  cellExecuted(
-    source: string,
-    schedule: (fn: () => void, ms: number) => unknown = (fn, ms) => setTimeout(fn, ms)
-  ): boolean {
+  cellExecuted(source: string, schedule: Schedule = this.schedule): boolean {
     if (!isTrackedCell(source) || this.notebook === null) {
       return false;
     }
@@ -243,5 +249,28 @@ export class RunsModel extends Observable {
     this.error = null;
     this.loaded = true;
     this.emit();
+    this.pollWhileRunning();
+  }
+
+  /** A run still RUNNING on the first page: refresh again shortly (bounded), so it turns
+   * FINISHED (or FAILED) without a click. */
+  private pollWhileRunning(): void {
+    const running = this.runs.some(r => r.status === 'RUNNING');
+    if (!running) {
+      this.polls = 0;
+      return;
+    }
+    if (this.pollPending || this.polls >= RUNNING_POLLS) {
+      return;
+    }
+    this.polls += 1;
+    this.pollPending = true;
+    const notebook = this.notebook;
+    this.schedule(() => {
+      this.pollPending = false;
+      if (this.notebook === notebook) {
+        void this.refresh();
+      }
+    }, RUNNING_POLL_MS);
   }
 }

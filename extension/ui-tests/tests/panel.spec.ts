@@ -46,9 +46,9 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await page.notebook.activate(NOTEBOOK);
     await page.notebook.run();
     const rows = panel(page).locator('.mlops-nb-run');
-    await expect(rows).toHaveCount(2, { timeout: 90_000 });
+    await expect(rows).toHaveCount(2, { timeout: 180_000 });
     await expect(panel(page).getByTestId('runs-count')).toHaveText('2 runs');
-    await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED']);
+    await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED'], { timeout: 60_000 });
     await expect(rows.nth(1)).toContainText('baseline');
     await expect(rows.first().locator('a')).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
     // the first metrics are columns; each run's value is in its row
@@ -83,7 +83,7 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await page.notebook.runCell(PARAMS_CELL);
     await page.notebook.runCell(FOREST_CELL);
     const rows = panel(page).locator('.mlops-nb-run');
-    await expect(rows).toHaveCount(3, { timeout: 90_000 });
+    await expect(rows).toHaveCount(3, { timeout: 180_000 });
     await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED', 'FINISHED'], { timeout: 30_000 });
     await expect.poll(() => headers(page)).toEqual(expect.arrayContaining(['max_depth', 'min_samples_leaf']));
     // the notebook's parameters are logged with every tracked cell (baseline too)
