@@ -46,9 +46,10 @@ def _register_all() -> None:
     from mlops_nb.monitoring import cli as monitoring_cli
     from mlops_nb.pipeline import cli as pipeline_cli
     from mlops_nb.productionize import cli as productionize_cli
+    from mlops_nb.registry import cli as registry_cli
     from mlops_nb.tracking import cli as tracking_cli
 
-    for module in (tracking_cli, pipeline_cli, productionize_cli, monitoring_cli):
+    for module in (tracking_cli, pipeline_cli, productionize_cli, monitoring_cli, registry_cli):
         module.register(app)
 
 

@@ -35,6 +35,8 @@ export interface IRoutes {
   'drift/report': DriftReportResponse;
   'drift/widget': WidgetModuleResponse;
   services: Job | ServicesResponse;
+  /** the registry's routes (models, models/<name>, .../card) have no schema yet */
+  promote: Job;
 }
 
 export type Route = keyof IRoutes;

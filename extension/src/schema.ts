@@ -97,12 +97,12 @@ export interface Figure {
 
 export interface Job {
   id: string;
-  kind: "productionize" | "pipeline" | "serve";
+  kind: "productionize" | "pipeline" | "serve" | "promote";
   target: string;
   state: "queued" | "running" | "succeeded" | "failed";
-  events: (ProductionizeEvent | PipelineEvent | ServiceEvent)[];
+  events: (ProductionizeEvent | PipelineEvent | ServiceEvent | PromotionEvent)[];
   n_events: number;
-  result: ProductionizeResult | PipelineResult | ServiceInfo | null;
+  result: ProductionizeResult | PipelineResult | ServiceInfo | { [key: string]: unknown } | null;
   error: string | null;
   created: number;
   finished: number | null;
@@ -113,7 +113,7 @@ export interface JobQuery {
 }
 
 export interface JobsQuery {
-  kind?: "productionize" | "pipeline" | "serve" | null;
+  kind?: "productionize" | "pipeline" | "serve" | "promote" | null;
 }
 
 export interface JobsResponse {
@@ -191,6 +191,12 @@ export interface ProductionizeResult {
   next_commands: string[];
   seconds: number;
   ok: boolean;
+}
+
+/** A gate's result while ``promote`` runs (its fields: :mod:`mlops_nb.registry`). */
+export interface PromotionEvent {
+  event: "PromotionEvent";
+  [key: string]: unknown;
 }
 
 export interface Run {

@@ -44,10 +44,11 @@ class PanelHandler(APIHandler):
         context: PanelContext = self.settings[SETTINGS_KEY]
         return context
 
-    def reply(self, data: BaseModel, status: int = 200) -> None:
+    def reply(self, data: BaseModel | dict[str, Any], status: int = 200) -> None:
+        """A typed response model; a plain dict only for routes without a schema yet."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(data.model_dump_json())
+        self.finish(data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -56,7 +57,8 @@ class PanelHandler(APIHandler):
             self.finish(json.dumps({"message": exc.message, **exc.extra}))
             return
         if isinstance(exc, HTTPError) and exc.log_message:
-            self.finish(json.dumps({"message": exc.log_message % exc.args}))
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+            self.finish(json.dumps({"message": message}))
             return
         super().write_error(status_code, **kwargs)
 
@@ -70,8 +72,8 @@ class PanelHandler(APIHandler):
         }
         return self._validate(model, raw)
 
-    def body(self, model: type[M]) -> M:
-        """The JSON body as ``model`` (400 naming each wrong field)."""
+    def json_body(self) -> dict[str, Any]:
+        """The JSON body as a dict (routes without a request schema yet)."""
         if len(self.request.body or b"") > MAX_BODY:
             raise ApiError(413, f"the request body is over {MAX_BODY} bytes")
         try:
@@ -80,7 +82,11 @@ class PanelHandler(APIHandler):
             raise ApiError(400, f"the request body is not JSON: {exc}") from exc
         if not isinstance(raw, dict):
             raise ApiError(400, "the request body must be a JSON object")
-        return self._validate(model, raw)
+        return raw
+
+    def body(self, model: type[M]) -> M:
+        """The JSON body as ``model`` (400 naming each wrong field)."""
+        return self._validate(model, self.json_body())
 
     @staticmethod
     def _validate(model: type[M], raw: dict[str, Any]) -> M:

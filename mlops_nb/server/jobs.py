@@ -9,15 +9,34 @@ live in memory for the lifetime of the server; the oldest finished ones are forg
 from __future__ import annotations
 
 import dataclasses
+import enum
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlops_nb.server import schemas
 
 Progress = Callable[[Any], None]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, paths, enums, tuples and sets as plain JSON values (unknown objects as text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 Work = Callable[[Progress], Any]
 
 ACTIVE = ("queued", "running")

@@ -12,15 +12,19 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from tornado.web import HTTPError
+
 MAX_PATH = 4096
 MAX_WALK = 20_000  # entries of a service folder checked for symlinks
 
 
-class PathRefused(Exception):
-    """A request path that cannot be used; ``status`` is the HTTP status to answer."""
+class PathRefused(HTTPError):
+    """A request path that cannot be used; ``status`` is the HTTP status to answer (a tornado
+    ``HTTPError``, so a handler that does not catch it still answers that status)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+        super().__init__(status, None)
+        self.log_message = message  # no format arguments: the message is shown as it is
         self.status = status
         self.message = message
 

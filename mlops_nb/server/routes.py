@@ -6,7 +6,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from mlops_nb.server import handlers
+from mlops_nb.server import handlers, registry
 
 PREFIX = "mlops-nb"
 
@@ -25,6 +25,7 @@ ROUTES: list[tuple[str, type]] = [
     ("drift/report", handlers.DriftReportHandler),
     ("drift/widget", handlers.DriftWidgetHandler),
     ("services", handlers.ServicesHandler),
+    *registry.ROUTES,
 ]
 
 

@@ -204,8 +204,16 @@ class ServiceEvent(Response):
     message: str
 
 
+class PromotionEvent(Response):
+    """A gate's result while ``promote`` runs (its fields: :mod:`mlops_nb.registry`)."""
+
+    model_config = ConfigDict(extra="allow")
+    event: Literal["PromotionEvent"]
+
+
 JobEvent = Annotated[
-    ProductionizeEvent | PipelineEvent | ServiceEvent, Field(discriminator="event")
+    ProductionizeEvent | PipelineEvent | ServiceEvent | PromotionEvent,
+    Field(discriminator="event"),
 ]
 
 
@@ -266,19 +274,20 @@ class ServiceInfo(Response):
 
 class Job(Response):
     id: str
-    kind: Literal["productionize", "pipeline", "serve"]
+    kind: Literal["productionize", "pipeline", "serve", "promote"]
     target: str
     state: JobState
     events: list[JobEvent]
     n_events: int
-    result: ProductionizeResult | PipelineResult | ServiceInfo | None
+    #: a promotion's result is a plain object (the registry routes have no schema yet)
+    result: ProductionizeResult | PipelineResult | ServiceInfo | dict[str, Any] | None
     error: str | None
     created: float
     finished: float | None
 
 
 class JobsQuery(Request):
-    kind: Literal["productionize", "pipeline", "serve"] | None = None
+    kind: Literal["productionize", "pipeline", "serve", "promote"] | None = None
 
 
 class JobsResponse(Response):

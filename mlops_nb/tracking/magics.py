@@ -174,6 +174,12 @@ class TrackMagics(Magics):
             print(f"outbox:       {len(session.outbox.pending())} queued in {session.outbox.root}")
             print(f"server:       {'unreachable: ' + outage if outage else 'ok'}")
             return None
+        if command in ("promote", "card"):  # the registry's: mlops_nb/registry/magics.py
+            from mlops_nb.registry.magics import run_line
+
+            shell = self.shell
+            assert shell is not None
+            return run_line(command, line.strip()[len(command) :], shell.user_ns)
         from mlops_nb.exceptions import ConfigError
 
         raise ConfigError(f"unknown %mlops command {command!r}: use config, status, flush or sync")

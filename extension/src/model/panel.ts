@@ -6,11 +6,12 @@ import { versionMismatch } from '../version';
 import { CompareModel } from './compare';
 import { DriftModel, realTimer, Timer } from './drift';
 import { JobModel } from './job';
+import { ModelsModel } from './models';
 import { Observable, Sleep, sleep } from './observable';
 import { PipelineModel } from './pipeline';
 import { RunsModel } from './runs';
 
-/** a tab's id (the registry of tabs is views/tabs.ts) */
+/** a tab's id (the registry of tabs is views/tabs.tsx) */
 export type Tab = string;
 
 export class PanelModel extends Observable {
@@ -27,7 +28,9 @@ export class PanelModel extends Observable {
     this.productionize = new JobModel(api, wait);
     this.service = new JobModel(api, wait);
     this.drift = new DriftModel(api, timer, wait);
-    for (const part of [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift]) {
+    this.models = new ModelsModel(api, wait);
+    const parts = [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift, this.models];
+    for (const part of parts) {
       part.changed.connect(() => this.emit());
     }
     // the comparison follows the selection
@@ -41,6 +44,7 @@ export class PanelModel extends Observable {
   /** `mlops-nb serve` of the service productionize made, started on the server */
   readonly service: JobModel;
   readonly drift: DriftModel;
+  readonly models: ModelsModel;
   notebook: string | null = null;
   tab: Tab = 'runs';
   versionWarning: string | null = null;

@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { PanelModel } from '../model/panel';
 import { DriftView } from './drift';
+import { ModelsView } from './models';
 import { PipelineView } from './pipeline';
 import { ProductionizeView } from './productionize';
 import { RunsView } from './runs';
@@ -18,5 +19,6 @@ export const TABS: ITabSpec[] = [
   { id: 'runs', label: 'Runs', render: m => <RunsView model={m} /> },
   { id: 'pipeline', label: 'Pipeline', render: m => <PipelineView model={m.pipeline} notebook={m.notebook} /> },
   { id: 'productionize', label: 'Productionize', render: m => <ProductionizeView model={m} /> },
-  { id: 'drift', label: 'Drift', render: m => <DriftView model={m.drift} /> }
+  { id: 'drift', label: 'Drift', render: m => <DriftView model={m.drift} /> },
+  { id: 'models', label: 'Models', render: m => <ModelsView model={m.models} notebook={m.notebook} /> }
 ];
