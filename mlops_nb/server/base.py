@@ -57,7 +57,10 @@ class PanelHandler(APIHandler):
             self.finish(json.dumps({"message": exc.message, **exc.extra}))
             return
         if isinstance(exc, HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
+            try:
+                message = exc.log_message % exc.args
+            except (TypeError, ValueError):
+                message = exc.log_message
             self.finish(json.dumps({"message": message}))
             return
         super().write_error(status_code, **kwargs)

@@ -37,6 +37,8 @@ def to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
 Work = Callable[[Progress], Any]
 
 ACTIVE = ("queued", "running")

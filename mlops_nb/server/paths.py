@@ -23,8 +23,7 @@ class PathRefused(HTTPError):
     ``HTTPError``, so a handler that does not catch it still answers that status)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, None)
-        self.log_message = message  # no format arguments: the message is shown as it is
+        super().__init__(status, message.replace("%", "%%"))  # a format string without arguments
         self.status = status
         self.message = message
 

@@ -36,8 +36,9 @@ def test_the_generator_writes_optional_defaults_unions_and_maps():
     assert "  page_size?: number;\n" in ts  # a request field with a default
     assert "  notebook: string;\n" in ts
     assert '  state: "queued" | "running" | "succeeded" | "failed";' in ts
-    assert "  events: (ProductionizeEvent | PipelineEvent | ServiceEvent)[];" in ts
-    assert "  result: ProductionizeResult | PipelineResult | ServiceInfo | null;" in ts
+    events = "ProductionizeEvent | PipelineEvent | ServiceEvent | PromotionEvent"
+    assert f"  events: ({events})[];" in ts
+    assert "  result: ProductionizeResult | PipelineResult | ServiceInfo | " in ts
     assert "  params: { [key: string]: string };" in ts
 
 
