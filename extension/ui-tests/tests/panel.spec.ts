@@ -38,7 +38,7 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(panel(page).getByTestId('panel-notebook')).toHaveText(NOTEBOOK);
     await expect(panel(page).getByTestId('runs-empty')).toContainText('add %%track to a cell');
     await expect(panel(page).getByTestId('version-warning')).toHaveCount(0);
-    await expect(panel(page).getByRole('tab')).toHaveText(['Runs', 'Pipeline', 'Productionize', 'Drift']);
+    await expect(panel(page).getByRole('tab')).toHaveText(['Runs', 'Pipeline', 'Productionize', 'Drift', 'Models']);
     await shot(page, '01-empty');
   });
 
