@@ -86,20 +86,9 @@ def _client(uri: str) -> Any:
 
 
 def _experiment_id(client: Any, name: str) -> str:
-    from mlflow.exceptions import MlflowException
+    from mlops_nb.experiments import get_or_create
 
-    exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        if exp.lifecycle_stage == "deleted":
-            client.restore_experiment(exp.experiment_id)
-        return str(exp.experiment_id)
-    try:
-        return str(client.create_experiment(name))
-    except MlflowException:  # created concurrently by another kernel
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return str(exp.experiment_id)
+    return get_or_create(client, name)
 
 
 class ParentNotDelivered(LookupError):
