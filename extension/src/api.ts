@@ -1,74 +1,60 @@
 /**
  * The REST surface of the server extension, as the model sees it: a `Requester` that returns
  * parsed JSON or throws an `ApiError` carrying the server's message. No DOM, no JupyterLab.
+ * The payload types are generated from the server's pydantic models (schema.ts).
  */
+import type {
+  CompareResponse,
+  DriftReportResponse,
+  DriftResponse,
+  Job,
+  JobsResponse,
+  PipelineResponse,
+  PipelineResult,
+  ProductionizeResult,
+  RunsPage,
+  ServiceInfo,
+  ServicesResponse,
+  VersionResponse,
+  WidgetModuleResponse
+} from './schema';
 
-export interface IRun {
-  run_id: string;
-  experiment_id: string;
-  name: string;
-  status: string;
-  cell_id: string | null;
-  cell_key: string | null;
-  start_time: number | null;
-  end_time: number | null;
-  duration_s: number | null;
-  params: Record<string, string>;
-  metrics: Record<string, number>;
-  url: string;
+export * from './schema';
+
+/** Each route's response type: requests and fakes are checked against it. */
+export interface IRoutes {
+  version: VersionResponse;
+  runs: RunsPage;
+  'runs/compare': CompareResponse;
+  pipeline: PipelineResponse;
+  'pipeline/run': Job;
+  productionize: Job;
+  jobs: JobsResponse;
+  'jobs/*': Job;
+  drift: DriftResponse;
+  'drift/report': DriftReportResponse;
+  'drift/widget': WidgetModuleResponse;
+  services: Job | ServicesResponse;
+  /** the registry's routes (models, models/<name>, .../card) have no schema yet */
+  promote: Job;
 }
 
-export interface IRunsPage {
-  notebook: string;
-  tracking_uri: string;
-  store_exists: boolean;
-  runs: IRun[];
-  next_page_token: string | null;
+export type Route = keyof IRoutes;
+export type JobState = Job['state'];
+
+/** The result of a finished job, by the job's kind. */
+export function productionizeResult(job: Job | null): ProductionizeResult | null {
+  return job?.kind === 'productionize' && job.state === 'succeeded'
+    ? (job.result as ProductionizeResult)
+    : null;
 }
 
-export interface IStep {
-  name: string;
-  needs: string[];
-  cache_state?: string;
-  last_status?: string | null;
-  last_run_id?: string | null;
-  [key: string]: unknown;
+export function pipelineResult(job: Job | null): PipelineResult | null {
+  return job?.kind === 'pipeline' && job.state === 'succeeded' ? (job.result as PipelineResult) : null;
 }
 
-export interface IPipeline {
-  path: string;
-  exists: boolean;
-  steps: IStep[];
-}
-
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
-
-export interface IJob {
-  id: string;
-  kind: string;
-  target: string;
-  state: JobState;
-  events: Record<string, unknown>[];
-  n_events: number;
-  result: any;
-  error: string | null;
-}
-
-export interface IDriftColumn {
-  type: string;
-  stattest: string;
-  score: number;
-  threshold: number;
-  drifted: boolean;
-}
-
-export interface IDrift {
-  url: string;
-  dataset_drift: boolean;
-  drift_share: number;
-  n_drifted: number;
-  n_columns: number;
-  columns: Record<string, IDriftColumn>;
+export function serviceResult(job: Job | null): ServiceInfo | null {
+  return job?.kind === 'serve' && job.state === 'succeeded' ? (job.result as ServiceInfo) : null;
 }
 
 /** An error answered by the server (or the network): status 0 when there was no answer. */
@@ -83,12 +69,17 @@ export class ApiError extends Error {
   }
 }
 
+export interface IRequestOptions {
+  method?: 'GET' | 'POST';
+  params?: Record<string, string>;
+  body?: unknown;
+}
+
 export interface IRequester {
   /** GET or POST `path` under `/mlops-nb/` with query `params` or JSON `body`. */
-  request<T>(
-    path: string,
-    options?: { method?: 'GET' | 'POST'; params?: Record<string, string>; body?: unknown }
-  ): Promise<T>;
+  request<T>(path: string, options?: IRequestOptions): Promise<T>;
+  /** GET a file (a run's figure) under `/mlops-nb/` as a Blob. */
+  blob(path: string, params: Record<string, string>): Promise<Blob>;
 }
 
 export function queryString(params: Record<string, string> = {}): string {
@@ -97,4 +88,8 @@ export function queryString(params: Record<string, string> = {}): string {
     return '';
   }
   return '?' + entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

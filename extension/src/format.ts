@@ -1,5 +1,5 @@
 /** Small display helpers shared by the views (pure). */
-import { IRun } from './api';
+import { Run } from './api';
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !isFinite(seconds)) {
@@ -24,19 +24,28 @@ export function formatNumber(value: number): string {
     : value.toPrecision(4).replace(/0+$/, '').replace(/\.$/, '');
 }
 
-/** The first `n` params or metrics of a run, as `name=value` text. */
-export function keyValues(values: Record<string, string | number>, n = 3): string {
-  return Object.keys(values)
-    .sort()
-    .slice(0, n)
-    .map(k => {
-      const v = values[k];
-      return `${k}=${typeof v === 'number' ? formatNumber(v) : v}`;
-    })
-    .join(', ');
+/** A short label for the cell a run came from. */
+export function cellLabel(run: Run): string {
+  return run.cell_id ?? run.cell_key?.slice(0, 8) ?? '–';
 }
 
-/** A short label for the cell a run came from. */
-export function cellLabel(run: IRun): string {
-  return run.cell_id ?? run.cell_key?.slice(0, 8) ?? '–';
+/** A run's start as a short local date-time ("12-03 08:41"). */
+export function formatTime(ms: number | null): string {
+  if (ms === null) {
+    return '–';
+  }
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A signed difference ("+0.012", "−3"). */
+export function formatDelta(value: number | null): string {
+  if (value === null) {
+    return '';
+  }
+  if (value === 0) {
+    return '±0';
+  }
+  return (value > 0 ? '+' : '−') + formatNumber(Math.abs(value));
 }

@@ -4,12 +4,13 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
 import { mlopsIcon } from './icon';
 import { PanelModel } from './model/panel';
 import { ServerRequester } from './server';
+import { CompareWidget } from './views/compare';
 import { MlopsPanel } from './views/panel';
 
 declare const require: (path: string) => any;
@@ -33,7 +34,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null
   ) => {
-    const model = new PanelModel(new ServerRequester(), VERSION);
+    const api = new ServerRequester();
+    const model = new PanelModel(api, VERSION);
     const panel = new MlopsPanel(model);
     panel.title.icon = mlopsIcon;
     panel.title.caption = 'MLOps';
@@ -49,6 +51,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     void model.checkVersion();
+
+    // the comparison of the selected runs opens as a main-area tab (one, reused)
+    let compare: MainAreaWidget<CompareWidget> | null = null;
+    model.compareRequested.connect(() => {
+      if (compare === null || compare.isDisposed) {
+        compare = new MainAreaWidget({ content: new CompareWidget(model, api) });
+        compare.id = 'mlops-nb-compare-tab';
+        compare.title.label = 'Compare runs';
+        compare.title.icon = mlopsIcon;
+        compare.title.closable = true;
+        app.shell.add(compare, 'main', { mode: 'split-right' });
+      }
+      app.shell.activateById(compare.id);
+    });
 
     app.commands.addCommand(COMMANDS.open, {
       label: 'Show the MLOps panel',

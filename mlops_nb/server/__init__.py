@@ -8,12 +8,10 @@ from typing import Any
 def _load_jupyter_server_extension(server_app: Any) -> None:
     from mlops_nb.server.context import SETTINGS_KEY, make_context
     from mlops_nb.server.routes import setup_routes
-    from mlops_nb.server.runs import warm_up
 
     context = make_context(server_app.root_dir)
     server_app.web_app.settings[SETTINGS_KEY] = context
     setup_routes(server_app.web_app)
-    warm_up(context.settings.tracking_uri)
     server_app.log.info(
         "mlops-nb server extension loaded (tracking store %s)", context.settings.tracking_uri
     )

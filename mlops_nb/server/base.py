@@ -1,17 +1,21 @@
-"""The base of every route: JSON replies, JSON errors with a message, request parsing."""
+"""The base of every route: typed requests in (pydantic), typed JSON replies out, JSON errors."""
 
 from __future__ import annotations
 
 import importlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel, ValidationError
 from tornado.web import HTTPError
 
 from mlops_nb.server.context import SETTINGS_KEY, PanelContext
-from mlops_nb.server.paths import confine, relative
+from mlops_nb.server.paths import PathRefused, confine, relative
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY = 64_000
 
 
 class ApiError(HTTPError):
@@ -23,6 +27,14 @@ class ApiError(HTTPError):
         self.extra = extra
 
 
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(x) for x in error["loc"]) or "request"
+        parts.append(f"'{where}': {error['msg']}")
+    return "; ".join(parts)
+
+
 class PanelHandler(APIHandler):
     """Base of the ``/mlops-nb/`` routes. Subclasses decorate every verb with
     ``@tornado.web.authenticated``; a test fails when one does not."""
@@ -32,51 +44,72 @@ class PanelHandler(APIHandler):
         context: PanelContext = self.settings[SETTINGS_KEY]
         return context
 
-    def reply(self, data: Any, status: int = 200) -> None:
+    def reply(self, data: BaseModel | dict[str, Any], status: int = 200) -> None:
+        """A typed response model; a plain dict only for routes without a schema yet."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        self.set_header("Content-Type", "application/json")
         if isinstance(exc, ApiError):
-            self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"message": exc.message, **exc.extra}))
+            return
+        if isinstance(exc, HTTPError) and exc.log_message:
+            try:
+                message = exc.log_message % exc.args
+            except (TypeError, ValueError):
+                message = exc.log_message
+            self.finish(json.dumps({"message": message}))
             return
         super().write_error(status_code, **kwargs)
 
+    def query(self, model: type[M]) -> M:
+        """The query string as ``model`` (400 naming each wrong field). A bare number is
+        JupyterLab's cache-buster (``ServerConnection`` appends ``?<timestamp>`` to GETs)."""
+        raw = {
+            name: self.get_query_argument(name)
+            for name in self.request.query_arguments
+            if not name.isdigit()
+        }
+        return self._validate(model, raw)
+
     def json_body(self) -> dict[str, Any]:
+        """The JSON body as a dict (routes without a request schema yet)."""
+        if len(self.request.body or b"") > MAX_BODY:
+            raise ApiError(413, f"the request body is over {MAX_BODY} bytes")
         try:
-            body = json.loads(self.request.body or b"{}")
+            raw = json.loads(self.request.body or b"{}")
         except ValueError as exc:
             raise ApiError(400, f"the request body is not JSON: {exc}") from exc
-        if not isinstance(body, dict):
+        if not isinstance(raw, dict):
             raise ApiError(400, "the request body must be a JSON object")
-        return body
+        return raw
 
-    def notebook(self, value: Any) -> Path:
-        """The notebook named by the request, confined to the server's root."""
-        if value is not None and not isinstance(value, str):
-            raise ApiError(400, "'notebook' must be a path string")
+    def body(self, model: type[M]) -> M:
+        """The JSON body as ``model`` (400 naming each wrong field)."""
+        return self._validate(model, self.json_body())
+
+    @staticmethod
+    def _validate(model: type[M], raw: dict[str, Any]) -> M:
         try:
-            return confine(self.panel.root, value, suffix=".ipynb")
-        except HTTPError as exc:
-            raise ApiError(exc.status_code, exc.log_message or "bad path") from exc
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise ApiError(400, validation_message(exc)) from exc
+
+    def notebook(self, value: str) -> Path:
+        """The notebook named by the request, confined to the server's root."""
+        return self.confined(value, suffix=".ipynb")
+
+    def confined(self, value: str, **options: Any) -> Path:
+        try:
+            return confine(self.panel.root, value, **options)
+        except PathRefused as exc:
+            raise ApiError(exc.status, exc.message) from exc
 
     def rel(self, path: Path) -> str:
         return relative(self.panel.root, path)
-
-    def int_argument(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.get_argument(name, None)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except ValueError as exc:
-            raise ApiError(400, f"{name!r} must be an integer, got {raw!r}") from exc
-        if not low <= value <= high:
-            raise ApiError(400, f"{name!r} must be between {low} and {high}, got {value}")
-        return value
 
 
 def library(module: str, name: str, feature: str) -> Any:

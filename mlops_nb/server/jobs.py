@@ -1,8 +1,9 @@
 """Background jobs: long work (pipeline runs, productionize) runs in a thread, the browser polls.
 
-A job has an id, a state (``queued`` → ``running`` → ``succeeded`` | ``failed``), the list of
-progress events its work reported, and a result or an error message. Jobs live in memory for the
-lifetime of the server; the oldest finished ones are forgotten past ``keep``.
+A job has an id, a state (``queued`` → ``running`` → ``succeeded`` | ``failed``), the list
+of progress events its work reported (typed: :mod:`.schemas`), and a result or an error. Jobs
+live in memory for the lifetime of the server; the oldest finished ones are forgotten past
+``keep``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Progress = Callable[[Any], None]
-Work = Callable[[Progress], Any]
+from mlops_nb.server import schemas
 
-ACTIVE = ("queued", "running")
+Progress = Callable[[Any], None]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,6 +39,11 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+Work = Callable[[Progress], Any]
+
+ACTIVE = ("queued", "running")
+
+
 @dataclasses.dataclass
 class Job:
     id: str
@@ -51,19 +56,21 @@ class Job:
     created: float = dataclasses.field(default_factory=time.time)
     finished: float | None = None
 
-    def as_dict(self, since: int = 0) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "target": self.target,
-            "state": self.state,
-            "events": self.events[since:],
-            "n_events": len(self.events),
-            "result": self.result,
-            "error": self.error,
-            "created": self.created,
-            "finished": self.finished,
-        }
+    def as_model(self, since: int = 0) -> schemas.Job:
+        return schemas.Job.model_validate(
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "target": self.target,
+                "state": self.state,
+                "events": self.events[since:],
+                "n_events": len(self.events),
+                "result": self.result,
+                "error": self.error,
+                "created": self.created,
+                "finished": self.finished,
+            }
+        )
 
 
 class JobConflict(Exception):
@@ -107,9 +114,8 @@ class JobManager:
 
     def _run(self, job: Job, work: Work) -> None:
         def progress(event: Any) -> None:
-            data = to_jsonable(event)
             with self._lock:
-                job.events.append(data)
+                job.events.append(event)
 
         with self._slots:
             job.state = "running"
@@ -119,7 +125,7 @@ class JobManager:
                 job.error = str(exc) or type(exc).__name__
                 job.state = "failed"
             else:
-                job.result = to_jsonable(result)
+                job.result = result
                 job.state = "succeeded"
             finally:
                 job.finished = time.time()

@@ -14,12 +14,16 @@ PREFIX = "mlops-nb"
 ROUTES: list[tuple[str, type]] = [
     ("version", handlers.VersionHandler),
     ("runs", handlers.RunsHandler),
+    ("runs/compare", handlers.CompareHandler),
+    ("runs/artifact", handlers.ArtifactHandler),
     ("pipeline", handlers.PipelineHandler),
     ("pipeline/run", handlers.PipelineRunHandler),
     ("productionize", handlers.ProductionizeHandler),
     ("jobs", handlers.JobsHandler),
     (r"jobs/([0-9a-f]{1,64})", handlers.JobHandler),
     ("drift", handlers.DriftHandler),
+    ("drift/report", handlers.DriftReportHandler),
+    ("drift/widget", handlers.DriftWidgetHandler),
     ("services", handlers.ServicesHandler),
     *registry.ROUTES,
 ]

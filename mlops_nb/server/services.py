@@ -17,7 +17,9 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from mlops_nb.server import schemas
+from mlops_nb.server.paths import relative
 
 START_TIMEOUT_S = 90.0
 
@@ -43,14 +45,14 @@ class Service:
     def running(self) -> bool:
         return self.proc.poll() is None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "service_dir": str(self.service_dir),
-            "url": self.url,
-            "pid": self.proc.pid,
-            "running": self.running,
-            "log": str(self.log),
-        }
+    def as_model(self, root: Path) -> schemas.ServiceInfo:
+        return schemas.ServiceInfo(
+            service_dir=relative(root, self.service_dir),
+            url=self.url,
+            pid=self.proc.pid,
+            running=self.running,
+            log=relative(root, self.log),
+        )
 
 
 class ServiceManager:
@@ -72,7 +74,7 @@ class ServiceManager:
             port = free_port()
             log = service_dir / "serve.log"
             cmd = [sys.executable, "-m", "mlops_nb.cli", "serve", str(service_dir)]
-            with open(log, "ab") as out:
+            with os.fdopen(open_log(log), "ab") as out:
                 proc = subprocess.Popen(
                     [*cmd, "--port", str(port)],
                     cwd=service_dir,
@@ -91,11 +93,26 @@ class ServiceManager:
                 os.killpg(service.proc.pid, signal.SIGTERM)
 
 
+def open_log(path: Path) -> int:
+    """The service's log for appending; a symlink there is refused (never followed)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+
+
+def log_tail(path: Path, size: int = 1500) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        return f"(cannot read {path.name}: {exc.strerror})"
+    with os.fdopen(fd, "rb") as f:
+        f.seek(max(0, os.fstat(fd).st_size - size))
+        return f.read().decode(errors="replace")
+
+
 def wait_ready(service: Service, timeout: float = START_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not service.running:
-            tail = service.log.read_text(errors="replace")[-1500:]
+            tail = log_tail(service.log)
             raise RuntimeError(f"the service exited with {service.proc.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(service.url + "/healthz", timeout=2):

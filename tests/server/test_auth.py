@@ -56,6 +56,11 @@ def test_every_panel_route_is_enumerated(jp_web_app):
         "productionize",
         "jobs",
         "drift",
+        "drift/report",
+        "drift/widget",
+        "runs/compare",
+        "runs/artifact",
+        "services",
     } <= paths
     assert "jobs/abc123" in paths
 
@@ -72,7 +77,7 @@ async def test_no_route_answers_without_credentials(jp_web_app, http_server_clie
                 )
             assert info.value.code in (401, 403, 302), f"{verb.upper()} {url}: {info.value.code}"
             checked.append((verb, url))
-    assert len(checked) >= 8
+    assert len(checked) >= 14
 
 
 async def test_a_wrong_token_is_refused(http_server_client, jp_base_url, store):

@@ -11,6 +11,8 @@ import pytest
 from support import free_port
 from tornado.httpclient import HTTPClientError
 
+from mlops_nb.server.schemas import DriftReportResponse, DriftResponse, WidgetModuleResponse
+
 VERDICT = {
     "dataset_drift": True,
     "drift_share": 0.5,
@@ -35,16 +37,47 @@ VERDICT = {
 }
 
 
+REFERENCE = [{"age": 20 + i % 30, "city": ["a", "b"][i % 2]} for i in range(60)]
+RECENT = [{"age": 50 + i % 30, "city": ["a", "b"][i % 2]} for i in range(60)]
+
+
 class Service(BaseHTTPRequestHandler):
-    """A service with a drift endpoint at /monitoring/drift and a broken one at /broken/..."""
+    """A generated service's /monitoring/* (verdict, recent inputs, reference sample); under
+    /young/ it has too little traffic, under /starting/ no reference yet, /html/ is broken."""
 
     def do_GET(self):
-        if self.path == "/monitoring/drift":
-            body, status = json.dumps(VERDICT).encode(), 200
-        elif self.path == "/html/monitoring/drift":
+        path = self.path.split("?")[0]
+        routes = {
+            "/monitoring/drift": (200, VERDICT),
+            "/monitoring/sample": (200, {"records": RECENT, "total_seen": 60}),
+            "/monitoring/reference": (200, {"records": REFERENCE, "total": 60}),
+            "/young/monitoring/drift": (
+                409,
+                {
+                    "detail": "only 12 input rows recorded; drift needs at least 30",
+                    "current_rows": 12,
+                    "min_rows": 30,
+                },
+            ),
+            "/starting/monitoring/drift": (
+                503,
+                {"detail": "the reference sample is not loaded yet"},
+            ),
+            "/starting/readyz": (503, {"status": "not ready", "detail": "loading"}),
+            "/broken/monitoring/drift": (
+                503,
+                {"detail": "the reference sample is not loaded yet"},
+            ),
+            "/broken/readyz": (
+                503,
+                {"status": "not ready", "detail": "UnpicklingError: model.pkl is truncated"},
+            ),
+        }
+        if path == "/html/monitoring/drift":
             body, status = b"<html>not json</html>", 200
-        elif self.path == "/young/monitoring/drift":
-            body, status = b'{"detail": "only 3 input rows recorded; drift needs at least 50"}', 409
+        elif path in routes:
+            status, data = routes[path]
+            body = json.dumps(data).encode()
         else:
             body, status = b'{"detail": "Not Found"}', 404
         self.send_response(status)
@@ -74,26 +107,83 @@ async def drift_error(jp_fetch, url):
     return info.value.code, json.loads(info.value.response.body)["message"]
 
 
-@pytest.mark.parametrize("url", ["", "/"])
-async def test_verdict_is_proxied_from_the_service(jp_fetch, service, url):
-    response = await jp_fetch("mlops-nb", "drift", params={"url": service + url})
-    data = json.loads(response.body)
-    assert data["dataset_drift"] is True
-    assert data["columns"]["age"]["drifted"] is True and data["columns"]["city"]["drifted"] is False
-    assert data["url"] == f"{service}/monitoring/drift"
+async def drift_of(jp_fetch, url):
+    response = await jp_fetch("mlops-nb", "drift", params={"url": url})
+    return DriftResponse.model_validate_json(response.body)
 
 
-async def test_full_drift_url_is_accepted(jp_fetch, service):
-    response = await jp_fetch("mlops-nb", "drift", params={"url": f"{service}/monitoring/drift"})
-    assert json.loads(response.body)["n_drifted"] == 1
+@pytest.mark.parametrize("suffix", ["", "/", "/monitoring/drift"])
+async def test_verdict_comes_with_the_notebook_widgets_state(jp_fetch, service, suffix):
+    data = await drift_of(jp_fetch, service + suffix)
+    assert data.state == "ready" and data.url == f"{service}/monitoring/drift"
+    widget = data.widget
+    assert widget is not None and widget.summary.dataset_drift is True
+    assert widget.summary.columns["age"].drifted and not widget.summary.columns["city"].drifted
+    # the distributions the notebook widget plots: recent inputs vs the reference sample
+    assert set(widget.distributions) == {"age", "city"}
+    assert len(widget.distributions["age"]["reference"]) == len(
+        widget.distributions["age"]["current"]
+    )
+    assert widget.stattest_names["wasserstein"] == "Wasserstein distance (normed)"
+    assert "60 of 60 inputs seen" in widget.note and widget.report_state == "idle"
+
+
+async def test_too_little_traffic_is_a_neutral_state_not_an_error(jp_fetch, service):
+    data = await drift_of(jp_fetch, f"{service}/young")
+    assert data.state == "collecting" and data.widget is None
+    assert data.message == "collecting traffic (12 of 30 rows)"
+    assert (data.current_rows, data.min_rows) == (12, 30)
+
+
+async def test_a_service_without_its_reference_yet_is_starting(jp_fetch, service):
+    data = await drift_of(jp_fetch, f"{service}/starting")
+    assert data.state == "starting" and "not loaded yet" in data.message
+
+
+async def test_a_service_whose_model_failed_to_load_says_so(jp_fetch, service):
+    code, message = await drift_error(jp_fetch, f"{service}/broken")
+    assert code == 502 and "failed to load its model" in message and "truncated" in message
+
+
+async def test_the_full_report_is_built_on_demand(jp_fetch, service):
+    # Evidently loads on demand: seconds, longer on a busy machine
+    response = await jp_fetch(
+        "mlops-nb", "drift", "report", params={"url": service}, request_timeout=180
+    )
+    data = DriftReportResponse.model_validate_json(response.body)
+    assert "<html" in data.html.lower() and "age" in data.html
+
+
+async def test_the_widget_module_is_the_notebook_widgets_own(jp_fetch):
+    from mlops_nb.monitoring.widget import CSS_PATH, ESM_PATH
+
+    response = await jp_fetch("mlops-nb", "drift", "widget")
+    data = WidgetModuleResponse.model_validate_json(response.body)
+    assert data.esm == ESM_PATH.read_text(encoding="utf-8")
+    assert data.css == CSS_PATH.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
-    "url", ["", "file:///etc/passwd", "ftp://127.0.0.1/x", "127.0.0.1:8000", "http://"]
+    "url",
+    [
+        "",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+        "127.0.0.1:8000",
+        "http://",
+        "http://[::1",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:port",
+    ],
 )
-async def test_non_http_urls_are_400(jp_fetch, url):
+async def test_malformed_urls_are_400(jp_fetch, url):
     code, message = await drift_error(jp_fetch, url)
     assert code == 400 and "http(s)" in message
+
+
+async def test_an_oversized_url_is_400(jp_fetch):
+    code, message = await drift_error(jp_fetch, "http://127.0.0.1/" + "a" * 5000)
+    assert code == 400 and "url" in message
 
 
 async def test_service_down_is_502_saying_unreachable(jp_fetch):
@@ -110,9 +200,3 @@ async def test_service_without_drift_endpoint_is_502_with_status(jp_fetch, servi
 async def test_non_json_answer_is_502(jp_fetch, service):
     code, message = await drift_error(jp_fetch, f"{service}/html")
     assert code == 502 and "JSON" in message
-
-
-async def test_the_services_own_explanation_is_passed_on(jp_fetch, service):
-    code, message = await drift_error(jp_fetch, f"{service}/young")
-    assert code == 502
-    assert "409" in message and "only 3 input rows recorded" in message

@@ -1,9 +1,10 @@
 """Long work runs as a background job: 202 with a job id, progress events, then the result.
 
-The productionize and pipeline libraries are other parts of mlops-nb; here they are replaced by
-small in-process modules honouring their contracts (progress callback, result dataclass), so the
-job machinery and the routes are tested on their own. 501 is what a user sees while a part is
-not installed.
+The productionize and pipeline libraries are other parts of mlops-nb; here their functions are
+replaced by small in-process ones that report and return the libraries' *real* types
+(``ProductionizeEvent``/``ProductionizeResult``, ``PipelineEvent``/``PipelineResult``), so the job
+machinery and the routes are tested on their own. 501 is what a user sees while a part is not
+installed.
 """
 
 from __future__ import annotations
@@ -13,24 +14,33 @@ import json
 import sys
 import threading
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from mlops_nb.pipeline.api import StepStatus
+from mlops_nb.pipeline.runner import PipelineEvent, PipelineResult, StepResult
+from mlops_nb.productionize.result import Check, ProductionizeEvent, ProductionizeResult
+from mlops_nb.server.schemas import Job
 
-@dataclass
-class StepStarted:
-    step: str
-    message: str
 
-
-@dataclass
-class Result:
-    service_dir: Path
-    image_tag: str | None
-    command: str
+def made(service_dir: Path) -> ProductionizeResult:
+    """A result as the real productionize returns it (absolute paths)."""
+    return ProductionizeResult(
+        service_dir=service_dir,
+        train_py=service_dir / "train.py",
+        features_py=None,
+        image=None,
+        checks=[Check("fidelity", True, "identical predictions on 30 held-out rows")],
+        start_command=f"mlops-nb serve {service_dir}",
+        input_columns=["age", "income"],
+        model_var="model",
+        takes_raw_columns=False,
+        dropped=[{"cell": 3, "what": "df.head()", "reason": "display only"}],
+        next_commands=[f"mlops-nb serve {service_dir}"],
+        seconds=1.5,
+    )
 
 
 def fake_library(monkeypatch, module: str, **functions):
@@ -62,10 +72,10 @@ async def test_productionize_job_streams_progress_then_the_service(jp_fetch, sto
 
     def productionize(notebook, *, out=None, build=False, force=False, progress=None, **_):
         calls.append((notebook, out, build, force))
-        progress(StepStarted("extract", "writing train.py"))
+        progress(ProductionizeEvent("extract", "start", "reading train.ipynb", 0.0))
         assert release.wait(10)
-        progress(StepStarted("render", "rendering the service"))
-        return Result(notebook.parent / "service", None, "uvicorn app.main:app --port 8000")
+        progress(ProductionizeEvent("render", "done", "service for 2 input column(s)", 1.2))
+        return made(notebook.parent / "train-service")
 
     fake_library(monkeypatch, "mlops_nb.productionize.api", productionize=productionize)
     fake_library(monkeypatch, "mlops_nb.productionize.steps", service_name=lambda nb, name: "train")
@@ -85,17 +95,29 @@ async def test_productionize_job_streams_progress_then_the_service(jp_fetch, sto
         await asyncio.sleep(0.05)
     assert running["state"] == "running"
     assert running["events"] == [
-        {"event": "StepStarted", "step": "extract", "message": "writing train.py"}
+        {
+            "event": "ProductionizeEvent",
+            "step": "extract",
+            "status": "start",
+            "message": "reading train.ipynb",
+            "elapsed": 0.0,
+        }
     ]
     release.set()
     done = await poll(jp_fetch, job["id"])
     assert done["state"] == "succeeded", done["error"]
     assert [e["step"] for e in done["events"]] == ["extract", "render"]
-    assert done["result"] == {
-        "service_dir": str(store["train"].parent / "service"),
-        "image_tag": None,
-        "command": "uvicorn app.main:app --port 8000",
-    }
+    Job.model_validate(done)  # the typed contract the panel's TypeScript is generated from
+    result = done["result"]
+    # paths relative to the root (what the panel shows); the rest as the library made it
+    assert result["service_dir"] == "train-service"
+    assert result["train_py"] == "train-service/train.py"
+    assert result["checks"] == [
+        {"name": "fidelity", "passed": True, "detail": "identical predictions on 30 held-out rows"}
+    ]
+    assert result["input_columns"] == ["age", "income"] and result["ok"] is True
+    assert result["start_command"] == "mlops-nb serve train-service"  # from the root
+    assert result["next_commands"] == ["mlops-nb serve train-service"]
     # the service goes next to the notebook, whatever the server's working directory
     assert calls == [(store["train"], store["train"].parent / "train-service", False, True)]
     later = json.loads((await jp_fetch("mlops-nb", "jobs", job["id"], params={"since": "1"})).body)
@@ -124,8 +146,13 @@ async def test_pipeline_run_job_passes_options_and_returns_the_result(
 
     def run_pipeline(path, *, only=None, from_step=None, force=False, progress=None, **_):
         seen.update(path=path, only=only, from_step=from_step, force=force)
-        progress(StepStarted("prepare", "running"))
-        return {"status": "succeeded", "steps": {"prepare": "succeeded"}}
+        progress(PipelineEvent("started", "prepare", "RUNNING"))
+        return PipelineResult(
+            pipeline=path,
+            status="FINISHED",
+            steps={"prepare": StepResult("prepare", "FINISHED", run_id="r1", duration=1.0)},
+            run_id="p1",
+        )
 
     fake_library(monkeypatch, "mlops_nb.pipeline.api", run_pipeline=run_pipeline)
     code, job = await post(
@@ -134,7 +161,10 @@ async def test_pipeline_run_job_passes_options_and_returns_the_result(
     assert code == 202
     done = await poll(jp_fetch, job["id"])
     assert done["state"] == "succeeded", done["error"]
-    assert done["result"]["steps"] == {"prepare": "succeeded"}
+    Job.model_validate(done)
+    assert done["result"]["pipeline"] == "pipeline.yaml"
+    assert done["result"]["steps"]["prepare"]["status"] == "FINISHED"
+    assert done["events"][0]["kind"] == "started" and done["events"][0]["step"] == "prepare"
     assert seen == {
         "path": jp_root_dir / "pipeline.yaml",
         "only": "prepare",
@@ -146,19 +176,12 @@ async def test_pipeline_run_job_passes_options_and_returns_the_result(
 async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, monkeypatch):
     (jp_root_dir / "pipeline.yaml").write_text("steps: {}\n")
 
-    @dataclass
-    class StepStatus:
-        name: str
-        needs: list[str]
-        cache_state: str
-        last_status: str | None
-        last_run_id: str | None
-
     def pipeline_status(path):
         assert path == jp_root_dir / "pipeline.yaml"
+        nb = str(jp_root_dir / "train.ipynb")
         return [
-            StepStatus("prepare", [], "fresh", "FINISHED", "r1"),
-            StepStatus("train", ["prepare"], "stale", None, None),
+            StepStatus("prepare", (), "cached", "FINISHED", "r1", nb, ("data.csv",), "unchanged"),
+            StepStatus("train", ("prepare",), "stale", None, None, nb, (), "inputs changed"),
         ]
 
     fake_library(monkeypatch, "mlops_nb.pipeline.api", pipeline_status=pipeline_status)
@@ -173,6 +196,11 @@ async def test_pipeline_status_lists_the_steps(jp_fetch, store, jp_root_dir, mon
         "cache_state": "stale",
         "last_status": None,
         "last_run_id": None,
+        "notebook": "train.ipynb",
+        "outputs": [],
+        "reason": "inputs changed",
+        "last_error": None,
+        "failed_cell": None,
     }
 
 

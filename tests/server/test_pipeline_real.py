@@ -61,3 +61,26 @@ async def test_running_one_step_in_the_background_reports_progress(jp_fetch, win
     data = await status(jp_fetch, "wine/train.ipynb")
     prepare = next(s for s in data["steps"] if s["name"] == "prepare")
     assert prepare["last_status"] == "FINISHED"
+
+
+def test_a_failed_steps_cell_is_found_from_the_runners_message(tmp_path):
+    import nbformat
+
+    from mlops_nb.pipeline.notebook import CellFailure
+    from mlops_nb.server.pipeline import failed_cell
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("# then"),
+        nbformat.v4.new_code_cell("raise ValueError('bad rows')"),
+    ]
+    path = tmp_path / "step.ipynb"
+    nbformat.write(nb, path)
+    message = CellFailure(2, 3, "ValueError", "bad rows", nb.cells[2].source).describe()
+    found = failed_cell(path, message)
+    assert found is not None
+    assert found.number == 3 and found.source == "raise ValueError('bad rows')"
+    assert found.error == message
+    assert failed_cell(path, None) is None
+    assert failed_cell(path, "the kernel died").number is None

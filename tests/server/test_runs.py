@@ -131,3 +131,108 @@ async def test_unreachable_tracking_server_is_503_with_uri(jp_fetch, jp_root_dir
     assert code == 503
     assert payload["tracking_uri"] == uri
     assert uri in payload["message"] and payload["error"]
+
+
+async def test_columns_are_the_params_that_differ_and_every_metric(jp_fetch, store):
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="3")
+    assert data["varying_params"] == ["alpha"]  # "model" is "ridge" in every run
+    assert data["param_names"] == ["alpha", "model"] and data["metric_names"] == ["rmse"]
+    assert data["tag_names"] == ["stage"] and data["runs"][0]["tags"] == {"stage": "test"}
+    assert data["total"] == N_TRAIN
+
+
+SORTS = [
+    ({"sort": "metrics.rmse", "order": "asc"}, ["train-119", "train-118", "train-117"]),
+    ({"sort": "metrics.rmse", "order": "desc"}, ["train-0", "train-1", "train-2"]),
+    ({"sort": "params.alpha", "order": "asc"}, ["train-0", "train-1", "train-2"]),
+    ({"sort": "name", "order": "asc"}, ["train-0", "train-1", "train-10"]),
+    ({"sort": "start_time", "order": "asc"}, ["train-0", "train-1", "train-2"]),
+]
+
+
+async def test_sorting_covers_every_run_not_just_a_page(jp_fetch, store):
+    for params, names in SORTS:
+        data = await get_json(
+            jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="3", **params
+        )
+        assert [r["name"] for r in data["runs"]] == names, params
+
+
+FILTERS = [
+    ({"status": "FAILED"}, 12, "train-110"),
+    ({"tag": "stage=test"}, N_TRAIN, "train-119"),
+    ({"tag": "stage=prod"}, 0, None),
+    ({"tag": "stage"}, N_TRAIN, "train-119"),
+    ({"text": "TRAIN-11"}, 11, "train-119"),
+    ({"text": "1.05"}, 1, "train-105"),  # a parameter value
+    ({"status": "FAILED", "text": "train-5"}, 1, "train-50"),
+]
+
+
+async def test_filters_by_status_tag_and_text(jp_fetch, store):
+    for params, total, first in FILTERS:
+        data = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", **params)
+        assert data["total"] == total, params
+        assert (data["runs"][0]["name"] if data["runs"] else None) == first, params
+        assert data["varying_params"] == ["alpha"]  # columns do not depend on the filter
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"sort": "colour"}, "sort"),
+        ({"order": "up"}, "order"),
+        ({"status": "DONE"}, "status"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_bad_sort_or_filter_is_400(jp_fetch, store, params, fragment):
+    code, payload = await error_of(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", **params)
+    assert code == 400 and fragment in payload["message"]
+
+
+async def test_a_notebook_whose_name_has_quotes_shows_its_runs(jp_fetch, store, jp_root_dir):
+    import sqlite3
+
+    name = """it's "ok".ipynb"""
+    write_notebook(jp_root_dir / name)
+    with sqlite3.connect(jp_root_dir / "mlflow.db") as con:
+        con.execute(
+            "UPDATE tags SET value = ? WHERE key = 'mlops_nb.notebook' AND run_uuid IN "
+            "(SELECT run_uuid FROM runs WHERE name IN ('train-1', 'train-2'))",
+            (str((jp_root_dir / name).resolve()),),
+        )
+    data = await get_json(jp_fetch, "mlops-nb", "runs", notebook=name)
+    assert data["notebook"] == name
+    assert [r["name"] for r in data["runs"]] == ["train-2", "train-1"]
+
+
+def test_mlflow_filters_for_names_with_quotes():
+    from mlops_nb.server.runs import notebook_filter
+
+    assert notebook_filter("/a/b.ipynb") == ("tags.`mlops_nb.notebook` = '/a/b.ipynb'", False)
+    assert notebook_filter("/a/it's.ipynb") == (
+        'tags.`mlops_nb.notebook` = "/a/it\'s.ipynb"',
+        False,
+    )
+    like, recheck = notebook_filter("""/a/it's "x".ipynb""")
+    assert like == "tags.`mlops_nb.notebook` LIKE '/a/it_s _x_.ipynb'" and recheck
+
+
+async def test_jupyterlabs_cache_buster_is_not_an_unknown_field(jp_fetch, store):
+    # ServerConnection appends ?<timestamp> to every GET; other unknown fields stay a 400
+    data = await get_json(
+        jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1", **{"1796285723893": ""}
+    )
+    assert data["total"] == N_TRAIN
+
+
+async def test_a_change_in_the_store_shows_at_the_next_request(jp_fetch, store, jp_root_dir):
+    import sqlite3
+
+    first = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1")
+    assert first["runs"][0]["status"] == "FINISHED"
+    with sqlite3.connect(jp_root_dir / "mlflow.db") as con:  # what a delivery would write
+        con.execute("UPDATE runs SET status = 'KILLED' WHERE name = 'train-119'")
+    again = await get_json(jp_fetch, "mlops-nb", "runs", notebook="train.ipynb", page_size="1")
+    assert again["runs"][0]["status"] == "KILLED"

@@ -1,5 +1,6 @@
 """The MLOps panel in a real browser (Debian's chromium via Galata/Playwright) against a real
-``jupyter lab``: track, see runs, compare, productionize; then the 1,000-run render benchmark.
+``jupyter lab``: track, see runs, compare, productionize, serve, drift (each step asserts what
+the page shows); then the 1,000-run render benchmark.
 
 Screenshots: ``test-artifacts/ui/`` (``MLOPS_NB_ARTIFACTS`` overrides).
 """
@@ -34,10 +35,10 @@ def test_track_compare_productionize_in_the_browser(built: None, tmp_path: Path)
     with lab(tmp_path) as (base, root):
         code = playwright("tests/panel.spec.ts", base, ARTIFACTS)
     assert code == 0, f"the browser test failed; see {ARTIFACTS} and {tmp_path}/jupyter-lab-*.log"
-    service = root / "nb" / "01-quickstart-service"  # next to the notebook, as the panel showed
+    # what the page showed is asserted step by step in panel.spec.ts (screenshots are artifacts);
+    # here: the service folder the panel named is really there, next to the notebook
+    service = root / "nb" / "01-quickstart-service"
     assert (service / "train.py").is_file() and (service / "app").is_dir()
-    for shot in ("01-empty", "02-runs", "03-second-run", "04-compare", "06-productionize-done"):
-        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 10_000
 
 
 def test_panel_renders_1000_runs_benchmark(built: None, tmp_path: Path) -> None:

@@ -1,28 +1,54 @@
-/** A scripted IRequester: answers by route, records every request. */
-import { ApiError, IRequester } from '../api';
+/** A scripted IRequester whose answers are the generated server types (schema.ts): a fake
+ * with a field the server does not send, or without one it does, does not compile. */
+import {
+  ApiError,
+  IRequester,
+  IRequestOptions,
+  IRoutes,
+  Job,
+  ProductionizeResult,
+  Route,
+  Run,
+  RunsPage
+} from '../api';
 
-export type Handler = (options: { method?: string; params?: Record<string, string>; body?: any }) => any;
+/** routes without a schema yet (the registry's): their answers are not checked */
+export type UntypedRoute = 'models' | `models/${string}`;
+export type Handler<R extends Route> = (options: IRequestOptions) => IRoutes[R];
 
 export class FakeServer implements IRequester {
   requests: { path: string; method: string; params: Record<string, string>; body?: any }[] = [];
-  routes: Record<string, Handler> = {};
+  routes: Record<string, (options: IRequestOptions) => unknown> = {};
+  blobs: Record<string, Blob> = {};
 
-  on(path: string, handler: Handler): this {
+  on<R extends Route>(path: R, handler: Handler<R>): this;
+  on(path: UntypedRoute, handler: (options: IRequestOptions) => unknown): this;
+  on(path: string, handler: (options: IRequestOptions) => unknown): this {
     this.routes[path] = handler;
     return this;
   }
 
-  async request<T>(path: string, options: any = {}): Promise<T> {
+  async request<T>(path: string, options: IRequestOptions = {}): Promise<T> {
     this.requests.push({ path, method: options.method ?? 'GET', params: options.params ?? {}, body: options.body });
-    const handler = this.routes[path] ?? this.routes[path.replace(/\/[^/]+$/, '/*')];
+    const routes = this.routes as Record<string, (o: IRequestOptions) => unknown>;
+    const handler = routes[path] ?? routes[path.replace(/\/[^/]+$/, '/*')];
     if (!handler) {
       throw new ApiError(404, `no route ${path}`);
     }
     return handler(options) as T;
   }
+
+  async blob(path: string, params: Record<string, string>): Promise<Blob> {
+    this.requests.push({ path, method: 'GET', params });
+    const blob = this.blobs[params.path];
+    if (!blob) {
+      throw new ApiError(404, `no artifact ${params.path}`);
+    }
+    return blob;
+  }
 }
 
-export function run(i: number, extra: Partial<Record<string, any>> = {}) {
+export function run(i: number, extra: Partial<Run> = {}): Run {
   return {
     run_id: `r${i}`,
     experiment_id: '1',
@@ -35,7 +61,24 @@ export function run(i: number, extra: Partial<Record<string, any>> = {}) {
     duration_s: 2.5,
     params: { alpha: String(i / 10), model: 'ridge' },
     metrics: { rmse: 1 / (i + 1), r2: 0.5 + i / 100 },
+    tags: {},
     url: `http://127.0.0.1:5000/#/experiments/1/runs/r${i}`,
+    ...extra
+  };
+}
+
+export function page(runs: Run[], extra: Partial<RunsPage> = {}): RunsPage {
+  return {
+    notebook: 'a.ipynb',
+    tracking_uri: 'sqlite:////srv/mlflow.db',
+    store_exists: true,
+    total: runs.length,
+    runs,
+    next_page_token: null,
+    varying_params: ['alpha'],
+    param_names: ['alpha', 'model'],
+    metric_names: ['r2', 'rmse'],
+    tag_names: [],
     ...extra
   };
 }
@@ -47,12 +90,43 @@ export function runsServer(n: number, server = new FakeServer()): FakeServer {
     const offset = Number(params!.page_token ?? 0);
     const all = Array.from({ length: n }, (_, k) => run(n - 1 - k));
     const next = offset + size < n ? String(offset + size) : null;
-    return {
-      notebook: params!.notebook,
-      tracking_uri: 'sqlite:////srv/mlflow.db',
-      store_exists: true,
-      runs: all.slice(offset, offset + size),
-      next_page_token: next
-    };
+    return page(all.slice(offset, offset + size), { notebook: params!.notebook, total: n, next_page_token: next });
   });
+}
+
+export function job(extra: Partial<Job> = {}): Job {
+  return {
+    id: 'j1',
+    kind: 'productionize',
+    target: 'a.ipynb',
+    state: 'queued',
+    events: [],
+    n_events: 0,
+    result: null,
+    error: null,
+    created: 1,
+    finished: null,
+    ...extra
+  };
+}
+
+/** What the real productionize returns (mlops_nb/productionize/result.py), paths relative. */
+export function productionizeResult(extra: Partial<ProductionizeResult> = {}): ProductionizeResult {
+  return {
+    service_dir: 'nb/a-service',
+    train_py: 'nb/a-service/train.py',
+    features_py: null,
+    image: null,
+    checks: [{ name: 'fidelity', passed: true, detail: 'identical predictions on 30 held-out rows' }],
+    start_command: 'mlops-nb serve /srv/root/nb/a-service',
+    input_columns: ['age', 'income'],
+    model_var: 'model',
+    takes_raw_columns: false,
+    dropped: [{ cell: 3, what: 'df.head()', reason: 'display only' }],
+    notes: [],
+    next_commands: ['mlops-nb serve /srv/root/nb/a-service'],
+    seconds: 12.5,
+    ok: true,
+    ...extra
+  };
 }

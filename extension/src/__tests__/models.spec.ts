@@ -1,5 +1,5 @@
 import { ModelsModel, parseRequirements } from '../model/models';
-import { FakeServer } from './fake';
+import { FakeServer, job } from './fake';
 
 const noWait = () => Promise.resolve();
 
@@ -18,9 +18,9 @@ const detail = {
 function registryServer(): FakeServer {
   let polls = 0;
   const events = [
-    { event: 'PromotionEvent', step: 'register', status: 'done', message: 'registered cancer version 2' },
-    { event: 'PromotionEvent', step: 'threshold', status: 'failed', message: 'accuracy = 0.88, required >= 0.95' },
-    { event: 'PromotionEvent', step: 'alias', status: 'failed', message: 'NOT PROMOTED' }
+    { event: 'PromotionEvent' as const, step: 'register', status: 'done', message: 'registered cancer version 2' },
+    { event: 'PromotionEvent' as const, step: 'threshold', status: 'failed', message: 'accuracy = 0.88, required >= 0.95' },
+    { event: 'PromotionEvent' as const, step: 'alias', status: 'failed', message: 'NOT PROMOTED' }
   ];
   return new FakeServer()
     .on('models', () => ({ tracking_uri: 'sqlite:///mlflow.db',
@@ -28,15 +28,15 @@ function registryServer(): FakeServer {
     .on('models/cancer', () => detail)
     .on('models/cancer/versions/1/card', () => ({ name: 'cancer', version: '1', aliases: ['champion'],
       markdown: '# Model card', html: '<h1>Model card: cancer version 1</h1>' }))
-    .on('promote', () => ({ id: 'p1', kind: 'promote', state: 'queued', events: [], n_events: 0 }))
+    .on('promote', () => job({ id: 'p1', kind: 'promote', target: 'cancer' }))
     .on('jobs/*', ({ params }) => {
       polls += 1;
       const done = polls >= 2;
       const all = events.slice(0, done ? 3 : 1);
-      return { id: 'p1', kind: 'promote', state: done ? 'succeeded' : 'running',
+      return job({ id: 'p1', kind: 'promote', target: 'cancer', state: done ? 'succeeded' : 'running',
         events: all.slice(Number(params!.since)), n_events: all.length, error: null,
         result: done ? { name: 'cancer', version: '2', alias: 'champion', passed: false, moved: false,
-          forced: false, gates: [], previous_version: '1', source: 'r2', reason: null } : null };
+          forced: false, gates: [], previous_version: '1', source: 'r2', reason: null } : null });
     });
 }
 

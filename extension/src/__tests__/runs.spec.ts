@@ -1,6 +1,6 @@
 import { ApiError } from '../api';
 import { isTrackedCell, PAGE_SIZE, REFRESH_DELAYS_MS, RunsModel } from '../model/runs';
-import { FakeServer, run, runsServer } from './fake';
+import { FakeServer, page, run, runsServer } from './fake';
 
 describe('RunsModel', () => {
   it('loads the first page of the open notebook, newest first', async () => {
@@ -44,19 +44,47 @@ describe('RunsModel', () => {
     expect(model.runs).toEqual([]);
   });
 
-  it('compares two selected runs and keeps the selection on refresh', async () => {
+  it('keeps the selection on refresh and lists the selected runs', async () => {
     const model = new RunsModel(runsServer(5));
     await model.setNotebook('a.ipynb');
     model.toggle('r1');
-    expect(model.comparison).toBeNull();
     model.toggle('r3');
-    const comparison = model.comparison!;
-    expect(comparison.points.map(p => p.name)).toEqual(['run-1', 'run-3']);
-    expect(comparison.metric).toBe('r2');
     await model.refresh();
-    expect([...model.selected].sort()).toEqual(['r1', 'r3']);
+    expect(model.selectedRuns.map(r => r.run_id)).toEqual(['r3', 'r1']);
     model.toggle('r1');
-    expect(model.comparison).toBeNull();
+    expect([...model.selected]).toEqual(['r3']);
+  });
+
+  it('shows the varying params and the first metrics as columns; the user picks metrics', async () => {
+    const server = new FakeServer().on('runs', () =>
+      page([run(1)], { varying_params: ['max_depth'], metric_names: ['accuracy', 'f1', 'loss', 'roc_auc'] })
+    );
+    const model = new RunsModel(server);
+    await model.setNotebook('a.ipynb');
+    expect(model.paramColumns).toEqual(['max_depth']);
+    expect(model.metricColumns).toEqual(['accuracy', 'f1', 'loss']);
+    model.toggleMetric('f1');
+    model.toggleMetric('roc_auc');
+    expect(model.metricColumns).toEqual(['accuracy', 'loss', 'roc_auc']);
+    expect(model.chartedMetric).toBe('accuracy');
+    model.setChartMetric('loss');
+    expect(model.chartedMetric).toBe('loss');
+  });
+
+  it('sorts and filters on the server: a header click sorts, a second flips the order', async () => {
+    const server = runsServer(3);
+    const model = new RunsModel(server);
+    await model.setNotebook('a.ipynb');
+    await model.sortBy('metrics.rmse');
+    expect(server.requests[1].params).toMatchObject({ sort: 'metrics.rmse', order: 'desc' });
+    await model.sortBy('metrics.rmse');
+    expect(server.requests[2].params).toMatchObject({ sort: 'metrics.rmse', order: 'asc' });
+    await model.setFilter({ status: 'FAILED', text: ' depth ', tag: 'team=ml' });
+    expect(server.requests[3].params).toMatchObject({ status: 'FAILED', text: 'depth', tag: 'team=ml' });
+    expect(model.filtered).toBe(true);
+    await model.setFilter({ status: null, text: '', tag: '' });
+    expect(server.requests[4].params.status).toBeUndefined();
+    expect(model.filtered).toBe(false);
   });
 
   it('forgets runs and selection when another notebook opens', async () => {
@@ -81,12 +109,27 @@ describe('RunsModel', () => {
     expect(model.cellExecuted('x = 1\n%%track', schedule)).toBe(false);
     expect(model.cellExecuted('%%track --name base\nx = 1', schedule)).toBe(true);
     expect(scheduled).toEqual(REFRESH_DELAYS_MS);
-    server.on('runs', () => ({
-      notebook: 'a.ipynb', tracking_uri: 'x', store_exists: true, runs: [run(1), run(0)], next_page_token: null
-    }));
+    server.on('runs', () => page([run(1), run(0)]));
     callbacks[0]();
     await new Promise(r => setTimeout(r, 0));
     expect(model.runs.map(r => r.run_id)).toEqual(['r1', 'r0']);
+  });
+
+  it('looks again while a listed run is RUNNING, until it is not', async () => {
+    let status: 'RUNNING' | 'FINISHED' = 'RUNNING';
+    const server = new FakeServer().on('runs', () => page([run(1, { status })]));
+    const pending: [() => void, number][] = [];
+    const model = new RunsModel(server, (fn, ms) => pending.push([fn, ms]));
+    await model.setNotebook('a.ipynb');
+    expect(pending.map(p => p[1])).toEqual([5000]);
+    pending.shift()![0]();
+    await new Promise(r => setTimeout(r, 0));
+    expect(pending).toHaveLength(1); // still running: once more
+    status = 'FINISHED';
+    pending.shift()![0]();
+    await new Promise(r => setTimeout(r, 0));
+    expect(model.runs[0].status).toBe('FINISHED');
+    expect(pending).toHaveLength(0);
   });
 
   it('recognises tracked cells by their first line', () => {

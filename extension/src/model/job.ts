@@ -1,8 +1,10 @@
 /** A background job on the server: start it, poll its progress until it ends. */
-import { ApiError, IJob, IRequester } from '../api';
+import { ApiError, errorMessage, IRequester, Job } from '../api';
 import { Observable, Sleep, sleep } from './observable';
 
 export const POLL_MS = 500;
+
+export type JobEvent = Job['events'][number];
 
 export class JobModel extends Observable {
   constructor(
@@ -13,8 +15,8 @@ export class JobModel extends Observable {
     super();
   }
 
-  job: IJob | null = null;
-  events: Record<string, unknown>[] = [];
+  job: Job | null = null;
+  events: JobEvent[] = [];
   error: string | null = null;
 
   get running(): boolean {
@@ -22,7 +24,7 @@ export class JobModel extends Observable {
   }
 
   /** POST `path` with `body`, then follow the job until it succeeds or fails. */
-  async start(path: string, body: Record<string, unknown>): Promise<IJob | null> {
+  async start(path: string, body: Record<string, unknown>): Promise<Job | null> {
     if (this.running) {
       return this.job;
     }
@@ -31,13 +33,13 @@ export class JobModel extends Observable {
     this.error = null;
     this.emit();
     try {
-      this.job = await this.api.request<IJob>(path, { method: 'POST', body });
+      this.job = await this.api.request<Job>(path, { method: 'POST', body });
     } catch (error) {
       const e = error as ApiError;
       if (e.status === 409 && typeof e.body?.job_id === 'string') {
-        return this.follow(e.body.job_id);  // already running: follow that job
+        return this.follow(e.body.job_id); // already running: follow that job
       }
-      this.error = e.message ?? String(error);
+      this.error = errorMessage(error);
       this.emit();
       return null;
     }
@@ -46,15 +48,15 @@ export class JobModel extends Observable {
   }
 
   /** Poll `GET jobs/<id>?since=n` and append its new events until the job ends. */
-  async follow(jobId: string): Promise<IJob | null> {
+  async follow(jobId: string): Promise<Job | null> {
     for (;;) {
-      let job: IJob;
+      let job: Job;
       try {
-        job = await this.api.request<IJob>(`jobs/${jobId}`, {
+        job = await this.api.request<Job>(`jobs/${jobId}`, {
           params: { since: String(this.events.length) }
         });
       } catch (error) {
-        this.error = (error as Error).message ?? String(error);
+        this.error = errorMessage(error);
         this.emit();
         return null;
       }

@@ -80,7 +80,7 @@ export class ModelsModel extends Observable {
 
   get result(): IPromotionResult | null {
     const job = this.promotion.job;
-    return job?.state === 'succeeded' ? (job.result as IPromotionResult) : null;
+    return job?.state === 'succeeded' ? (job.result as unknown as IPromotionResult) : null;
   }
 
   /** Run the gates on the server as a background job, then show the model it concerned. */

@@ -1,34 +1,44 @@
 /** The whole panel's state: the open notebook, its runs, pipeline, productionize job, drift. */
-import { IRequester } from '../api';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IRequester, productionizeResult, serviceResult } from '../api';
 import { versionMismatch } from '../version';
-import { DriftModel } from './drift';
+import { CompareModel } from './compare';
+import { DriftModel, realTimer, Timer } from './drift';
 import { JobModel } from './job';
 import { ModelsModel } from './models';
 import { Observable, Sleep, sleep } from './observable';
 import { PipelineModel } from './pipeline';
 import { RunsModel } from './runs';
 
-export type Tab = 'runs' | 'pipeline' | 'productionize' | 'drift' | 'models';
+/** a tab's id (the registry of tabs is views/tabs.tsx) */
+export type Tab = string;
 
 export class PanelModel extends Observable {
   constructor(
     private readonly api: IRequester,
     readonly frontendVersion: string,
-    wait: Sleep = sleep
+    wait: Sleep = sleep,
+    timer: Timer = realTimer
   ) {
     super();
     this.runs = new RunsModel(api);
+    this.compare = new CompareModel(api);
     this.pipeline = new PipelineModel(api, wait);
     this.productionize = new JobModel(api, wait);
     this.service = new JobModel(api, wait);
-    this.drift = new DriftModel(api);
+    this.drift = new DriftModel(api, timer, wait);
     this.models = new ModelsModel(api, wait);
-    for (const part of [this.runs, this.pipeline, this.productionize, this.service, this.drift, this.models]) {
+    const parts = [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift, this.models];
+    for (const part of parts) {
       part.changed.connect(() => this.emit());
     }
+    // the comparison follows the selection
+    this.runs.changed.connect(() => void this.compare.load(this.runs.notebook, this.runs.selectedRuns.map(r => r.run_id)));
   }
 
   readonly runs: RunsModel;
+  readonly compare: CompareModel;
   readonly pipeline: PipelineModel;
   readonly productionize: JobModel;
   /** `mlops-nb serve` of the service productionize made, started on the server */
@@ -38,6 +48,17 @@ export class PanelModel extends Observable {
   notebook: string | null = null;
   tab: Tab = 'runs';
   versionWarning: string | null = null;
+
+  /** fires when the user asks to compare the selected runs (the comparison opens in a tab) */
+  get compareRequested(): ISignal<this, void> {
+    return this._compareRequested;
+  }
+
+  openCompare(): void {
+    if (this.runs.selected.size >= 2) {
+      this._compareRequested.emit();
+    }
+  }
 
   setTab(tab: Tab): void {
     this.tab = tab;
@@ -66,33 +87,31 @@ export class PanelModel extends Observable {
     return this.versionWarning;
   }
 
-  /** Productionize the open notebook on the server; offer its service to the drift check. */
+  /** Productionize the open notebook on the server (the result names the service folder). */
   async runProductionize(build = false): Promise<void> {
     if (this.notebook === null) {
       return;
     }
     this.setTab('productionize');
-    // force: a service this notebook made before is replaced (the server never replaces a folder
-    // mlops-nb did not make)
-    const job = await this.productionize.start('productionize', {
-      notebook: this.notebook,
-      build,
-      force: true
-    });
-    const url = job?.state === 'succeeded' ? job.result?.url ?? job.result?.service_url : undefined;
-    if (typeof url === 'string' && !this.drift.url) {
-      this.drift.setUrl(url);
-    }
+    // force: a service this notebook made before is replaced (the library never replaces a
+    // folder mlops-nb did not make)
+    await this.productionize.start('productionize', { notebook: this.notebook, build, force: true });
+  }
+
+  /** The service folder the last productionize made, relative to the root. */
+  get serviceDir(): string | null {
+    return productionizeResult(this.productionize.job)?.service_dir ?? null;
   }
 
   /** Start the service in `serviceDir` on the server; its URL becomes the drift check's. */
   async startService(serviceDir: string): Promise<string | null> {
     const job = await this.service.start('services', { service_dir: serviceDir });
-    const url = job?.state === 'succeeded' ? job.result?.url : undefined;
-    if (typeof url !== 'string') {
-      return null;
+    const url = serviceResult(job)?.url ?? null;
+    if (url !== null) {
+      this.drift.setUrl(url);
     }
-    this.drift.setUrl(url);
     return url;
   }
+
+  private _compareRequested = new Signal<this, void>(this);
 }

@@ -1,7 +1,36 @@
-/** The pipeline.yaml next to the open notebook, and its runs. */
-import { ApiError, IPipeline, IRequester } from '../api';
+/** The pipeline.yaml next to the open notebook: its DAG, step states, and live runs. */
+import { errorMessage, IRequester, PipelineEvent, PipelineResponse, StepState } from '../api';
 import { JobModel } from './job';
 import { Observable, Sleep, sleep } from './observable';
+
+/** A step as the panel shows it: its stored state, overlaid with the running job's events. */
+export interface ILiveStep extends StepState {
+  /** running | finished | cached | failed | skipped | queued, while or after a run from here */
+  live: string | null;
+  liveMessage: string;
+}
+
+/** Each step's layer in the DAG (0 for steps with no needs), for drawing it left to right. */
+export function layers(steps: { name: string; needs: string[] }[]): Map<string, number> {
+  const byName = new Map(steps.map(s => [s.name, s]));
+  const depth = new Map<string, number>();
+  const visit = (name: string, trail: Set<string>): number => {
+    const known = depth.get(name);
+    if (known !== undefined) {
+      return known;
+    }
+    if (trail.has(name)) {
+      return 0; // a cycle: the server refuses those; never loop here
+    }
+    trail.add(name);
+    const needs = byName.get(name)?.needs ?? [];
+    const d = needs.length === 0 ? 0 : 1 + Math.max(...needs.map(n => visit(n, trail)));
+    depth.set(name, d);
+    return d;
+  };
+  steps.forEach(s => visit(s.name, new Set()));
+  return depth;
+}
 
 export class PipelineModel extends Observable {
   constructor(private readonly api: IRequester, wait: Sleep = sleep) {
@@ -11,7 +40,7 @@ export class PipelineModel extends Observable {
   }
 
   readonly job: JobModel;
-  pipeline: IPipeline | null = null;
+  pipeline: PipelineResponse | null = null;
   error: string | null = null;
   loading = false;
 
@@ -25,13 +54,29 @@ export class PipelineModel extends Observable {
     this.loading = true;
     this.emit();
     try {
-      this.pipeline = await this.api.request<IPipeline>('pipeline', { params: { notebook } });
+      this.pipeline = await this.api.request<PipelineResponse>('pipeline', { params: { notebook } });
     } catch (error) {
-      this.error = (error as ApiError).message ?? String(error);
+      this.error = errorMessage(error);
     } finally {
       this.loading = false;
       this.emit();
     }
+  }
+
+  /** The steps with the live state reported by the current (or last) run from the panel. */
+  get steps(): ILiveStep[] {
+    const latest = new Map<string, PipelineEvent>();
+    for (const e of this.job.events) {
+      if (e.event === 'PipelineEvent') {
+        latest.set(e.step, e);
+      }
+    }
+    const running = this.job.running;
+    return (this.pipeline?.steps ?? []).map(step => {
+      const e = latest.get(step.name);
+      const live = e ? e.kind : running ? 'queued' : null;
+      return { ...step, live, liveMessage: e?.message ?? '' };
+    });
   }
 
   /** Run the pipeline on the server; reload the step states when it ends. */

@@ -1,24 +1,12 @@
-/** The sidebar widget: tabs over the panel model; re-renders when the model changes. */
+/** The sidebar widget: the tabs of views/tabs.tsx over the panel model. */
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { PanelModel, Tab } from '../model/panel';
-import { DriftView } from './drift';
-import { ModelsView } from './models';
-import { PipelineView } from './pipeline';
-import { ProductionizeView } from './productionize';
-import { RunsView } from './runs';
-
-const TABS: [Tab, string][] = [
-  ['runs', 'Runs'],
-  ['pipeline', 'Pipeline'],
-  ['productionize', 'Productionize'],
-  ['drift', 'Drift'],
-  ['models', 'Models']
-];
+import { PanelModel } from '../model/panel';
+import { ITabSpec, TABS } from './tabs';
 
 export class MlopsPanel extends ReactWidget {
-  constructor(readonly model: PanelModel) {
+  constructor(readonly model: PanelModel, readonly tabs: ITabSpec[] = TABS) {
     super();
     this.id = 'mlops-nb-panel';
     this.addClass('mlops-nb-panel');
@@ -27,6 +15,7 @@ export class MlopsPanel extends ReactWidget {
 
   render(): JSX.Element {
     const model = this.model;
+    const active = this.tabs.find(t => t.id === model.tab) ?? this.tabs[0];
     return (
       <div className="mlops-nb-root">
         <header>
@@ -39,19 +28,13 @@ export class MlopsPanel extends ReactWidget {
           <div className="mlops-nb-error" data-testid="version-warning">{model.versionWarning}</div>
         ) : null}
         <nav className="mlops-nb-tabs" role="tablist">
-          {TABS.map(([tab, label]) => (
-            <button key={tab} role="tab" aria-selected={model.tab === tab}
-              className={model.tab === tab ? 'mlops-nb-tab mlops-nb-tab-active' : 'mlops-nb-tab'}
-              onClick={() => model.setTab(tab)}>{label}</button>
+          {this.tabs.map(tab => (
+            <button key={tab.id} role="tab" aria-selected={active.id === tab.id}
+              className={active.id === tab.id ? 'mlops-nb-tab mlops-nb-tab-active' : 'mlops-nb-tab'}
+              onClick={() => model.setTab(tab.id)}>{tab.label}</button>
           ))}
         </nav>
-        <section className="mlops-nb-body">
-          {model.tab === 'runs' ? <RunsView model={model.runs} /> : null}
-          {model.tab === 'pipeline' ? <PipelineView model={model.pipeline} notebook={model.notebook} /> : null}
-          {model.tab === 'productionize' ? <ProductionizeView model={model} /> : null}
-          {model.tab === 'drift' ? <DriftView model={model.drift} /> : null}
-          {model.tab === 'models' ? <ModelsView model={model.models} notebook={model.notebook} /> : null}
-        </section>
+        <section className="mlops-nb-body">{active.render(model)}</section>
       </div>
     );
   }

@@ -1,9 +1,15 @@
-/** The Runs tab: the open notebook's runs, newest first, with selection for comparing. */
+/** The Runs tab: the open notebook's runs as a table (the parameters that differ, the metrics
+ * the user picks), sortable and filterable, with charts, and a selection to compare. */
 import * as React from 'react';
 
-import { cellLabel, formatDuration, keyValues } from '../format';
-import { RunsModel } from '../model/runs';
-import { CompareView } from './compare';
+import { Run } from '../api';
+import { metricOverTime, parallelCoordinates } from '../charts';
+import { cellLabel, formatDuration, formatNumber, formatTime } from '../format';
+import { PanelModel } from '../model/panel';
+import { RunsModel, SortKey, Status } from '../model/runs';
+import { Chart } from './chart';
+
+const STATUSES: Status[] = ['FINISHED', 'FAILED', 'RUNNING', 'KILLED'];
 
 function Empty(props: { model: RunsModel }): JSX.Element {
   const { model } = props;
@@ -31,6 +37,13 @@ function Empty(props: { model: RunsModel }): JSX.Element {
   if (!model.loaded) {
     return <p className="mlops-nb-empty">Loading runs…</p>;
   }
+  if (model.filtered) {
+    return (
+      <p className="mlops-nb-empty" data-testid="runs-empty">
+        No run matches this filter.
+      </p>
+    );
+  }
   return (
     <p className="mlops-nb-empty" data-testid="runs-empty">
       No runs for this notebook yet: add <code>%%track</code> to a cell and run it.
@@ -38,59 +51,209 @@ function Empty(props: { model: RunsModel }): JSX.Element {
   );
 }
 
-export function RunsView(props: { model: RunsModel }): JSX.Element {
+function Filters(props: { model: RunsModel }): JSX.Element {
   const { model } = props;
-  const comparison = model.comparison;
+  const [text, setText] = React.useState(model.filter.text);
+  const [tag, setTag] = React.useState(model.filter.tag);
+  const apply = (e: React.FormEvent) => {
+    e.preventDefault();
+    void model.setFilter({ text, tag });
+  };
+  return (
+    <form className="mlops-nb-filters" onSubmit={apply} data-testid="runs-filters">
+      <select className="jp-mod-styled" aria-label="status" value={model.filter.status ?? ''}
+        onChange={e => void model.setFilter({ status: (e.target.value || null) as Status | null })}>
+        <option value="">any status</option>
+        {STATUSES.map(s => (
+          <option key={s} value={s}>{s.toLowerCase()}</option>
+        ))}
+      </select>
+      <input className="jp-mod-styled" aria-label="tag filter" placeholder="tag=value" list="mlops-nb-tags"
+        value={tag} onChange={e => setTag(e.target.value)} />
+      <datalist id="mlops-nb-tags">
+        {model.tagNames.map(t => (
+          <option key={t} value={`${t}=`} />
+        ))}
+      </datalist>
+      <input className="jp-mod-styled" aria-label="search runs" placeholder="search name or params"
+        value={text} onChange={e => setText(e.target.value)} />
+      <button className="jp-Button" type="submit">Filter</button>
+    </form>
+  );
+}
+
+function MetricPicker(props: { model: RunsModel }): JSX.Element | null {
+  const { model } = props;
+  if (model.metricNames.length === 0) {
+    return null;
+  }
+  const shown = new Set(model.metricColumns);
+  return (
+    <div className="mlops-nb-picker" data-testid="metric-picker">
+      <span className="mlops-nb-hint">Metrics:</span>
+      {model.metricNames.map(m => (
+        <label key={m} className={shown.has(m) ? 'mlops-nb-chip mlops-nb-chip-on' : 'mlops-nb-chip'}>
+          <input type="checkbox" checked={shown.has(m)} onChange={() => model.toggleMetric(m)} />
+          {m}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+function Header(props: { model: RunsModel; sortKey: SortKey; label: string; title?: string }): JSX.Element {
+  const { model, sortKey } = props;
+  const active = model.sort === sortKey;
+  const arrow = active ? (model.order === 'desc' ? ' ▼' : ' ▲') : '';
+  return (
+    <th aria-sort={active ? (model.order === 'desc' ? 'descending' : 'ascending') : 'none'} title={props.title}>
+      <button className="mlops-nb-sort" onClick={() => void model.sortBy(sortKey)}>
+        {props.label}
+        {arrow}
+      </button>
+    </th>
+  );
+}
+
+function RunRow(props: { model: RunsModel; run: Run; params: string[]; metrics: string[] }): JSX.Element {
+  const { model, run, params, metrics } = props;
+  return (
+    <tr className="mlops-nb-run" data-run-id={run.run_id}>
+      <td>
+        <input type="checkbox" aria-label={`select ${run.name}`} checked={model.selected.has(run.run_id)}
+          onChange={() => model.toggle(run.run_id)} />
+      </td>
+      <td>
+        <span className={`mlops-nb-status mlops-nb-status-${run.status.toLowerCase()}`}>{run.status}</span>
+      </td>
+      <td className="mlops-nb-run-name" title={`${run.run_id} · cell ${cellLabel(run)}`}>
+        <a href={run.url} target="_blank" rel="noopener noreferrer" title="Open the run in the MLflow UI">
+          {run.name}
+        </a>
+      </td>
+      <td title={run.start_time ? new Date(run.start_time).toISOString() : ''}>{formatTime(run.start_time)}</td>
+      <td>{formatDuration(run.duration_s)}</td>
+      {params.map(p => (
+        <td key={p} data-param={p}>{run.params[p] ?? '–'}</td>
+      ))}
+      {metrics.map(m => {
+        const v = run.metrics[m];
+        return (
+          <td key={m} data-metric={m} className="mlops-nb-num">{typeof v === 'number' ? formatNumber(v) : '–'}</td>
+        );
+      })}
+    </tr>
+  );
+}
+
+function Charts(props: { model: RunsModel }): JSX.Element | null {
+  const { model } = props;
+  const metric = model.chartedMetric;
+  const [view, setView] = React.useState<'time' | 'parallel'>('time');
+  const timeData = React.useMemo(
+    () => (metric ? metricOverTime(model.runs, metric, model.selected) : []),
+    [model.runs, metric, model.selected.size, [...model.selected].join()]
+  );
+  const params = model.paramColumns;
+  const parallel = params.length > 0 && model.runs.length >= 3;
+  const parallelData = React.useMemo(
+    () => (parallel ? parallelCoordinates(model.runs, params, metric) : []),
+    [model.runs, params.join(), metric, parallel]
+  );
+  const layout = React.useMemo(() => ({ xaxis: { type: 'date' }, yaxis: { title: { text: metric ?? '' } }, showlegend: false }), [metric]);
+  const parLayout = React.useMemo(() => ({ margin: { l: 60, r: 60, t: 36, b: 24 } }), []);
+  if (metric === null || model.runs.length === 0) {
+    return null;
+  }
+  return (
+    <div className="mlops-nb-charts">
+      <div className="mlops-nb-toolbar">
+        <label>
+          Chart{' '}
+          <select className="jp-mod-styled" aria-label="chart metric" value={metric}
+            onChange={e => model.setChartMetric(e.target.value)}>
+            {model.metricNames.map(m => (
+              <option key={m} value={m}>{m}</option>
+            ))}
+          </select>
+        </label>
+        <button className={view === 'time' ? 'jp-Button mlops-nb-tab-active' : 'jp-Button'} onClick={() => setView('time')}>
+          over time
+        </button>
+        {parallel ? (
+          <button className={view === 'parallel' ? 'jp-Button mlops-nb-tab-active' : 'jp-Button'}
+            onClick={() => setView('parallel')} data-testid="parallel-button">
+            parallel coordinates
+          </button>
+        ) : null}
+      </div>
+      {view === 'parallel' && parallel ? (
+        <Chart data={parallelData} layout={parLayout} testid="chart-parallel" height={260}
+          label={`${params.join(', ')} and ${metric} across runs`} />
+      ) : (
+        <Chart data={timeData} layout={layout} testid="chart-over-time" label={`${metric} over time`} />
+      )}
+    </div>
+  );
+}
+
+export function RunsView(props: { model: PanelModel }): JSX.Element {
+  const panel = props.model;
+  const model = panel.runs;
+  const params = model.paramColumns;
+  const metrics = model.metricColumns;
+  const n = model.selected.size;
   return (
     <div className="mlops-nb-runs">
       <div className="mlops-nb-toolbar">
         <button className="jp-Button" onClick={() => void model.refresh()} disabled={model.loading}>
           Refresh
         </button>
-        <span className="mlops-nb-hint">
-          {model.selected.size > 0
-            ? `${model.selected.size} selected${model.selected.size < 2 ? ' (select 2+ to compare)' : ''}`
-            : 'Select runs to compare'}
+        <button className="jp-Button jp-mod-accept" data-testid="compare-button" disabled={n < 2}
+          onClick={() => panel.openCompare()}>
+          {n < 2 ? 'Select 2+ runs to compare' : `Compare ${n} runs`}
+        </button>
+        <span className="mlops-nb-hint" data-testid="runs-count">
+          {model.loaded ? `${model.total} run${model.total === 1 ? '' : 's'}${model.filtered ? ' match' : ''}` : ''}
         </span>
       </div>
+      <Filters model={model} />
+      <MetricPicker model={model} />
       {model.runs.length === 0 ? (
         <Empty model={model} />
       ) : (
-        <ul className="mlops-nb-runlist" data-testid="runs-table">
-          {model.runs.map(run => (
-            <li key={run.run_id} className="mlops-nb-run" data-run-id={run.run_id}>
-              <div className="mlops-nb-run-head">
-                <input
-                  type="checkbox"
-                  aria-label={`select ${run.name}`}
-                  checked={model.selected.has(run.run_id)}
-                  onChange={() => model.toggle(run.run_id)}
-                />
-                <span className={`mlops-nb-status mlops-nb-status-${run.status.toLowerCase()}`}>
-                  {run.status}
-                </span>
-                <span className="mlops-nb-run-name" title={run.run_id}>{run.name}</span>
-                <span className="mlops-nb-run-duration">{formatDuration(run.duration_s)}</span>
-                <a href={run.url} target="_blank" rel="noopener noreferrer" title="Open the run in the MLflow UI">
-                  MLflow ↗
-                </a>
-              </div>
-              <div className="mlops-nb-run-detail">
-                <span className="mlops-nb-cell">cell {cellLabel(run)}</span>
-                <span className="mlops-nb-params">{keyValues(run.params)}</span>
-              </div>
-              <div className="mlops-nb-run-detail mlops-nb-metrics">{keyValues(run.metrics, 4)}</div>
-            </li>
-          ))}
-        </ul>
+        <div className="mlops-nb-scroll">
+          <table className="mlops-nb-table mlops-nb-runtable" data-testid="runs-table">
+            <thead>
+              <tr>
+                <th />
+                <Header model={model} sortKey="status" label="Status" />
+                <Header model={model} sortKey="name" label="Run" />
+                <Header model={model} sortKey="start_time" label="Started" />
+                <Header model={model} sortKey="duration" label="Took" />
+                {params.map(p => (
+                  <Header key={p} model={model} sortKey={`params.${p}`} label={p} title="parameter (differs between runs)" />
+                ))}
+                {metrics.map(m => (
+                  <Header key={m} model={model} sortKey={`metrics.${m}`} label={m} title="metric" />
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {model.runs.map(run => (
+                <RunRow key={run.run_id} model={model} run={run} params={params} metrics={metrics} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {model.runs.length > 0 && model.error ? <Empty model={model} /> : null}
       {model.nextPageToken ? (
         <button className="jp-Button mlops-nb-more" onClick={() => void model.loadMore()} disabled={model.loading}>
-          Load more runs
+          Load more runs ({model.runs.length} of {model.total})
         </button>
       ) : null}
-      {comparison ? <CompareView comparison={comparison} onMetric={m => model.setMetric(m)} /> : null}
+      <Charts model={model} />
     </div>
   );
 }

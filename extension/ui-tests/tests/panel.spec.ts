@@ -1,9 +1,12 @@
 /**
  * The panel end to end, as a user meets it: open the example notebook, run its %%track cells,
- * see the runs appear, run again with another parameter, compare, productionize.
- * Screenshots of each state go to $MLOPS_NB_ARTIFACTS.
+ * see the runs (the parameters that differ, the metrics, a chart), change the forest's depth in
+ * its cell and run it again, compare the two forest runs (parameter diff, metric deltas, the code
+ * diff, the figures), productionize, start the service, watch its drift go from "collecting
+ * traffic" to a verdict in the notebook's own drift widget.
+ * Each step asserts what the page shows; screenshots of each state go to $MLOPS_NB_ARTIFACTS.
  */
-import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
 const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
@@ -11,7 +14,7 @@ const NOTEBOOK = 'nb/01_quickstart.ipynb';
 const PARAMS_CELL = 2;
 const FOREST_CELL = 10;
 
-test.use({ autoGoto: true });
+test.use({ autoGoto: true, viewport: { width: 1600, height: 1000 } });
 
 async function shot(page: IJupyterLabPageFixture, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -21,80 +24,176 @@ function panel(page: IJupyterLabPageFixture) {
   return page.locator('#mlops-nb-panel');
 }
 
-test('track, see runs, compare two, productionize', async ({ page }) => {
-  await test.step('the panel has its own sidebar icon and says what to do with no runs', async () => {
+/** the text of each header cell of the runs table */
+async function headers(page: IJupyterLabPageFixture): Promise<string[]> {
+  const cells = panel(page).locator('[data-testid=runs-table] thead th');
+  return (await cells.allTextContents()).map(t => t.replace(/[▲▼]/g, '').trim());
+}
+
+test('track, see runs, compare two, productionize, serve, drift', async ({ page }) => {
+  await test.step('the panel says what to do while the notebook has no runs', async () => {
     await page.notebook.openByPath(NOTEBOOK);
     await page.sidebar.openTab('mlops-nb-panel');
+    await page.sidebar.setWidth(520, 'left');
     await expect(panel(page).getByTestId('panel-notebook')).toHaveText(NOTEBOOK);
     await expect(panel(page).getByTestId('runs-empty')).toContainText('add %%track to a cell');
     await expect(panel(page).getByTestId('version-warning')).toHaveCount(0);
+    await expect(panel(page).getByRole('tab')).toHaveText(['Runs', 'Pipeline', 'Productionize', 'Drift', 'Models']);
     await shot(page, '01-empty');
   });
 
-  await test.step('running the notebook adds its tracked cells to the panel by itself', async () => {
+  await test.step('running the notebook lists its tracked cells with their metrics and a chart', async () => {
     await page.notebook.activate(NOTEBOOK);
     await page.notebook.run();
-    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(2, { timeout: 90_000 });
-    await expect(panel(page).locator('.mlops-nb-run').first()).toContainText('FINISHED');
-    await expect(panel(page).locator('.mlops-nb-run a').first()).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
+    const rows = panel(page).locator('.mlops-nb-run');
+    await expect(rows).toHaveCount(2, { timeout: 180_000 });
+    await expect(panel(page).getByTestId('runs-count')).toHaveText('2 runs');
+    await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED'], { timeout: 60_000 });
+    await expect(rows.nth(1)).toContainText('baseline');
+    await expect(rows.first().locator('a')).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
+    // the first metrics are columns; each run's value is in its row
+    expect(await headers(page)).toEqual(expect.arrayContaining(['Status', 'Run', 'accuracy', 'f1', 'roc_auc']));
+    await expect(rows.first().locator('[data-metric=accuracy]')).toHaveText(/^0\.9\d*$/);
+    const chart = panel(page).getByTestId('chart-over-time');
+    await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await expect(chart.locator('.scatterlayer .point')).toHaveCount(2);
     await shot(page, '02-runs');
   });
 
-  await test.step('a second run of the forest cell with another max_depth appears on top', async () => {
-    const source = (await page.notebook.getCellTextInput(PARAMS_CELL)) ?? '';
-    expect(source).toContain('max_depth = 6');
-    await page.notebook.setCell(PARAMS_CELL, 'code', source.replace('max_depth = 6', 'max_depth = 3'));
+  await test.step('the forest again, max_depth=3 and a code change: both show as differences', async () => {
+    const params = (await page.notebook.getCellTextInput(PARAMS_CELL)) ?? '';
+    const forest = (await page.notebook.getCellTextInput(FOREST_CELL)) ?? '';
+    expect(params).toContain('max_depth = 6');
+    expect(forest).toContain('n_jobs=1\n');
+    // edit through the notebook model (a cell may be scrolled out of view)
+    await page.evaluate(
+      ({ edits }) => {
+        const nb = (window as any).jupyterapp.shell.currentWidget;
+        for (const [index, text] of edits) {
+          nb.content.widgets[index].model.sharedModel.setSource(text);
+        }
+      },
+      {
+        edits: [
+          [PARAMS_CELL, params.replace('max_depth = 6', 'max_depth = 3')],
+          [FOREST_CELL, forest.replace('n_jobs=1\n', 'n_jobs=1, min_samples_leaf=2\n')]
+        ] as [number, string][]
+      }
+    );
     await page.notebook.runCell(PARAMS_CELL);
     await page.notebook.runCell(FOREST_CELL);
-    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(3, { timeout: 90_000 });
+    const rows = panel(page).locator('.mlops-nb-run');
+    await expect(rows).toHaveCount(3, { timeout: 180_000 });
+    await expect(rows.locator('.mlops-nb-status')).toHaveText(['FINISHED', 'FINISHED', 'FINISHED'], { timeout: 30_000 });
+    await expect.poll(() => headers(page)).toEqual(expect.arrayContaining(['max_depth', 'min_samples_leaf']));
+    // the notebook's parameters are logged with every tracked cell (baseline too)
+    await expect(rows.locator('[data-param=max_depth]')).toHaveText(['3', '6', '6']);
+    await expect(rows.locator('[data-param=min_samples_leaf]')).toHaveText(['2', '1', '–']);
     await shot(page, '03-second-run');
   });
 
-  await test.step('comparing the two forest runs charts a metric and shows max_depth differs', async () => {
-    const rows = panel(page).locator('.mlops-nb-run');
-    await rows.nth(0).locator('input[type=checkbox]').check();
-    await rows.nth(1).locator('input[type=checkbox]').check();
-    const compare = panel(page).getByTestId('compare');
-    await expect(compare.locator('.mlops-nb-bar')).toHaveCount(2);
-    const maxDepth = compare.getByTestId('compare-params').locator('tr', { hasText: 'max_depth' });
-    await expect(maxDepth).toContainText('6');
-    await expect(maxDepth).toContainText('3');
-    await compare.getByTestId('compare-metric').selectOption('accuracy');
-    await expect(compare.locator('svg')).toHaveAttribute('aria-label', 'accuracy by run');
-    await compare.scrollIntoViewIfNeeded();
+  await test.step('sorting by a metric and filtering by text happen across all runs', async () => {
+    await panel(page).getByRole('button', { name: /^accuracy/ }).click();
+    await expect(panel(page).locator('th[aria-sort=descending]')).toContainText('accuracy');
+    const values = (await panel(page).locator('.mlops-nb-run [data-metric=accuracy]').allTextContents()).map(Number);
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    await panel(page).getByLabel('search runs').fill('baseline');
+    await panel(page).getByRole('button', { name: 'Filter' }).click();
+    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(1);
+    await expect(panel(page).getByTestId('runs-count')).toHaveText('1 run match');
+    await panel(page).getByLabel('search runs').fill('');
+    await panel(page).getByRole('button', { name: 'Filter' }).click();
+    await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(3);
+    await panel(page).getByTestId('parallel-button').click();
+    const parallel = panel(page).getByTestId('chart-parallel');
+    await expect(parallel).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await expect(parallel.locator('.parcoords')).toHaveCount(1);
+    await shot(page, '03b-sorted-parallel');
+  });
+
+  await test.step('comparing the two forest runs shows the parameter, metric and code differences', async () => {
+    const forest = panel(page)
+      .locator('.mlops-nb-run')
+      .filter({ has: page.locator('[data-param=min_samples_leaf]', { hasText: /^\d+$/ }) });
+    await expect(forest).toHaveCount(2);
+    await forest.nth(0).locator('input[type=checkbox]').check();
+    await forest.nth(1).locator('input[type=checkbox]').check();
+    await panel(page).getByTestId('compare-button').click();
+    const compare = page.locator('#mlops-nb-compare-tab');
+    await expect(compare.locator('h2')).toContainText(`Compare 2 runs of ${NOTEBOOK}`);
+    // oldest first: max_depth 6, then 3
+    await expect(compare.locator('[data-testid=compare-params] tr[data-param=max_depth] td')).toHaveText(['max_depth', '6', '3']);
+    await expect(compare.locator('[data-testid=compare-params] tr[data-param=min_samples_leaf] td')).toHaveText(['min_samples_leaf', '1', '2']);
+    await expect(compare.locator('[data-testid=compare-metrics] tr[data-metric=accuracy] [data-testid=delta]')).toHaveText(/^ ([+−]\d|±0)/);
+    await expect(compare.getByTestId('diff-summary')).toHaveText(/^1 line\(s\) differ/);
+    const changed = compare.locator('[data-testid=code-diff] tr.mlops-nb-diff-changed');
+    await expect(changed).toHaveCount(1);
+    await expect(changed.locator('[data-side=left]')).toHaveText(/n_jobs=1$/);
+    await expect(changed.locator('[data-side=right]')).toContainText('n_jobs=1, min_samples_leaf=2');
+    const figures = compare.getByTestId('compare-figure');
+    await expect(figures).toHaveCount(2, { timeout: 30_000 });
+    for (const img of await figures.all()) {
+      expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(100);
+    }
     await shot(page, '04-compare');
   });
 
-  await test.step('Productionize makes the service and shows how to start it', async () => {
+  await test.step('Productionize lists its steps and leads with the verdict and the API columns', async () => {
     await panel(page).getByRole('tab', { name: 'Productionize' }).click();
     await panel(page).getByTestId('productionize-button').click();
     const job = panel(page).getByTestId('productionize-job');
-    await expect(job).toHaveAttribute('data-state', /running|queued|succeeded|failed/);
+    await expect(job.locator('[data-step=extract]')).toBeVisible({ timeout: 60_000 });
     await shot(page, '05-productionize-running');
     await expect(job).toHaveAttribute('data-state', /succeeded|failed/, { timeout: 300_000 });
     await shot(page, '06-productionize-done');
     await expect(job).toHaveAttribute('data-state', 'succeeded');
+    const steps = job.locator('.mlops-nb-step');
+    for (const step of ['extract', 'features', 'notebook', 'fidelity', 'render']) {
+      await expect(job.locator(`.mlops-nb-step[data-step=${step}]`)).toHaveAttribute('data-state', 'done');
+      await expect(job.locator(`.mlops-nb-step[data-step=${step}] .mlops-nb-step-mark`)).toHaveText('✓');
+    }
+    await expect(steps.first().locator('.mlops-nb-step-time')).toHaveText(/\d+ ms|\d+\.\d s/);
     const result = panel(page).getByTestId('productionize-result');
-    await expect(result).toContainText('Service directory');
-    await expect(result).toContainText('nb/01-quickstart-service');
+    await expect(result.getByTestId('fidelity')).toContainText('✓ Fidelity');
+    await expect(result.getByTestId('input-columns')).toContainText('mean radius');
+    await expect(result.getByTestId('service-dir')).toHaveText('nb/01-quickstart-service');
     await expect(result).toContainText('Start it with');
   });
 
-  await test.step('the service starts from the panel and its drift check answers', async () => {
+  await test.step('the service starts from the panel; its drift is "collecting traffic" at first', async () => {
     await panel(page).getByTestId('start-service').click();
     const url = panel(page).getByTestId('service-url');
     await expect(url).toContainText('http://127.0.0.1:', { timeout: 120_000 });
     await shot(page, '07-service-running');
     await url.getByRole('button', { name: 'Check its drift' }).click();
-    // the panel shows the service's own answer; a fresh service first loads its reference, then
-    // says it has recorded too little traffic: check again (on demand) until it does
-    const answer = panel(page).getByTestId('drift-error').or(panel(page).getByTestId('drift-result'));
-    await expect(answer).toContainText(/answered HTTP|Drift detected|No drift/);
-    await expect(async () => {
-      await panel(page).getByRole('button', { name: 'Check drift' }).click();
-      await expect(answer).toContainText(/input rows recorded|Drift detected|No drift/, { timeout: 2_000 });
-    }).toPass({ timeout: 60_000 });
-    await expect(panel(page).locator('input[aria-label="service URL"]')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+$/);
-    await shot(page, '08-drift');
+    const waiting = panel(page).getByTestId('drift-waiting');
+    // a fresh service first loads its reference ("starting"; the panel asks again by itself)
+    await expect(waiting).toHaveAttribute('data-state', 'collecting', { timeout: 120_000 });
+    await expect(waiting.locator('strong')).toHaveText('Collecting traffic (0 of 30 rows)');
+    await expect(panel(page).getByTestId('drift-error')).toHaveCount(0);
+    await shot(page, '08-drift-collecting');
+  });
+
+  await test.step('with traffic, the notebook drift widget shows the verdict, the table and plots', async () => {
+    const service = (await panel(page).locator('input[aria-label="service URL"]').inputValue()).replace(/\/$/, '');
+    expect(service).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const reference = await (await page.request.get(`${service}/monitoring/reference?n=60`)).json();
+    const shifted = reference.records.map((r: Record<string, number>) => ({ ...r, 'mean radius': r['mean radius'] * 3 }));
+    const answer = await page.request.post(`${service}/predict`, { data: shifted });
+    expect(answer.status()).toBe(200);
+    await panel(page).getByRole('button', { name: 'Check drift' }).click();
+    const result = panel(page).getByTestId('drift-result');
+    await expect(result).toBeVisible({ timeout: 60_000 });
+    await expect(result.locator('.mnd-badge')).toHaveText(/Dataset drift|No dataset drift/);
+    await expect(result.locator('.mnd-share')).toContainText('of 30 columns drifted');
+    await expect(result.locator('tr.mnd-row')).toHaveCount(30);
+    await expect(result.locator('tr.mnd-row[data-column="mean radius"] td').last()).toHaveText('yes');
+    await expect(result.locator('svg.mnd-plot[data-column="mean radius"]')).toBeVisible();
+    await shot(page, '09-drift-verdict');
+    await result.getByRole('button', { name: 'Show the full Evidently report' }).click();
+    const report = result.locator('iframe.mnd-report');
+    await expect(report).toBeVisible({ timeout: 120_000 });
+    await expect(report).toHaveAttribute('srcdoc', /mean radius/);
+    await shot(page, '10-drift-report');
   });
 });
