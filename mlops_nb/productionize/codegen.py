@@ -163,14 +163,15 @@ def generate(
     imports_nodes = [s.node for s in ex.all_statements if _is_import(s)]
     aliases = Aliases(imports_nodes)
     if fp is not None and not engineered:
-        program_lines, functions, feature_imports, program_params = _feature_program(
-            ex, fp, aliases, paths
+        program_lines, functions, feature_imports, program_params, training_imports = (
+            _feature_program(ex, fp, aliases, paths)
         )
         x_fit, y_fit = fp.x_fit, fp.y_fit
         evaluation = fp.evaluation
         model_stmts = fp.model_stmts
         cells = fp.cells
     else:
+        training_imports = []
         program_lines, functions, feature_imports, program_params, model_stmts = (
             _engineered_program(ex, paths)
         )
@@ -189,6 +190,7 @@ def generate(
         notebook_name=ex.notebook.name,
         cells=cells,
         imports=feature_imports,
+        training_imports=training_imports,
         functions=functions,
         parameters=_literal(feature_params),
         parameter_names=sorted(program_params),
@@ -221,7 +223,7 @@ def generate(
 
 def _feature_program(
     ex: Extraction, fp: FeaturePlan, aliases: Aliases, paths: _Paths
-) -> tuple[list[str], list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     lines: list[str] = []
     last: list[int | None] = [None]
     split = fp.split
@@ -254,8 +256,37 @@ def _feature_program(
                 stmt.node, tag=f"{name}", aliases=aliases, constant=paths.constant(stmt.cell.number)
             )
             functions.append(unparse([node]))
-    imports = [s.source for s in fp.imports]
-    return lines, functions, imports, list(fp.parameters)
+    needed = _serving_names("\n".join(lines)) | _names_in("\n".join(functions))
+    imports = [s.source for s in fp.imports if s.binds & needed]
+    training = [s.source for s in fp.imports if not s.binds & needed]
+    return lines, functions, imports, list(fp.parameters), training
+
+
+def _names_in(source: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+
+
+def _serving_names(program: str) -> set[str]:
+    """Names the program reads at serving time: not inside ``if _S.fitting:`` blocks, nor in the
+    data source's loader (at serving the source is the request). Imports of the other names
+    (``load_*``, ``train_test_split``) move inside the program, so a service does not import
+    what only training needs."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "_S.fitting":
+            for branch in node.orelse:
+                visit(branch)
+            return
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "_S.source":
+            return
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(program))
+    return found
 
 
 def _module_names(ex: Extraction, fp: FeaturePlan) -> set[str]:

@@ -59,15 +59,24 @@ def _pickle_modules(path: str) -> set[str]:
     return modules
 
 
-def _imports_of(path: Path) -> set[str]:
+def _imports_of(path: Path, seen: set[Path] | None = None) -> set[str]:
+    """What importing ``path`` imports: its module-level imports (imports inside functions run
+    only when called: features.py imports what only training needs inside ``program``), and
+    those of the modules beside it that it imports."""
     import ast
 
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
+    seen = (seen or set()) | {path}
+    for name in sorted(found):
+        beside = path.with_name(f"{name}.py")
+        if beside.is_file() and beside not in seen:
+            found |= _imports_of(beside, seen) - {name}
+            seen.add(beside)
     return found
 
 
