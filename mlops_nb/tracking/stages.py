@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.tracking import context
+from mlops_nb.tracking import context, store
+from mlops_nb.tracking.diskio import atomic_write
 from mlops_nb.tracking.outbox import DeliveryState
 
 PREPARED = "prepared"
@@ -64,7 +65,7 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
         (artifacts / "environment" / "python.json").write_text(summary)
     for item in record.get("plotly", []):
         _plotly_html(folder / item["file"], artifacts / "figures" / f"{item['name']}.html")
-    (folder / "context_tags.json").write_text(json.dumps(tags))
+    atomic_write(folder / "context_tags.json", json.dumps(tags))
     marker.touch()
 
 
@@ -79,12 +80,6 @@ def _plotly_html(source: Path, target: Path) -> None:
         target.with_suffix(".error.txt").write_text(f"could not render HTML: {exc}")
 
 
-def _client(uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=uri)
-
-
 def _experiment_id(client: Any, name: str) -> str:
     from mlflow.exceptions import MlflowException
 
@@ -94,7 +89,7 @@ def _experiment_id(client: Any, name: str) -> str:
             client.restore_experiment(exp.experiment_id)
         return str(exp.experiment_id)
     try:
-        return str(client.create_experiment(name))
+        return store.create_experiment(client, name)
     except MlflowException:  # created concurrently by another kernel
         exp = client.get_experiment_by_name(name)
         if exp is None:
@@ -128,7 +123,7 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
     """Log the record to MLflow; raises on failure with ``state`` saved up to the last stage."""
     from mlflow.entities import Metric, Param, RunTag
 
-    client = _client(record["tracking_uri"])
+    client = store.open_client(record["tracking_uri"])
 
     def done(stage: str) -> None:
         state.done.append(stage)
