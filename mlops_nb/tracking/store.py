@@ -16,6 +16,7 @@ from it means. Only the delivery side imports this module (it imports MLflow laz
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -86,6 +87,7 @@ _open_lock = threading.Lock()
 
 def open_client(uri: str) -> Any:
     """An ``MlflowClient`` for ``uri``, its store created first if needed (see module doc)."""
+    use_delivery_defaults()
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(uri)
@@ -110,8 +112,33 @@ def _initialise_sqlite(uri: str, db: Path) -> None:
             except Exception as exc:
                 if attempt == INIT_ATTEMPTS - 1 or classify(exc) is Verdict.REJECTED:
                     raise
+                if "_alembic_tmp_" in str(exc):
+                    _drop_migration_leftovers(db)
                 time.sleep(delay)
                 delay = min(2.0, delay * 2)
+
+
+def _drop_migration_leftovers(db: Path) -> None:
+    """Drop the ``_alembic_tmp_*`` scratch tables a migration that lost a race left committed
+    (SQLite does not roll DDL back here); the next attempt then resumes the migration from the
+    version ``alembic_version`` records. Called under the store lock; a migration still running
+    in another process holds SQLite's write lock, so its own scratch table is never touched."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=20)) as conn:
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE "
+                    "'\\_alembic\\_tmp\\_%' ESCAPE '\\'"
+                )
+            ]
+            for name in names:
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+            conn.commit()
+    except sqlite3.Error:
+        pass
 
 
 _stores: dict[str, Any] = {}
@@ -140,7 +167,6 @@ def create_experiment(client: Any, name: str) -> str:
 _TRANSIENT_CODES = frozenset(
     {
         "TEMPORARILY_UNAVAILABLE",
-        "INTERNAL_ERROR",
         "REQUEST_LIMIT_EXCEEDED",
         "RESOURCE_EXHAUSTED",
         "DEADLINE_EXCEEDED",
@@ -199,6 +225,8 @@ def classify(exc: BaseException) -> Verdict:
         return Verdict.TRANSIENT
     code = getattr(exc, "error_code", None)
     if code in _TRANSIENT_CODES:
+        return Verdict.TRANSIENT
+    if code == "INTERNAL_ERROR" and type(exc).__name__ == "RestException":  # the server's 500
         return Verdict.TRANSIENT
     if code in _REJECTED_CODES or code == "BAD_REQUEST":
         return Verdict.REJECTED
