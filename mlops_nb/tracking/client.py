@@ -44,6 +44,11 @@ class WorkerClient:
     def alive(self) -> bool:
         return self._sock is not None and self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs."""
+        return self._proc.pid if self.alive and self._proc is not None else None
+
     def start(self) -> None:
         self._ensure()
 

@@ -103,8 +103,9 @@ def safe_process(outbox: Outbox, folder: Path, *, wait: float = 0.0) -> Outcome:
     """:func:`process`, with an unexpected error of ours turned into a retry (logged)."""
     try:
         return process(outbox, folder, wait=wait)
-    except Exception as exc:
-        log.exception("record %s: unexpected error", folder.name)
+    except Exception as exc:  # the traceback goes to the worker's log, never to a terminal
+        log.debug("record %s: unexpected error", folder.name, exc_info=True)
+        log.warning("record %s: unexpected error: %s", folder.name, _one_line(exc))
         return Outcome(folder, Status.RETRY, error=_one_line(exc))
 
 

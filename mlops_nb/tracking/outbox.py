@@ -169,7 +169,7 @@ class Outbox:
         lock = FileLock(folder / ".lock", timeout=wait)
         try:
             lock.acquire()
-        except Timeout:
+        except (Timeout, FileNotFoundError):  # busy; or delivered and removed meanwhile
             yield False
             return
         try:

@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO,
         format=f"%(asctime)s worker[{os.getpid()}] %(levelname)s %(message)s",
     )
+    log.setLevel(logging.DEBUG)  # our tracebacks belong in this log file
     grace = float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "30"))
     channel = Channel(None if args.once else args.channel_fd)
     log.info("started for %s (kernel %s)", args.spool, "attached" if channel.open else "none")
