@@ -99,6 +99,8 @@ class WorkerClient:
 
     def _on_event(self, event: Event) -> None:
         if event.kind == "delivered":
+            if self.outage is not None:  # a worker started after the outage began says so
+                self._back(1)
             listener = self._listeners.pop(event.record_id or "", None)
             if listener is not None:
                 try:
@@ -117,17 +119,20 @@ class WorkerClient:
                 )
         elif event.kind == "back":
             if self.outage is not None:
-                self._notices.append(
-                    f"mlops-nb: tracking store available again; {event.delivered} queued run(s) "
-                    "delivered"
-                )
-            self.outage = None
+                self._back(event.delivered)
         elif event.kind == "failed":
             self.failures.append(event)
             self._notices.append(
                 f"mlops-nb: run {event.run_name!r} can never be delivered ({event.error}); it is "
                 f"kept in {event.where} (`mlops-nb sync --retry-failed` tries again)"
             )
+
+    def _back(self, delivered: int) -> None:
+        self.outage = None
+        self._notices.append(
+            f"mlops-nb: tracking store available again; queued runs are being delivered "
+            f"({delivered} so far)"
+        )
 
     def submit(self, record_id: str, listener: Listener | None = None) -> None:
         if listener is not None:

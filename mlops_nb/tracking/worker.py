@@ -93,6 +93,7 @@ class Drainer:
         for folder in self.outbox.pending():
             outcome = safe_process(self.outbox, folder)
             status = outcome.status
+            log.debug("%s: %s %s", folder.name, status.value, outcome.error or "")
             if status is Status.QUEUED:
                 self._transient_streak += 1
                 if outcome.unreachable or self._transient_streak >= OUTAGE_AFTER:
@@ -133,11 +134,13 @@ class Drainer:
         self._transient_streak = 0
         if self.outage is not None:
             self.outage = None
+            log.info("store available again: %d run(s) delivered", self._delivered_in_outage)
             self.emit(Event("back", delivered=self._delivered_in_outage))
         self.backoff = 0.0 if progressed else (1.0 if waiting else 0.0)
 
     def _begin_outage(self, uri: str | None, error: str | None) -> None:
         if self.outage is None:
+            log.info("store %s unavailable (%s): runs stay queued", uri, error)
             self._delivered_in_outage = 0
             self.emit(
                 Event(

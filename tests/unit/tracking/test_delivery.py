@@ -128,9 +128,9 @@ def test_worker_gives_up_after_its_grace_period(tmp_path: Path) -> None:
     queue(box, f"http://127.0.0.1:{free_port()}", "stuck")
     env = {**os.environ, "MLOPS_NB_EXIT_FLUSH_TIMEOUT": "2"}
     started = time.monotonic()
+    command = [sys.executable, "-m", "mlops_nb.tracking.worker", "--spool", str(box.root)]
     done = subprocess.run(
-        [sys.executable, "-m", "mlops_nb.tracking.worker", "--spool", str(box.root)]
-        + ["--home", str(tmp_path / "home"), "--once"],
+        [*command, "--home", str(tmp_path / "home"), "--once"],
         env=env,
         capture_output=True,
         timeout=120,
