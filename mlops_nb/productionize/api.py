@@ -5,7 +5,8 @@ Stable interface for the CLI and the JupyterLab panel::
 
     productionize(notebook=None, *, out=None, model_var=None, name=None, run_id=None,
                   model_uri=None, build=False, tag=None, base_image=None, wheelhouse=False,
-                  smoke=False, force=False, fidelity=True, progress=None) -> ProductionizeResult
+                  smoke=False, force=False, fidelity=True, engineered_input=False,
+                  seed=None, progress=None) -> ProductionizeResult
 
 ``progress`` receives a :class:`ProductionizeEvent` per step (start/done/fail/info). Errors are
 :class:`~mlops_nb.exceptions.MlopsNbError` subclasses raised before anything is written when the
@@ -25,8 +26,8 @@ from typing import Any
 
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, steps
-from mlops_nb.productionize.extract import extract
-from mlops_nb.productionize.featurize import plan
+from mlops_nb.productionize.dataflow import DataFlowError, plan
+from mlops_nb.productionize.extract import ExtractionError, extract
 from mlops_nb.productionize.fidelity import FidelityError, collect_probe, judge, start_probe
 from mlops_nb.productionize.render import render_template
 from mlops_nb.productionize.result import Check, ProductionizeEvent, ProductionizeResult, Status
@@ -74,6 +75,30 @@ class _Options:
     smoke: bool
     force: bool
     fidelity: bool
+    engineered_input: bool
+    seed: int | None
+
+
+def _seeder(seed: int | None) -> Callable[[str], str] | None:
+    if seed is None:
+        return None
+    from mlops_nb.productionize.seeding import seed_cell
+
+    return lambda source: seed_cell(source, seed)[0]
+
+
+def _seeded(nb: Path, seed: int) -> str:
+    from mlops_nb.productionize.notebook import read_cells
+    from mlops_nb.productionize.seeding import seed_cell
+
+    seeded = [
+        f"cell {cell.number}: {what}"
+        for cell in read_cells(nb)
+        for what in seed_cell(cell.source, seed)[1]
+    ]
+    if not seeded:
+        return f"--seed {seed}: every random estimator and split already has a seed"
+    return f"--seed {seed}: random_state={seed} given to " + "; ".join(seeded)
 
 
 def productionize(
@@ -91,6 +116,8 @@ def productionize(
     smoke: bool = False,
     force: bool = False,
     fidelity: bool = True,
+    engineered_input: bool = False,
+    seed: int | None = None,
     progress: Progress | None = None,
 ) -> ProductionizeResult:
     """Turn the model-building code of a notebook into ``train.py`` and a service directory."""
@@ -116,6 +143,8 @@ def productionize(
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engineered_input=engineered_input,
+            seed=seed,
         )
         return _run(report, scratch, options)
     finally:
@@ -140,38 +169,59 @@ def _run(report: _Reporter, scratch: Path, o: _Options) -> ProductionizeResult:
 def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> ProductionizeResult:
     nb = source.notebook
     with report.step("extract", f"reading {nb.name}") as done:
-        ex = extract(nb, source.model_var)
+        ex = extract(nb, source.model_var, rewrite=_seeder(o.seed))
         done.append(
             f"model `{ex.model_var}` ({ex.mode}): keeping cells {', '.join(map(str, ex.cells))}, "
             f"dropping {len(ex.dropped)} statement(s)/line(s)"
         )
+    if o.seed is not None:
+        report("extract", "info", _seeded(nb, o.seed))
     for dropped in ex.dropped:
         report(
             "extract",
             "info",
             f"dropped from cell {dropped.cell}: {dropped.what} — {dropped.reason}",
         )
-    with report.step("features", "looking for feature code derived from a raw frame") as done:
-        flow = plan(ex)
+    for model_note in ex.notes:
+        report("extract", "info", f"model choice: {model_note}")
+    with report.step("features", "tracing the model's data back to where it is loaded") as done:
+        try:
+            flow = plan(ex)
+        except DataFlowError as exc:
+            raise ExtractionError(str(exc), path=str(nb)) from None
         fp = flow.features
-        done.append(
-            f"features.py from cells {', '.join(map(str, fp.cells))}: the API takes raw columns"
-            if fp
-            else "no feature code: the API takes the model's own columns"
-        )
+        if fp is None and not o.engineered_input:
+            raise ExtractionError(
+                "cannot move the data code to the service: "
+                + "; ".join(flow.notes or ["no data source found"])
+                + ". Load the data in the notebook (pd.read_csv, load_*(...)), or pass "
+                "--engineered-input to serve the model's own input columns (clients then compute "
+                "them as the notebook does)",
+                path=str(nb),
+            )
+        if o.engineered_input:
+            done.append(
+                "--engineered-input: the API takes the model's own columns; clients must compute "
+                "them as the notebook does"
+            )
+        else:
+            assert fp is not None
+            done.append(
+                f"features.py from cells {', '.join(map(str, fp.cells))}: the API takes the raw "
+                f"columns of the data the notebook loads (cell {fp.primary.cell.number})"
+            )
     for note in flow.notes:
         report("features", "info", note)
     named_after = nb if source.run_id is None else Path(str(source.model_var))
     name = steps.service_name(named_after, o.name)
     out = o.out if o.out else Path.cwd() / f"{name}-service"
-    out = out.resolve()
-    steps.check_out_dir(out, o.force)
-    code = codegen.generate(ex, flow, render_template)
+    out = steps.check_out_dir(out, o.force)  # refuses links; resolves only after that
+    code = codegen.generate(ex, flow, render_template, out, engineered=o.engineered_input)
     stage = steps.staging_dir(out)
     keep_stage = False
     try:
         steps.write_code(stage, code)
-        from mlops_nb.productionize.execute import kernel_python, run_notebook_model
+        from mlops_nb.productionize.execute import kernel_python, neutralised, run_notebook_model
 
         notebook_model = source.notebook_model or scratch / "notebook_model.pkl"
         # train.py retrains while the kernel runs the notebook; the probe then compares
@@ -180,29 +230,48 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
             stage,
             notebook_model,
             stage / "train-output",
-            steps.train_args(code),
+            steps.train_args(code, stage, out),
             cwd=nb.parent,
         )
         try:
             if source.notebook_model is None:
                 with report.step("notebook", f"running {nb.name} in a fresh kernel") as done:
-                    run_notebook_model(nb, ex.model_var, scratch)
-                    done.append("the notebook ran top to bottom; its model is kept")
+                    run_notebook_model(
+                        nb,
+                        ex.model_var,
+                        scratch,
+                        rewrite=_seeder(o.seed),
+                        until_cell=ex.capture_cell,
+                    )
+                    done.append(
+                        f"the notebook ran up to cell {ex.capture_cell}, where `{ex.model_var}` "
+                        "is fitted; its model is kept"
+                    )
+                for stopped in neutralised(scratch):
+                    report(
+                        "notebook",
+                        "info",
+                        f"neutralised {stopped['kind']} {stopped['text']} — {stopped['outcome']}",
+                    )
         except BaseException:
             probe_proc.kill()
             probe_proc.communicate()
             raise
         with report.step("fidelity", "train.py in a fresh process vs the notebook's model") as done:
-            probe = collect_probe(probe_proc, stage, nb.parent, kernel_python())
+            try:
+                probe = collect_probe(probe_proc, stage, nb.parent, kernel_python())
+            except FidelityError:
+                keep_stage = True
+                raise
             verdict = judge(ex, probe)
             if o.fidelity and not verdict.passed:
                 keep_stage = True
                 raise FidelityError(
-                    f"fidelity check failed: {verdict.detail}. The generated code is in {stage}"
+                    f"fidelity check failed: {verdict.detail}. The generated code is kept in "
+                    f"{stage}"
                 )
             done.append(verdict.detail if o.fidelity else "fidelity check skipped (--no-fidelity)")
         checks = [Check("fidelity", verdict.passed or not o.fidelity, verdict.detail)]
-        steps.finalize_features(stage, ex, flow, probe)
         base_image = o.base_image or steps.default_base_image(probe["python"])
         tag = o.tag or f"{name}:latest"
         with report.step("render", "writing the service directory") as done:
@@ -213,6 +282,8 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
                 "run_id": source.run_id,
                 "model_uri": source.model_uri,
                 "extraction": ex.mode,
+                "engineered_input": o.engineered_input,
+                "fidelity": {"passed": verdict.passed, "detail": verdict.detail},
             }
             example = steps.write_model_dir(stage, notebook_model, probe, meta)
             steps.render_service(
@@ -256,15 +327,15 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
     return ProductionizeResult(
         service_dir=out,
         train_py=out / "train.py",
-        features_py=out / "features.py" if fp else None,
+        features_py=out / "features.py",
         image=image,
         checks=checks,
         start_command=f"mlops-nb serve {out}",
         input_columns=columns,
         model_var=ex.model_var,
-        takes_raw_columns=fp is not None,
+        takes_raw_columns=not o.engineered_input,
         dropped=[{"cell": d.cell, "what": d.what, "reason": d.reason} for d in ex.dropped],
-        notes=flow.notes,
+        notes=[*(str(n) for n in ex.notes), *flow.notes],
         next_commands=_next_commands(out, tag, image is not None),
         seconds=round(time.monotonic() - report.started, 3),
     )

@@ -86,6 +86,16 @@ def register(app: typer.Typer) -> None:
         fidelity: bool = typer.Option(
             True, "--fidelity/--no-fidelity", help="Check train.py reproduces the model."
         ),
+        engineered_input: bool = typer.Option(
+            False,
+            "--engineered-input",
+            help="Serve the model's own input columns (clients compute the notebook's features).",
+        ),
+        seed: int | None = typer.Option(
+            None,
+            "--seed",
+            help="Give unseeded estimators and splits random_state=N (notebook run and train.py).",
+        ),
         verbose: bool = typer.Option(
             False, "--verbose", "-v", help="Show the docker build output."
         ),
@@ -107,6 +117,8 @@ def register(app: typer.Typer) -> None:
             smoke=smoke,
             force=force,
             fidelity=fidelity,
+            engineered_input=engineered_input,
+            seed=seed,
             progress=_printer(verbose),
         )
         _summary(result)

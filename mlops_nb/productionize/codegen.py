@@ -1,8 +1,10 @@
-"""Write ``train.py`` and ``features.py`` from an extraction and its data flow."""
+"""Write ``features.py`` (the data code, shared by train.py and the service) and ``train.py``
+(the model code) from an extraction and its data flow."""
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -10,17 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb._version import __version__
+from mlops_nb.productionize.dataflow import DataFlow, FeaturePlan
 from mlops_nb.productionize.extract import Extraction
-from mlops_nb.productionize.featurize import DataFlow
-from mlops_nb.productionize.slicing import Stmt
+from mlops_nb.productionize.rewrite import Aliases, rewrite_function, rewrite_statement, unparse
+from mlops_nb.productionize.slicing import BUILTINS, Stmt
+
+#: the runtime module copied beside features.py
+RUNTIME_MODULE = Path(__file__).with_name("feature_runtime.py")
 
 
 @dataclass
 class DataArg:
+    """A data file the notebook reads: a train.py flag whose default is relative to the service."""
+
     flag: str
     dest: str
-    default: str
+    default: str  # relative to the service directory (or absolute outside it)
     cell: int
+    named: bool = False  # named after a notebook parameter (kept as the flag)
 
 
 @dataclass
@@ -28,17 +37,98 @@ class TrainingCode:
     """The generated sources and what the rest of productionize needs to know about them."""
 
     train_py: str
-    features_py: str | None
+    features_py: str
     data_args: list[DataArg] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
-    targets: list[str] = field(default_factory=list)
+    engineered: bool = False
+    local_modules: list[Path] = field(default_factory=list)  # helper modules beside the notebook
+    module_sources: dict[str, str] = field(default_factory=dict)  # rewritten helper modules
 
 
-def _indent(text: str) -> str:
-    return textwrap.indent(text, "    ")
+def _param_spec(name: str, value: Any, cell: int) -> dict[str, Any]:
+    if isinstance(value, bool):
+        kind, metavar = "_boolean", "BOOL"
+    elif isinstance(value, int):
+        kind, metavar = "int", "N"
+    elif isinstance(value, float):
+        kind, metavar = "float", "X"
+    elif isinstance(value, str):
+        kind, metavar = "str", "TEXT"
+    else:
+        kind, metavar = "json.loads", "JSON"
+    return {
+        "name": name,
+        "flag": name.replace("_", "-"),
+        "type": kind,
+        "metavar": metavar,
+        "cell": cell,
+        "value": value,
+    }
 
 
-def _is_definition(stmt: Stmt) -> bool:
+class _Paths:
+    """String literals (and string parameters) naming files beside the notebook."""
+
+    def __init__(self, notebook_dir: Path, service_dir: Path) -> None:
+        self.base = notebook_dir
+        self.service = service_dir
+        self.found: dict[str, DataArg] = {}
+
+    def file(self, value: object) -> Path | None:
+        if not isinstance(value, str) or not value or len(value) > 400 or "\n" in value:
+            return None
+        path = Path(value) if Path(value).is_absolute() else self.base / value
+        try:
+            return path.resolve() if path.is_file() else None
+        except OSError:
+            return None
+
+    def relative(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path, self.service)
+        except ValueError:
+            return str(path)
+
+    def arg_for(self, value: str, cell: int, dest: str | None = None) -> DataArg | None:
+        path = self.file(value)
+        if path is None:
+            return None
+        arg = self.found.get(value)
+        if arg is None:
+            stem = dest or "data_" + (
+                re.sub(r"[^a-z0-9]+", "_", path.stem.lower()).strip("_") or "file"
+            )
+            arg = DataArg(
+                flag=stem.replace("_", "-"),
+                dest=stem,
+                default=self.relative(path),
+                cell=cell,
+                named=dest is not None,
+            )
+            self.found[value] = arg
+        return arg
+
+    def constant(self, cell: int) -> Any:
+        def replace(node: ast.Constant) -> ast.expr | None:
+            if not isinstance(node.value, str):
+                return None
+            arg = self.found.get(node.value)
+            if arg is None:
+                return None
+            return ast.Subscript(
+                value=ast.Name("P", ast.Load()), slice=ast.Constant(arg.dest), ctx=ast.Load()
+            )
+
+        return replace
+
+    def finalize(self) -> list[DataArg]:
+        args = list(self.found.values())
+        if len(args) == 1 and not args[0].named:
+            args[0].dest, args[0].flag = "data", "data"
+        return args
+
+
+def _is_def(stmt: Stmt) -> bool:
     return isinstance(stmt.node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
 
 
@@ -46,206 +136,319 @@ def _is_import(stmt: Stmt) -> bool:
     return isinstance(stmt.node, ast.Import | ast.ImportFrom)
 
 
-class _DataPaths(ast.NodeTransformer):
-    """Replace string literals naming existing files with ``args.<dest>``."""
-
-    def __init__(self, base: Path, found: dict[str, DataArg], cell: int) -> None:
-        self.base = base
-        self.found = found
-        self.cell = cell
-        self.changed = False
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        value = node.value
-        if not isinstance(value, str) or not value or len(value) > 400 or "\n" in value:
-            return node
-        path = Path(value) if Path(value).is_absolute() else self.base / value
-        try:
-            if not path.is_file():
-                return node
-        except OSError:
-            return node
-        arg = self.found.get(value)
-        if arg is None:
-            stem = re.sub(r"[^a-z0-9]+", "-", Path(value).stem.lower()).strip("-") or "file"
-            arg = DataArg(flag=f"data-{stem}", dest="", default=str(path.resolve()), cell=self.cell)
-            self.found[value] = arg
-        self.changed = True
-        return ast.copy_location(
-            ast.Attribute(value=ast.Name("args", ast.Load()), attr="DEST:" + value, ctx=ast.Load()),
-            node,
-        )
+def _header(stmt: Stmt, last: list[int | None]) -> list[str]:
+    if last[0] == stmt.cell.number:
+        return []
+    last[0] = stmt.cell.number
+    return [f"# notebook cell {stmt.cell.number}"]
 
 
-def _statement_source(stmt: Stmt, base: Path, found: dict[str, DataArg]) -> str:
-    tree = ast.parse(textwrap.dedent(stmt.source))
-    transformer = _DataPaths(base, found, stmt.cell.number)
-    tree = transformer.visit(tree)
-    if not transformer.changed:
-        return stmt.source
-    return ast.unparse(tree)
-
-
-def _finalize_data_args(found: dict[str, DataArg], sources: list[str]) -> list[str]:
-    args = list(found.items())
-    if len(args) == 1:
-        args[0][1].flag = "data"
-    for _, arg in args:
-        arg.dest = arg.flag.replace("-", "_")
-    out = []
-    for text in sources:
-        for literal, arg in args:
-            text = text.replace("args.DEST:" + literal, f"args.{arg.dest}")
-        out.append(text)
-    return out
-
-
-def _param_spec(name: str, value: Any, cell: int, base: Path) -> dict[str, Any]:
-    if isinstance(value, bool):
-        kind = 'lambda v: v.lower() in ("1", "true", "yes")'
-        metavar = "BOOL"
-    elif isinstance(value, int):
-        kind, metavar = "int", "N"
-    elif isinstance(value, float):
-        kind, metavar = "float", "X"
-    elif isinstance(value, str):
-        kind, metavar = "str", "TEXT"
-        candidate = base / value
-        if value and not Path(value).is_absolute() and candidate.is_file():
-            value = str(candidate.resolve())
-    else:
-        kind, metavar = "json.loads", "JSON"
-    default = repr(value) if kind != "json.loads" else repr(__import__("json").dumps(value))
-    return {
-        "name": name,
-        "flag": name.replace("_", "-"),
-        "type": kind,
-        "default": default,
-        "metavar": metavar,
-        "cell": cell,
-        "value": value,
-    }
-
-
-def generate(ex: Extraction, flow: DataFlow, render: Any) -> TrainingCode:
-    """Sources of train.py and features.py (``render(template, **context)`` fills templates)."""
-    base = ex.notebook.parent
+def generate(
+    ex: Extraction, flow: DataFlow, render: Any, service_dir: Path, engineered: bool = False
+) -> TrainingCode:
+    """Sources of features.py and train.py (``render(template, **context)`` fills templates)."""
     fp = flow.features
-    feature_ids = {s.index for s in fp.statements} if fp else set()
-    moved = {s.node.name for s in fp.functions} if fp else set()  # type: ignore[attr-defined]
+    if fp is None and not engineered:
+        raise ValueError("no feature plan: pass engineered=True")
+    paths = _Paths(ex.notebook.parent, service_dir)
     params = {p.name: p for p in ex.parameters}
-    used = set().union(*(s.uses for s in ex.statements))
-    param_specs = [
-        _param_spec(p.name, p.value, p.cell, base)
-        for p in ex.parameters
-        if p.name in used and not (fp and p.name in fp.parameters)
-    ]
-    train_uses = set().union(
-        *(
-            s.uses
-            for s in ex.statements
-            if s.index not in feature_ids
-            and not _is_import(s)
-            and not (_is_definition(s) and s.node.name in moved)  # type: ignore[attr-defined]
+    for p in ex.parameters:  # a string parameter naming a file is a data file
+        if isinstance(p.value, str):
+            paths.arg_for(p.value, p.cell, dest=p.name)
+    for stmt in ex.statements:  # name every data file before the code refers to it
+        for node in ast.walk(stmt.node):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                paths.arg_for(node.value, stmt.cell.number)
+    data_args = paths.finalize()
+    imports_nodes = [s.node for s in ex.all_statements if _is_import(s)]
+    aliases = Aliases(imports_nodes)
+    if fp is not None and not engineered:
+        program_lines, functions, feature_imports, program_params = _feature_program(
+            ex, fp, aliases, paths
         )
-    )
-    imports = [s.source for s in ex.statements if _is_import(s) and s.binds & train_uses]
-    functions = [
-        s.source
-        for s in ex.statements
-        if _is_definition(s) and s.node.name not in moved  # type: ignore[attr-defined]
-    ]
-    found: dict[str, DataArg] = {}
-    body: list[str] = []
-    last_cell = None
-    for stmt in ex.statements:
-        if _is_import(stmt) or _is_definition(stmt):
-            continue
-        if stmt.binds and stmt.binds <= set(params) and not stmt.mutates:
-            continue
-        if stmt.index in feature_ids:
-            assert fp is not None
-            if stmt is fp.statements[0]:
-                cells = ", ".join(str(c) for c in fp.cells)
-                lines = [
-                    f"# notebook cell(s) {cells}: feature code, in features.py",
-                    f"raw_frame = {fp.raw_var}.copy()",
-                    f"derived = feature_code.derive({fp.raw_var})",
-                    *[f'{name} = derived["{name}"]' for name in fp.returns],
-                ]
-                body.append("\n".join(lines))
-                last_cell = None
-            continue
-        text = _statement_source(stmt, base, found)
-        if stmt.cell.number != last_cell:
-            text = f"# notebook cell {stmt.cell.number}\n{text}"
-            last_cell = stmt.cell.number
-        body.append(text)
-    body = _finalize_data_args(found, body)
-    train_functions = [s for s in ex.statements if _is_definition(s) and s.node.name not in moved]  # type: ignore[attr-defined]
-    body_binds = set().union(*(s.binds for s in ex.statements if not _is_definition(s)))
-    free_in_functions = (
-        set().union(*(s.uses for s in train_functions)) if train_functions else set()
-    )
-    global_names = sorted(free_in_functions & (body_binds | {p["name"] for p in param_specs}))
-    split = flow.split
-    x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
-    x_eval = split.x_eval if split and split.x_eval else x_fit
-    y_eval = split.y_eval if split and split.y_eval else y_fit
-    non_feature_uses = set().union(
-        *(s.uses for s in ex.statements if s.index not in feature_ids and not _is_definition(s))
-    )
-    train_py = render(
-        "train.py.j2",
-        version=__version__,
-        notebook_name=ex.notebook.name,
-        cells=ex.cells,
-        model_var=ex.model_var,
-        has_features=fp is not None,
-        feature_functions_used=sorted(moved & non_feature_uses),
-        imports=imports,
-        functions=functions,
-        parameters=param_specs,
-        data_args=list(found.values()),
-        global_names=global_names,
-        body=_indent("\n".join(body)),
-        x_fit=x_fit,
-        y_fit=y_fit,
-        x_eval=x_eval,
-        y_eval=y_eval,
-        inputs_expr=f"raw_frame.loc[{x_fit}.index]" if fp else x_fit,
-        target_columns=fp.targets if fp else [],
-    )
-    features_py = None
-    if fp is not None:
-        features_py = features_source(ex, flow, render, raw_columns=None)
-    return TrainingCode(
-        train_py=train_py,
-        features_py=features_py,
-        data_args=list(found.values()),
-        parameters={p["name"]: p["value"] for p in param_specs},
-        targets=fp.targets if fp else [],
-    )
-
-
-def features_source(
-    ex: Extraction, flow: DataFlow, render: Any, raw_columns: list[str] | None
-) -> str:
-    fp = flow.features
-    assert fp is not None
-    params = {p.name: p.value for p in ex.parameters}
-    return render(
+        x_fit, y_fit = fp.x_fit, fp.y_fit
+        evaluation = fp.evaluation
+        model_stmts = fp.model_stmts
+        cells = fp.cells
+    else:
+        program_lines, functions, feature_imports, program_params, model_stmts = (
+            _engineered_program(ex, paths)
+        )
+        x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
+        evaluation = None
+        cells = sorted({s.cell.number for s in ex.statements if not _is_def(s)})
+    data_dests = {a.dest for a in data_args}
+    feature_params = {name: params[name].value for name in program_params if name not in data_dests}
+    for arg in data_args:
+        feature_params[arg.dest] = arg.default
+    eval_x = evaluation.x if evaluation else None
+    eval_y = evaluation.y if evaluation else None
+    features_py = render(
         "features.py.j2",
         model_var=ex.model_var,
         notebook_name=ex.notebook.name,
-        cells=fp.cells,
-        imports=[s.source for s in fp.imports],
-        target_columns=fp.targets,
-        raw_columns=raw_columns,
-        parameters=[(name, repr(params[name])) for name in fp.parameters],
-        functions=[s.source for s in fp.functions],
-        raw_var=fp.raw_var,
-        body=_indent("\n".join(s.source for s in fp.statements)),
-        returns=fp.returns,
-        x_var=fp.x_var,
+        cells=cells,
+        imports=feature_imports,
+        functions=functions,
+        parameters=_literal(feature_params),
+        parameter_names=sorted(program_params),
+        body=textwrap.indent("\n".join(program_lines), "    ") if program_lines else "    pass",
+        x_fit=x_fit,
+        y_fit=y_fit,
+        x_eval=eval_x,
+        y_eval=eval_y,
+        evaluated_on=evaluation.how if evaluation else None,
+        engineered=engineered or fp is None,
     )
+    train_py = _train_source(
+        ex, flow, render, model_stmts, data_args, params, functions, engineered or fp is None
+    )
+    specs = [
+        _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
+    ]
+    imported = [s for s in ex.all_statements if _is_import(s)]
+    modules = local_modules(ex.notebook.parent, [s.node for s in imported])
+    return TrainingCode(
+        local_modules=[m for m in modules if m.is_dir()],
+        module_sources={m.name: rewrite_module(m) for m in modules if m.is_file()},
+        train_py=train_py,
+        features_py=features_py,
+        data_args=data_args,
+        parameters={s["name"]: s["value"] for s in specs},
+        engineered=engineered or fp is None,
+    )
+
+
+def _feature_program(
+    ex: Extraction, fp: FeaturePlan, aliases: Aliases, paths: _Paths
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    lines: list[str] = []
+    last: list[int | None] = [None]
+    split = fp.split
+    available = _module_names(ex, fp)
+    for stmt in fp.program:
+        serving = stmt.index in fp.serving
+        if split is not None and stmt is split.stmt and serving:
+            lines += _header(stmt, last)
+            lines.append(_split_source(stmt, split, aliases, paths, available))
+            continue
+        if serving:
+            available |= stmt.binds
+        new = rewrite_statement(
+            stmt.node,
+            tag=f"cell{stmt.cell.number}",
+            aliases=aliases,
+            primary=fp.primary_call if stmt is fp.primary else None,
+            constant=paths.constant(stmt.cell.number),
+            serving=serving,
+        )
+        lines += _header(stmt, last)
+        lines.append(unparse(new))
+    functions = []
+    for stmt in fp.functions:
+        name = getattr(stmt.node, "name", "")
+        if name in fp.passed_functions:
+            functions.append(stmt.source)
+        else:
+            node = rewrite_function(
+                stmt.node, tag=f"{name}", aliases=aliases, constant=paths.constant(stmt.cell.number)
+            )
+            functions.append(unparse([node]))
+    imports = [s.source for s in fp.imports]
+    return lines, functions, imports, list(fp.parameters)
+
+
+def _module_names(ex: Extraction, fp: FeaturePlan) -> set[str]:
+    names = set(BUILTINS) | {"P"} | set(fp.parameters)
+    for stmt in [*fp.imports, *fp.functions]:
+        names |= stmt.binds
+    return names
+
+
+def _split_source(
+    stmt: Stmt, split: Any, aliases: Aliases, paths: _Paths, available: set[str]
+) -> str:
+    """The split: at training as written; at serving each part is its own input (the request)."""
+    fitting = rewrite_statement(
+        stmt.node,
+        tag=f"cell{stmt.cell.number}",
+        aliases=aliases,
+        primary=None,
+        constant=paths.constant(stmt.cell.number),
+        serving=True,
+    )
+    serving: list[str] = []
+    for i, array in enumerate(split.arrays):
+        names = {n.id for n in ast.walk(array) if isinstance(n, ast.Name)}
+        outputs = [n for n in split.outputs[2 * i : 2 * i + 2] if n]
+        if outputs and names <= available:
+            serving.append(f"{' = '.join(outputs)} = {ast.unparse(array)}")
+    body = textwrap.indent(unparse(fitting), "    ")
+    rest = textwrap.indent("\n".join(serving) or "pass", "    ")
+    return f"if _S.fitting:\n{body}\nelse:\n{rest}"
+
+
+def _engineered_program(
+    ex: Extraction, paths: _Paths
+) -> tuple[list[str], list[str], list[str], list[str], list[Stmt]]:
+    """--engineered-input: the data code runs at training only; the API takes the model's input."""
+    fit_pos = ex.statements.index(ex.fit.stmt)
+    params = {p.name for p in ex.parameters}
+    program = [
+        s
+        for s in ex.statements[:fit_pos]
+        if not _is_def(s)
+        and not _is_import(s)
+        and not (s.binds and s.binds <= params and not s.mutates)
+    ]
+    lines: list[str] = []
+    last: list[int | None] = [None]
+    for stmt in program:
+        transformer = _ConstantPaths(paths.constant(stmt.cell.number))
+        node = transformer.visit(ast.parse(textwrap.dedent(stmt.source)))
+        lines += _header(stmt, last)
+        lines.append(ast.unparse(node))
+    used = set().union(*(s.uses for s in program)) if program else set()
+    functions = [s.source for s in ex.all_statements if _is_def(s) and s.node.name in used]  # type: ignore[attr-defined]
+    imports = [s.source for s in ex.all_statements if _is_import(s) and s.binds & used]
+    model_stmts = [s for s in ex.statements[fit_pos:] if not _is_def(s) and not _is_import(s)]
+    return lines, functions, list(dict.fromkeys(imports)), sorted(used & params), model_stmts
+
+
+class _ConstantPaths(ast.NodeTransformer):
+    def __init__(self, replace: Any) -> None:
+        self.replace = replace
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        return self.replace(node) or node
+
+
+def _train_source(
+    ex: Extraction,
+    flow: DataFlow,
+    render: Any,
+    model_stmts: list[Stmt],
+    data_args: list[DataArg],
+    params: dict[str, Any],
+    feature_functions: list[str],
+    engineered: bool,
+) -> str:
+    fp = flow.features
+    model_uses = set().union(*(s.uses for s in model_stmts)) if model_stmts else set()
+    model_binds = set().union(*(s.binds for s in model_stmts)) if model_stmts else set()
+    defined_functions = {
+        s.node.name: s  # type: ignore[attr-defined]
+        for s in ex.all_statements
+        if _is_def(s)
+    }
+    moved = {getattr(s.node, "name", "") for s in (fp.functions if fp and not engineered else [])}
+    local_functions = [
+        s.source for n, s in defined_functions.items() if n in model_uses and n not in moved
+    ]
+    from_features = sorted(model_uses & moved)
+    data_dests = {a.dest for a in data_args}
+    train_params = [
+        _param_spec(p.name, p.value, p.cell)
+        for p in ex.parameters
+        if p.name in model_uses and p.name not in data_dests
+    ]
+    flags = [
+        _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
+    ]
+    import_stmts = [s for s in ex.all_statements if _is_import(s) and s.binds & model_uses]
+    imports = [s.source for s in import_stmts]
+    import_binds = set().union(*(s.binds for s in import_stmts)) if import_stmts else set()
+    from_names = sorted(
+        model_uses
+        - model_binds
+        - import_binds
+        - set(defined_functions)
+        - {p["name"] for p in train_params}
+        - BUILTINS
+    )
+    body: list[str] = []
+    last: list[int | None] = [None]
+    for stmt in model_stmts:
+        body += _header(stmt, last)
+        body.append(stmt.source)
+    return render(
+        "train.py.j2",
+        version=__version__,
+        notebook_name=ex.notebook.name,
+        cells=sorted({s.cell.number for s in model_stmts}),
+        model_var=ex.model_var,
+        imports=list(dict.fromkeys(imports)),
+        from_features=from_features,
+        functions=local_functions,
+        flags=flags,
+        defaults=_literal({p["name"]: p["value"] for p in flags}),
+        train_params=train_params,
+        data_args=data_args,
+        from_names=from_names,
+        body=textwrap.indent("\n".join(body), "    "),
+        engineered=engineered,
+    )
+
+
+def local_modules(folder: Path, imports: list[ast.stmt]) -> list[Path]:
+    """Modules the notebook imports from its own folder (``from helpers import f``): they travel
+    with the service."""
+    names: set[str] = set()
+    for node in imports:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    found = []
+    for name in sorted(names):
+        for candidate in (folder / f"{name}.py", folder / name / "__init__.py"):
+            if candidate.is_file():
+                found.append(candidate if candidate.name != "__init__.py" else candidate.parent)
+                break
+    return found
+
+
+def rewrite_module(path: Path) -> str:
+    """A helper module beside the notebook, its functions in fitting/serving form like the
+    notebook's own (module-level code unchanged)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases = Aliases([n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)])
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node = rewrite_function(
+                node, tag=f"{path.stem}.{node.name}", aliases=aliases, constant=lambda c: None
+            )
+        body.append(node)
+    header = ast.parse("from feature_runtime import S as _S").body
+    insert = (
+        1
+        if body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        else 0
+    )
+    while (
+        insert < len(body)
+        and isinstance(body[insert], ast.ImportFrom)
+        and getattr(body[insert], "module", None) == "__future__"
+    ):
+        insert += 1
+    body[insert:insert] = header
+    note = (
+        f"# {path.name}, rewritten by mlops-nb: the statistics and fits inside its functions are "
+        "learned at training\n"
+    )
+    return note + unparse(body) + "\n"
+
+
+def _literal(values: dict[str, Any]) -> str:
+    """A dict as Python source (json would write true/null)."""
+    text = repr(values)
+    ast.literal_eval(text)
+    return text
+
+
+def runtime_source() -> str:
+    """The text of feature_runtime.py, copied beside every features.py."""
+    return RUNTIME_MODULE.read_text()

@@ -9,29 +9,32 @@ Cell tags (the contract, documented in the README):
 ``skip``        never extracted
 
 When any cell carries ``imports``, ``functions`` or ``train``, only tagged cells are extracted.
-Otherwise the model variable (``--model-var``, else the last fitted estimator) is sliced backwards
-over the whole notebook, dropping EDA, plots, displays and ``%``/``!`` lines.
+Otherwise the model variable (``--model-var``, else the model fitted last outside loops: see
+:mod:`mlops_nb.productionize.model_choice`) is sliced backwards from its fit, dropping EDA, plots,
+displays, ``%``/``!`` lines and whatever comes after the fit (evaluation, a save and reload).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_nb.exceptions import NotebookError
+from mlops_nb.productionize.model_choice import (
+    Choice,
+    ExtractionError,
+    ModelNote,
+    choose,
+    root_constructor,
+)
 from mlops_nb.productionize.notebook import Cell, read_cells
-from mlops_nb.productionize.slicing import BUILTINS, Stmt, analyse, backward_slice, base_name
+from mlops_nb.productionize.slicing import BUILTINS, Stmt, analyse, backward_slice
+from mlops_nb.productionize.supported import check_class_definition
 
 EXTRACT_TAGS = {"imports", "functions", "train"}
 _PLOT_NAMES = {"plt", "sns", "px", "go", "matplotlib", "seaborn", "plotly", "alt"}
 _PLOT_METHODS = {"plot", "hist", "boxplot", "scatter", "imshow", "show", "savefig", "heatmap"}
-
-
-class ExtractionError(NotebookError):
-    """The notebook cannot become a training script (the message says why and what to do)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -76,69 +79,42 @@ class Extraction:
     fit: FitCall
     dropped: list[Dropped] = field(default_factory=list)
     all_statements: list[Stmt] = field(default_factory=list)
+    #: what the user should know about the model choice (loops, other candidates, unseeded)
+    notes: list[ModelNote] = field(default_factory=list)
+    #: every name bound to the served estimator (``--model-var`` accepts each)
+    aliases: list[str] = field(default_factory=list)
+    #: (cell, line, class) of estimators fitted without a seed, in the served model
+    unseeded: list[tuple[int, int, str]] = field(default_factory=list)
+    #: the notebook cell after which the served model exists (run the notebook up to here)
+    capture_cell: int = 0
 
     @property
     def cells(self) -> list[int]:
         return sorted({s.cell.number for s in self.statements})
 
 
-def find_fits(stmts: list[Stmt]) -> list[FitCall]:
-    """Every ``.fit(...)`` whose result is a variable, in notebook order."""
-    fits: list[FitCall] = []
+def _fit_call(choice: Choice) -> FitCall:
+    call = choice.site.call
+    args: list[ast.expr | None] = list(call.args[:2])
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    if len(args) < 1:
+        args.append(keywords.get("X"))
+    if len(args) < 2:
+        args.append(keywords.get("y"))
+    names = [a.id if isinstance(a, ast.Name) else None for a in args]
+    sources = [ast.unparse(a) if a is not None else "" for a in args]
+    return FitCall(
+        choice.site.stmt, choice.model_var, names[0], names[1], x_src=sources[0], y_src=sources[1]
+    )
+
+
+def _refuse_unsupported_class(choice: Choice, stmts: list[Stmt]) -> None:
+    """A model class defined in the notebook without scikit-learn's bases is refused up front."""
+    call = root_constructor(choice.site, stmts)
+    name = call.func.id if call is not None and isinstance(call.func, ast.Name) else None
     for stmt in stmts:
-        node = stmt.node
-        for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
-            if not (isinstance(call.func, ast.Attribute) and call.func.attr == "fit"):
-                continue
-            receiver = base_name(call.func.value)
-            var = None
-            if (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.value is call
-            ):
-                var = node.targets[0].id
-            elif receiver is not None and isinstance(call.func.value, ast.Name):
-                var = receiver
-            if var is None:
-                continue
-            args = [a.id if isinstance(a, ast.Name) else None for a in call.args[:2]]
-            args += [None] * (2 - len(args))
-            if len(call.args) < 2:
-                continue  # fit(X) alone: a transformer, not a supervised model
-            sources = [ast.unparse(a) for a in call.args[:2]]
-            fits.append(FitCall(stmt, var, args[0], args[1], x_src=sources[0], y_src=sources[1]))
-    return fits
-
-
-def choose_model(fits: list[FitCall], model_var: str | None, path: Path) -> FitCall:
-    if model_var:
-        mine = [f for f in fits if f.model_var == model_var]
-        if not mine:
-            known = ", ".join(sorted({f.model_var for f in fits})) or "none"
-            raise ExtractionError(
-                f"no `{model_var}.fit(...)` found (fitted variables: {known}); pass the variable "
-                "that holds the fitted model with --model-var",
-                path=str(path),
-            )
-        return mine[-1]
-    if not fits:
-        raise ExtractionError(
-            "no model found: no cell calls `.fit(...)` on a variable; fit the model into a "
-            "variable (model.fit(X, y)) or pass --model-var",
-            path=str(path),
-        )
-    last_cell = fits[-1].stmt.cell.number
-    in_last = sorted({f.model_var for f in fits if f.stmt.cell.number == last_cell})
-    if len(in_last) > 1:
-        raise ExtractionError(
-            f"several models are fitted in this cell ({', '.join(in_last)}); choose the one to "
-            f"serve with --model-var (one of: {', '.join(in_last)})",
-            path=str(path),
-            cell=last_cell,
-        )
-    return fits[-1]
+        if isinstance(stmt.node, ast.ClassDef) and stmt.node.name == name:
+            check_class_definition(stmt.node, choice.model_var, stmt.cell.number)
 
 
 def parameters_of(cells: list[Cell]) -> list[Parameter]:
@@ -176,15 +152,19 @@ def _describe(stmt: Stmt) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
-def extract(path: Path, model_var: str | None = None) -> Extraction:
-    """Find the model and the statements that build it."""
-    cells = read_cells(path)
+def extract(
+    path: Path, model_var: str | None = None, rewrite: Callable[[str], str] | None = None
+) -> Extraction:
+    """Find the model and the statements that build it (``rewrite`` edits cell text first)."""
+    cells = read_cells(path, rewrite)
     tagged = any(cell.tags & EXTRACT_TAGS for cell in cells)
     chosen = [c for c in cells if "skip" not in c.tags]
     if tagged:
         chosen = [c for c in chosen if c.tags & (EXTRACT_TAGS | {"parameters"})]
     stmts = analyse(chosen)
-    fit = choose_model(find_fits(stmts), model_var, path)
+    choice = choose(stmts, model_var, path)
+    _refuse_unsupported_class(choice, stmts)
+    fit = _fit_call(choice)
     dropped: list[Dropped] = [
         Dropped(c.number, "cell", "tagged 'skip'") for c in cells if "skip" in c.tags
     ]
@@ -192,16 +172,22 @@ def extract(path: Path, model_var: str | None = None) -> Extraction:
         for _, line in cell.dropped_lines:
             dropped.append(Dropped(cell.number, line, "IPython magic or shell line"))
     if tagged:
-        kept = stmts
-        defined = {n for s in stmts for n in s.binds}
-        unresolved = {n for s in stmts for n in s.uses} - defined - BUILTINS
+        # definitions anywhere; other statements up to the fit (a save/reload after it is left out)
+        kept = [
+            s
+            for s in stmts
+            if s.index <= choice.end
+            or isinstance(s.node, ast.FunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom)
+        ]
+        defined = {n for s in kept for n in s.binds}
+        unresolved = {n for s in kept for n in s.uses} - defined - BUILTINS
         untagged = [
             c.number for c in cells if not (c.tags & (EXTRACT_TAGS | {"parameters", "skip"}))
         ]
         for number in untagged:
             dropped.append(Dropped(number, "cell", "untagged (the notebook uses cell tags)"))
     else:
-        kept, unresolved = backward_slice(stmts, {fit.model_var})
+        kept, unresolved = backward_slice(stmts, {fit.model_var}, end=choice.end + 1)
         kept_ids = {s.index for s in kept}
         for stmt in stmts:
             if stmt.index not in kept_ids:
@@ -232,4 +218,8 @@ def extract(path: Path, model_var: str | None = None) -> Extraction:
         fit=fit,
         dropped=dropped,
         all_statements=stmts,
+        notes=choice.notes,
+        aliases=sorted(choice.site.aliases),
+        unseeded=choice.unseeded,
+        capture_cell=stmts[choice.end].cell.number,
     )

@@ -1,9 +1,11 @@
-"""The fidelity check: ``train.py`` in a fresh process must reproduce the notebook's model.
+"""The fidelity check, on the notebook's held-out rows (else rows drawn across the data):
 
-Predictions on the input example must be equal (floats within a relative 1e-9); when training is
-not deterministic (an estimator with ``random_state=None``), the evaluation metrics must agree
-within :data:`METRIC_TOLERANCE` (relative, per metric) instead. A mismatch names the cell
-that is the likely cause.
+* the service's features for the raw rows equal the notebook's (each row alone too);
+* the notebook's model answers the same from them;
+* ``train.py`` in a fresh process retrains a model with the same predictions and probabilities.
+
+The verdict says what was compared and on how many rows; an unseeded estimator is named with its
+line and the two ways out.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from typing import Any
 
 from mlops_nb.exceptions import MlopsNbError
 from mlops_nb.productionize.extract import Extraction
+from mlops_nb.productionize.seeding import unseeded_calls
 
-#: relative tolerance on each evaluation metric when training is not deterministic
-METRIC_TOLERANCE = 0.10
 _PROBE = Path(__file__).with_name("fidelity_probe.py")
 _RANDOM_CALLS = {"train_test_split", "shuffle", "sample", "permutation", "rand", "randn", "choice"}
 
@@ -70,49 +71,83 @@ def collect_probe(
     )
 
 
-def _likely_cause(ex: Extraction, unseeded: list[str]) -> str:
+def unseeded(ex: Extraction) -> list[str]:
+    """The random calls without a seed among the kept statements, with their cell and line."""
+    found = []
+    for stmt in ex.statements:
+        for line, name in unseeded_calls(ast.unparse(stmt.node)):
+            found.append(f"{name} (cell {stmt.cell.number}, line {stmt.lineno + line - 1})")
+    return found
+
+
+def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
+    """Pass/fail, saying what was compared, with what to do when it fails."""
+    rows, chosen = probe["rows"], probe["chosen"]
+    problems: list[str] = []
+    verified: list[str] = []
+    features_off = probe.get("feature_rows_differing")
+    if features_off:
+        problems.append(
+            f"the service computes different features than the notebook for {features_off} of "
+            f"{rows} rows: some feature code depends on the training rows in a way mlops-nb does "
+            "not replay (look for statistics taken inside loops or helper objects); pass "
+            "--engineered-input to serve the model's own columns instead"
+        )
+    elif features_off == 0:
+        verified.append("features")
+    lonely = probe.get("single_rows_differing")
+    if lonely:
+        problems.append(
+            f"{lonely} of {probe['single_rows']} rows get other features when sent alone: a "
+            "feature depends on the other rows of the request"
+        )
+    answers_off = probe.get("answers_differing")
+    if answers_off:
+        problems.append(
+            f"the notebook's model answers {answers_off} of {rows} rows differently from the "
+            "service's features than from the notebook's"
+        )
+    elif answers_off == 0:
+        verified.append("answers")
+    retrained_off = probe["retrained_differing"]
+    scores_off = probe.get("scores_differing")
+    reproducible = not retrained_off and not scores_off
+    if reproducible:
+        scores = f" and {probe['scores']}" if probe.get("scores") else ""
+        verified.append(f"train.py's retrained model (predictions{scores})")
+    else:
+        unseeded_here = unseeded(ex)
+        what = (
+            f"{retrained_off} of {rows} predictions"
+            if retrained_off
+            else f"{probe['scores']} on {scores_off} of {rows} rows"
+        )
+        if unseeded_here or probe.get("unseeded"):
+            named = ", ".join(unseeded_here) or ", ".join(probe["unseeded"]) + "=None"
+            problems.append(
+                f"training is not reproducible: train.py's model differs from the notebook's in "
+                f"{what}; not seeded: {named}. Either pass --seed N (sets random_state in the "
+                "notebook run and train.py alike) or serve the notebook's own fitted model from "
+                "its %%track run (--run RUN_ID)"
+            )
+        else:
+            problems.append(
+                f"train.py's model differs from the notebook's in {what}; likely cause: "
+                f"{_likely_cause(ex)}"
+            )
+    if problems:
+        return FidelityReport(False, "; ".join(problems) + f" (compared on {chosen})", probe)
+    return FidelityReport(True, f"identical on {chosen}: {', '.join(verified)}", probe)
+
+
+def _likely_cause(ex: Extraction) -> str:
     for stmt in ex.statements:
         for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
             name = getattr(call.func, "attr", None) or getattr(call.func, "id", None)
             seeded = any(k.arg in {"random_state", "seed"} for k in call.keywords)
             if name in _RANDOM_CALLS and not seeded:
-                return f"cell {stmt.cell.number} (`{name}(...)` without a random_state)"
-    if unseeded:
-        return (
-            f"cell {ex.fit.stmt.cell.number} (the estimator has {', '.join(unseeded)}=None; set "
-            "random_state)"
-        )
+                return f"cell {stmt.cell.number}: `{name}(...)` draws unseeded random numbers"
     return (
         f"cell {ex.fit.stmt.cell.number} (where `{ex.model_var}` is fitted): the notebook's state "
         "differs from a top-to-bottom run (cells run out of order, or data changed)"
-    )
-
-
-def judge(ex: Extraction, probe: dict[str, Any]) -> FidelityReport:
-    """Pass/fail with an explanation a user can act on."""
-    if probe["equal"]:
-        return FidelityReport(True, "train.py reproduces the notebook's predictions exactly", probe)
-    unseeded = probe.get("unseeded") or []
-    ours, theirs = probe["metrics"], probe["notebook_metrics"]
-    if unseeded:
-        gaps = {
-            k: abs(ours[k] - theirs[k]) / max(abs(ours[k]), abs(theirs[k]), 1e-12)
-            for k in ours
-            if k in theirs
-        }
-        worst = max(gaps.values()) if gaps else 0.0
-        if worst <= METRIC_TOLERANCE:
-            return FidelityReport(
-                True,
-                f"training is not deterministic ({', '.join(unseeded)}=None): metrics agree within "
-                f"{METRIC_TOLERANCE:.0%} (largest relative gap {worst:.2%})",
-                probe,
-            )
-    cause = _likely_cause(ex, unseeded)
-    return FidelityReport(
-        False,
-        f"train.py's model predicts {probe['retrained']} where the notebook's predicts "
-        f"{probe['expected']} on the input example (metrics {ours} vs {theirs}); "
-        f"likely cause: {cause}",
-        probe,
     )

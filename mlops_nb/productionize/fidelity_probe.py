@@ -1,7 +1,14 @@
 """Run inside the notebook's environment, in a fresh process (``python fidelity_probe.py ...``):
-retrain with train.py, compare with the notebook's model, and describe the training inputs.
+retrain with train.py, then compare, on the notebook's held-out rows (else rows drawn across the
+data and every class):
 
-Uses only the standard library, numpy and the generated code; prints one JSON object.
+* **features**: what the service computes from the raw rows vs what the notebook computed for the
+  same rows (and each row alone vs the rows together: a feature must not depend on other rows);
+* **answers**: the notebook's model on the service's features vs on the notebook's features;
+* **retraining**: train.py's model vs the notebook's model (predict, and predict_proba or
+  decision_function where present).
+
+Uses only the standard library, numpy, pandas and the generated code; prints one JSON object.
 """
 
 from __future__ import annotations
@@ -14,6 +21,12 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+#: how many rows are compared when the notebook holds none out
+SAMPLE_ROWS = 300
+#: how many rows are also scored one at a time
+SINGLE_ROWS = 20
+PROBA_ATOL = 1e-6
 
 
 def _distributions(modules: set[str]) -> dict[str, str]:
@@ -107,6 +120,142 @@ def _jsonable(values: Any) -> list[Any]:
     return np.asarray(values).tolist()
 
 
+def _rows(fitted: Any, sample_rows: int) -> tuple[Any, Any, str]:
+    """Raw rows to compare, the notebook's features for them (or None), and how they were chosen."""
+    import numpy as np
+    import pandas as pd
+
+    raw, names = fitted.raw, fitted.names
+    x_eval = names.get("_X_eval")
+    if fitted.heldout and x_eval is not None and len(fitted.heldout) == _length(x_eval):
+        return raw.loc[list(fitted.heldout)], x_eval, f"{len(fitted.heldout)} held-out rows"
+    x_fit = names["_X"]
+    if isinstance(x_fit, pd.DataFrame | pd.Series) and set(x_fit.index) <= set(raw.index):
+        picks = _spread(list(x_fit.index), names.get("_y"), sample_rows)
+        where = (
+            "training rows"
+            if x_eval is None
+            else "training rows (the held-out rows are not identifiable)"
+        )
+        return raw.loc[picks], x_fit.loc[picks], f"{len(picks)} {where} drawn across the data"
+    if _length(x_fit) == len(raw):
+        positions = np.asarray(_spread(list(range(len(raw))), names.get("_y"), sample_rows))
+        return (
+            raw.iloc[positions],
+            _take(x_fit, positions),
+            f"{len(positions)} rows drawn across the data",
+        )
+    picks = _spread(list(raw.index), None, sample_rows)
+    return raw.loc[picks], None, f"{len(picks)} rows drawn across the data"
+
+
+def _spread(labels: list[Any], y: Any, n: int) -> list[Any]:
+    """Up to ``n`` labels spread across the data, every class represented."""
+    import numpy as np
+
+    if len(labels) <= n:
+        return labels
+    picks = set(np.linspace(0, len(labels) - 1, n).round().astype(int).tolist())
+    if y is not None and _length(y) == len(labels):
+        values = np.asarray(y)
+        if values.dtype.kind not in "f" or len(np.unique(values)) <= 50:
+            for cls in np.unique(values):
+                first = int(np.flatnonzero(values == cls)[0])
+                picks.add(first)
+    return [labels[i] for i in sorted(picks)]
+
+
+def _length(value: Any) -> int:
+    shape = getattr(value, "shape", None)
+    return int(shape[0]) if shape else len(value)
+
+
+def _take(value: Any, positions: Any) -> Any:
+    if hasattr(value, "iloc"):
+        return value.iloc[positions]
+    return value[positions]
+
+
+def _scores(model: Any, x: Any) -> Any:
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(model, method):
+            try:
+                return method, getattr(model, method)(x)
+            except Exception:
+                continue
+    return None, None
+
+
+def _differ(a: Any, b: Any, rtol: float) -> int:
+    """How many rows differ between two predictions / feature tables."""
+    import numpy as np
+    import pandas as pd
+    from feature_runtime import same
+
+    left = a.toarray() if hasattr(a, "toarray") else a
+    right = b.toarray() if hasattr(b, "toarray") else b
+    left = left.to_numpy() if isinstance(left, pd.DataFrame | pd.Series) else np.asarray(left)
+    right = right.to_numpy() if isinstance(right, pd.DataFrame | pd.Series) else np.asarray(right)
+    if left.shape != right.shape:
+        return max(_length(left), 1)
+    return sum(0 if same(left[i], right[i], rtol) else 1 for i in range(len(left)))
+
+
+def prepare(fitted: Any, model: Any, transform: Any, rtol: float) -> dict[str, Any]:
+    """Everything that does not need the notebook's model (done while the kernel still runs)."""
+    state = fitted.state
+    rows, x_notebook, chosen = _rows(fitted, SAMPLE_ROWS)
+    requests = rows[state.inputs].reset_index(drop=True)
+    x_served = transform(requests, state)
+    report: dict[str, Any] = {"rows": len(requests), "chosen": chosen}
+    if x_notebook is not None:
+        # the feature code replayed on the whole raw rows must give the notebook's features
+        x_replayed = transform(rows.reset_index(drop=True), state, every_column=True)
+        report["feature_rows_differing"] = _differ(x_replayed, x_notebook, rtol)
+    else:
+        report["feature_rows_differing"] = None
+    singles = min(SINGLE_ROWS, len(requests))
+    lonely = 0
+    for i in range(singles):
+        one = transform(requests.iloc[[i]].reset_index(drop=True), state)
+        if _differ(one, _take(x_served, [i]), rtol):
+            lonely += 1
+    report["single_rows"] = singles
+    report["single_rows_differing"] = lonely
+    method, ours = _scores(model, x_served)
+    return {
+        "report": report,
+        "x_served": x_served,
+        "x_notebook": x_notebook,
+        "retrained": model.predict(x_served),
+        "scores": (method, ours),
+    }
+
+
+def compare(prepared: dict[str, Any], notebook_model: Any, rtol: float) -> dict[str, Any]:
+    """The notebook's model on the same rows: its answers, and train.py's model against it."""
+    report = dict(prepared["report"])
+    x_served, x_notebook = prepared["x_served"], prepared["x_notebook"]
+    served = notebook_model.predict(x_served)
+    report["answers_differing"] = (
+        _differ(served, notebook_model.predict(x_notebook), rtol)
+        if x_notebook is not None
+        else None
+    )
+    report["retrained_differing"] = _differ(prepared["retrained"], served, rtol)
+    method, ours = prepared["scores"]
+    _, theirs = _scores(notebook_model, x_served)
+    report["scores"] = method
+    report["scores_differing"] = (
+        _differ(ours, theirs, PROBA_ATOL) if method and theirs is not None else None
+    )
+    return report
+
+
+def _qualname(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--service", required=True)
@@ -117,82 +266,72 @@ def main() -> int:
     args = parser.parse_args()
     service = Path(args.service)
     sys.path.insert(0, str(service))
-    import numpy as np
-
-    has_features = (service / "features.py").exists()
+    import features
     import train
 
     started = time.perf_counter()
     result = train.main(["--out", args.out, *args.train_args])
     train_seconds = time.perf_counter() - started
+    fitted = result["fitted"]
+    prepared = prepare(fitted, result["model"], features.transform, args.rtol)
     _wait_for(Path(args.notebook_model))
     with open(args.notebook_model, "rb") as handle:
         notebook_model = pickle.load(handle)
-    serving_modules = _pickle_modules(args.notebook_model)
-    if has_features:
-        serving_modules |= _imports_of(service / "features.py")
-    if "cloudpickle" in serving_modules:
-        serving_modules.add("cloudpickle")
-    reference = result["reference"]
-    example = reference.head(5).reset_index(drop=True)
-    if has_features:
-        import features
-
-        model_input = features.build_features(example)
-    else:
-        model_input = example
-        if getattr(notebook_model, "feature_names_in_", None) is None:
-            model_input = example.to_numpy()
-    expected = notebook_model.predict(model_input)
-    retrained = result["model"].predict(model_input)
-    expected_arr, retrained_arr = np.asarray(expected), np.asarray(retrained)
-    if expected_arr.dtype.kind == "f" and retrained_arr.shape == expected_arr.shape:
-        equal = bool(np.allclose(expected_arr, retrained_arr, rtol=args.rtol, atol=1e-12))
-    else:
-        equal = bool(np.array_equal(expected_arr, retrained_arr))
-    notebook_metrics = train.evaluate(notebook_model, result["X_eval"], result["y_eval"])
-    params = {}
-    if hasattr(notebook_model, "get_params"):
-        params = notebook_model.get_params(deep=True)
+    report = compare(prepared, notebook_model, args.rtol)
+    state = fitted.state
+    example_rows = (
+        fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
+    )
+    example = example_rows[state.inputs].reset_index(drop=True)
+    expected = notebook_model.predict(features.transform(example, state))
+    serving_modules = _pickle_modules(args.notebook_model) | _imports_of(service / "features.py")
+    serving_modules |= _pickle_modules(str(Path(args.out) / "features.pkl"))
+    params = notebook_model.get_params(deep=True) if hasattr(notebook_model, "get_params") else {}
     unseeded = sorted(k for k, v in params.items() if k.endswith("random_state") and v is None)
     classes = getattr(notebook_model, "classes_", None)
-    raw_columns = [str(c) for c in result.get("raw_columns") or []] if has_features else None
-    report = {
-        "equal": equal,
-        "expected": _jsonable(expected),
-        "retrained": _jsonable(retrained),
-        "example": json.loads(example.to_json(orient="records")),
-        "metrics": result["metrics"],
-        "notebook_metrics": notebook_metrics,
-        "unseeded": unseeded,
-        "classes": _jsonable(classes) if classes is not None else None,
-        "columns": _columns(reference),
-        "raw_columns": raw_columns,
-        "reference_rows": len(reference),
-        "train_seconds": round(train_seconds, 3),
-        "model_class": f"{type(notebook_model).__module__}.{type(notebook_model).__qualname__}",
-        "serving_distributions": _distributions(serving_modules),
-        "python": ".".join(map(str, sys.version_info[:3])),
-        "versions": _distributions(
+    notebook_metrics = train.evaluate(notebook_model, result["X_eval"], result["y_eval"])
+    print(
+        "FIDELITY-REPORT "
+        + json.dumps(
             {
-                "numpy",
-                "scipy",
-                "pandas",
-                "sklearn",
-                "fastapi",
-                "uvicorn",
-                "pydantic",
-                "starlette",
-                "uvloop",
-                "httptools",
-                "cloudpickle",
-                "anyio",
-                "httpx",
-                "pytest",
-            }
-        ),
-    }
-    print("FIDELITY-REPORT " + json.dumps(report, default=str))
+                **report,
+                "example": json.loads(example.to_json(orient="records")),
+                "expected": _jsonable(expected),
+                "metrics": result["metrics"],
+                "notebook_metrics": notebook_metrics,
+                "evaluated_on": result["evaluated_on"],
+                "unseeded": unseeded,
+                "classes": _jsonable(classes) if classes is not None else None,
+                "columns": _columns(fitted.raw[state.inputs]),
+                "raw_columns": state.raw_columns,
+                "placeholders": sorted(state.placeholders),
+                "reference_rows": len(result["reference"]),
+                "train_seconds": round(train_seconds, 3),
+                "model_class": _qualname(notebook_model),
+                "serving_distributions": _distributions(serving_modules),
+                "python": ".".join(map(str, sys.version_info[:3])),
+                "versions": _distributions(
+                    {
+                        "numpy",
+                        "scipy",
+                        "pandas",
+                        "sklearn",
+                        "fastapi",
+                        "uvicorn",
+                        "pydantic",
+                        "starlette",
+                        "uvloop",
+                        "httptools",
+                        "cloudpickle",
+                        "anyio",
+                        "httpx",
+                        "pytest",
+                    }
+                ),
+            },
+            default=str,
+        )
+    )
     return 0
 
 

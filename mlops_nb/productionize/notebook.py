@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def _strip_ipython(source: str) -> tuple[str, list[tuple[int, str]], bool]:
     return "\n".join(out), dropped, False
 
 
-def read_cells(path: Path) -> list[Cell]:
-    """Parse the code cells of ``path``; a cell that is not valid Python raises NotebookError."""
+def read_cells(path: Path, rewrite: Callable[[str], str] | None = None) -> list[Cell]:
+    """Parse the code cells of ``path``; a cell that is not valid Python raises NotebookError.
+
+    ``rewrite`` edits each code cell's text first (``--seed``)."""
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -81,6 +84,8 @@ def read_cells(path: Path) -> list[Cell]:
         source = raw.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
+        if rewrite is not None:
+            source = rewrite(source)
         code, dropped, whole_magic = _strip_ipython(source)
         try:
             tree = ast.parse(code, filename=f"{path.name}:cell{number}")

@@ -1,5 +1,10 @@
 """requirements.txt (what the service imports, at the notebook environment's versions) and the
-wheelhouse (wheels prepared on the host so the image builds with ``pip install --no-index``)."""
+wheelhouse (wheels prepared on the host so the image builds with ``pip install --no-index``).
+
+Gradient-boosting libraries are pinned from the modules the model's pickle refers to (XGBoost,
+LightGBM, CatBoost) with what their scikit-learn API imports; a system library one of them links
+(LightGBM: OpenMP's ``libgomp.so.1``) is installed by the Dockerfile, or, for an offline build,
+copied from this machine into ``wheels/native``."""
 
 from __future__ import annotations
 
@@ -19,6 +24,68 @@ TEST_DISTS = ["pytest", "httpx"]
 _NAMES = {"sklearn": "scikit-learn"}
 
 
+#: what a served library needs besides itself: its scikit-learn API imports scikit-learn
+COMPANIONS = {
+    "xgboost": ["scikit-learn"],
+    "xgboost-cpu": ["scikit-learn"],
+    "lightgbm": ["scikit-learn"],
+}
+#: shared libraries a wheel expects from the system (distribution -> (Debian package, soname));
+#: LightGBM's wheel links the system's OpenMP runtime, which slim images lack
+SYSTEM_LIBRARIES = {"lightgbm": ("libgomp1", "libgomp.so.1")}
+
+
+def system_packages(reqs: list[tuple[str, str]]) -> list[str]:
+    """Debian packages the image needs for these requirements (e.g. ``libgomp1`` for LightGBM)."""
+    return sorted({SYSTEM_LIBRARIES[name][0] for name, _ in reqs if name in SYSTEM_LIBRARIES})
+
+
+def _loaded_path(soname: str) -> Path | None:
+    """Where this machine's dynamic loader finds ``soname`` (Linux; None elsewhere)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(soname)
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return None
+    for line in maps:
+        path = line.split()[-1] if line.split() else ""
+        if Path(path).name.startswith(soname):
+            return Path(path)
+    return None
+
+
+def copy_system_libraries(reqs: list[str], native: Path) -> list[str]:
+    """Copy the system libraries these requirement names need into ``native`` (for an offline
+    build, whose image cannot install them). Returns the sonames copied."""
+    copied = []
+    for name in reqs:
+        if name not in SYSTEM_LIBRARIES:
+            continue
+        package, soname = SYSTEM_LIBRARIES[name]
+        found = _loaded_path(soname)
+        if found is None:
+            raise WheelhouseError(
+                f"{name} needs {soname} (Debian package {package}), which this machine does not "
+                f"have; install {package}, or build without --wheelhouse"
+            )
+        native.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, native / soname)
+        copied.append(soname)
+    return copied
+
+
+def _requirement_names(files: list[Path]) -> list[str]:
+    names = []
+    for file in files:
+        for line in file.read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line:
+                names.append(line.split("==")[0].split(">=")[0].strip().lower())
+    return names
+
+
 class WheelhouseError(MlopsNbError):
     """Wheels for the service could not be prepared."""
 
@@ -36,6 +103,7 @@ def requirements(probe: dict[str, Any], needs_pandas: bool) -> list[tuple[str, s
     """(distribution, version) pairs, sorted by name."""
     known = {**probe.get("versions", {}), **probe.get("serving_distributions", {})}
     wanted = [*SERVICE_DISTS, *probe.get("serving_distributions", {})]
+    wanted += [c for d in list(wanted) for c in COMPANIONS.get(d.lower(), [])]
     if needs_pandas:
         wanted.append("pandas")
     pins: dict[str, str] = {}
@@ -98,4 +166,5 @@ def build_wheelhouse(service: Path, requirement_files: list[Path]) -> int:
         again = _pip_download(["--no-index", "--find-links", str(cache), "-d", str(wheels), *reqs])
         if again.returncode != 0:
             raise WheelhouseError("wheel cache incomplete:\n" + again.stderr.strip()[-1500:])
+    copy_system_libraries(_requirement_names(requirement_files), wheels / "native")
     return len(list(wheels.glob("*.whl")))

@@ -166,7 +166,11 @@ def _fill(stmt: Stmt, node: ast.stmt, functions: set[str]) -> None:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         binds.add(node.name)
         if isinstance(node, ast.ClassDef):
-            stmt.uses |= set().union(*(_loads(b) for b in node.body)) if node.body else set()
+            for item in node.body:  # methods read the notebook namespace as functions do
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    stmt.uses |= _function_free_names(item)
+                else:
+                    stmt.uses |= _loads(item)
             stmt.uses |= set().union(*(_loads(b) for b in node.bases)) if node.bases else set()
         else:
             stmt.uses |= _function_free_names(node)

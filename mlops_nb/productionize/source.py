@@ -79,6 +79,9 @@ def from_run(
             f"cannot load {uri} as a scikit-learn model ({exc}); productionize serves scikit-learn "
             "compatible models"
         ) from None
+    from mlops_nb.productionize.supported import check, describe
+
+    check(describe(model), str(model_name))
     model_path.write_bytes(_pickle(model))
     notebook, temporary = snapshot, False
     if original and Path(original).parent.is_dir():

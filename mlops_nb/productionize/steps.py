@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -13,9 +14,9 @@ from typing import Any
 from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
+from mlops_nb.productionize.dataflow import DataFlow
 from mlops_nb.productionize.extract import Extraction
-from mlops_nb.productionize.featurize import DataFlow
-from mlops_nb.productionize.render import render_template, render_tree
+from mlops_nb.productionize.render import render_tree
 
 DEFAULT_BASE = "python:{python}-slim"
 
@@ -28,15 +29,44 @@ def service_name(notebook: Path, name: str | None) -> str:
     return slug[:50]
 
 
-def check_out_dir(out: Path, force: bool) -> None:
-    """Refuse to replace a non-empty folder unless ``force``; never delete what we did not make."""
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ConfigError(f"{out} exists and is not empty; pass --force to replace it")
-        if not (out / "model" / "metadata.json").exists() and not (out / "app").is_dir():
-            raise ConfigError(
-                f"{out} is not a service made by mlops-nb; refusing to replace it even with --force"
-            )
+#: the file that marks a folder as made by ``mlops-nb productionize`` (only such a folder is ever
+#: replaced, and only with ``--force``)
+MARKER = ".mlops-nb-service"
+
+
+def is_service_dir(folder: Path) -> bool:
+    """True for a real folder (not a link) holding mlops-nb's marker file."""
+    marker = folder / MARKER
+    if folder.is_symlink() or not folder.is_dir() or marker.is_symlink() or not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text()).get("generated_by") == "mlops-nb"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out_dir(out: Path, force: bool) -> Path:
+    """Refuse a link, a file, or a non-empty folder (with ``force``: one mlops-nb did not make).
+
+    Returns the absolute path to write to; the last component is never a link."""
+    out = Path(os.path.abspath(out))
+    if out.is_symlink():
+        raise ConfigError(
+            f"{out} is a symbolic link; productionize never writes through or replaces a link. "
+            "Remove the link, or pass --out with a real folder"
+        )
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"{out} exists and is not a folder; pass another --out")
+        if any(out.iterdir()):
+            if not force:
+                raise ConfigError(f"{out} exists and is not empty; pass --force to replace it")
+            if not is_service_dir(out):
+                raise ConfigError(
+                    f"{out} was not made by mlops-nb productionize (it has no {MARKER} file); "
+                    "refusing to replace it, even with --force. Move it away or pass another --out"
+                )
+    return out.parent.resolve() / out.name
 
 
 def staging_dir(out: Path) -> Path:
@@ -48,20 +78,24 @@ def staging_dir(out: Path) -> Path:
 
 def write_code(stage: Path, code: codegen.TrainingCode) -> None:
     (stage / "train.py").write_text(code.train_py)
-    if code.features_py is not None:
-        (stage / "features.py").write_text(code.features_py)
+    (stage / "features.py").write_text(code.features_py)
+    (stage / "feature_runtime.py").write_text(codegen.runtime_source())
+    for name, text in code.module_sources.items():
+        (stage / name).write_text(text)
+    for module in code.local_modules:
+        if module.is_dir():
+            shutil.copytree(
+                module, stage / module.name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copyfile(module, stage / module.name)
 
 
-def train_args(code: codegen.TrainingCode) -> list[str]:
-    return [arg for d in code.data_args for arg in (f"--{d.flag}", d.default)]
-
-
-def finalize_features(stage: Path, ex: Extraction, flow: DataFlow, probe: dict[str, Any]) -> None:
-    """Write the raw column order (known after training) into features.py."""
-    if flow.features is None:
-        return
-    text = codegen.features_source(ex, flow, render_template, raw_columns=probe["raw_columns"])
-    (stage / "features.py").write_text(text)
+def train_args(code: codegen.TrainingCode, stage: Path, out: Path) -> list[str]:
+    """Data flags for the probe: defaults are relative to the final folder, not the staging one."""
+    return [
+        arg for d in code.data_args for arg in (f"--{d.flag}", str((out / d.default).resolve()))
+    ]
 
 
 def write_model_dir(
@@ -72,6 +106,7 @@ def write_model_dir(
     shutil.copyfile(notebook_model, model_dir / "model.pkl")
     digest = hashlib.sha256((model_dir / "model.pkl").read_bytes()).hexdigest()
     shutil.copyfile(stage / "train-output" / "reference.csv", model_dir / "reference.csv")
+    shutil.copyfile(stage / "train-output" / "features.pkl", model_dir / "features.pkl")
     example = {"records": probe["example"], "predictions": probe["expected"]}
     (model_dir / "input_example.json").write_text(json.dumps(example, indent=2))
     (model_dir / "schema.json").write_text(json.dumps({"columns": probe["columns"]}, indent=2))
@@ -82,6 +117,9 @@ def write_model_dir(
         "classes": probe["classes"],
         "training_metrics": probe["notebook_metrics"],
         "retrained_metrics": probe["metrics"],
+        "metrics_evaluated_on": probe["evaluated_on"],
+        "raw_columns": probe["raw_columns"],
+        "filled_columns": probe["placeholders"],
         "input_columns": [c["name"] for c in probe["columns"]],
         "reference_rows": probe["reference_rows"],
         "python": probe["python"],
@@ -108,7 +146,7 @@ def render_service(
 ) -> list[tuple[str, str]]:
     first = example["records"][0]
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
-    has_features = flow.features is not None
+    has_features = True
     needs_pandas = has_features or not ctx["numeric_only"]
     reqs = packaging.requirements(probe, needs_pandas)
     metrics = probe["notebook_metrics"]
@@ -125,6 +163,7 @@ def render_service(
         "wheelhouse": wheelhouse,
         "python": probe["python"],
         "requirements": reqs,
+        "system_packages": packaging.system_packages(reqs),
         "test_requirements": packaging.test_requirements(probe),
         "run_id": run_id,
         "parameters": [
@@ -133,16 +172,35 @@ def render_service(
         "data_args": code.data_args,
         "metrics_text": ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
     }
+    context["local_modules"] = [m.name for m in code.local_modules] + sorted(code.module_sources)
     render_tree(stage, context, skip={"train.py.j2", "features.py.j2"})
     return reqs
 
 
 def publish(stage: Path, out: Path) -> None:
-    """Move the finished service into place (replacing an earlier mlops-nb service)."""
+    """Move the finished service into place. An existing ``out`` is replaced only when it is an
+    empty folder or a folder mlops-nb made (checked again here: it may have changed meanwhile);
+    the old service is moved aside first and removed only once the new one is in place."""
     shutil.rmtree(stage / "train-output", ignore_errors=True)
+    marker = {"generated_by": "mlops-nb", "version": __version__}
+    (stage / MARKER).write_text(json.dumps(marker) + "\n")
+    if out.is_symlink():
+        raise ConfigError(f"{out} is a symbolic link; productionize never replaces a link")
+    old = None
     if out.exists():
-        shutil.rmtree(out)
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        elif is_service_dir(out):
+            old = out.parent / f".{out.name}.mlops-nb-old-{int(time.time() * 1000)}"
+            out.rename(old)
+        else:
+            raise ConfigError(
+                f"{out} appeared while productionize ran and was not made by mlops-nb; nothing "
+                "was replaced. Move it away or pass another --out, and run again"
+            )
     stage.rename(out)
+    if old is not None:
+        shutil.rmtree(old)
 
 
 def default_base_image(python: str) -> str:

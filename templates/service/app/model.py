@@ -42,6 +42,7 @@ class LoadedModel:
     metadata: dict[str, Any]
     feature_names: list[str] | None = None
     classes: list[Any] | None = field(default=None)
+    feature_state: Any = None
 
     def predict_rows(self, rows: list[Any]) -> list[Any]:
         """Predict for rows of values in INPUT_COLUMNS order."""
@@ -49,7 +50,10 @@ class LoadedModel:
             import pandas as pd
 
             frame = pd.DataFrame.from_records(rows, columns=INPUT_COLUMNS)
-            data: Any = feature_code.build_features(frame)
+            try:
+                data: Any = feature_code.transform(frame, self.feature_state)
+            except ValueError as exc:
+                raise PredictionError(str(exc).splitlines()[0][:300]) from None
         elif NUMERIC_ONLY:
             data = np.asarray(rows, dtype=np.float64)
         else:
@@ -92,7 +96,11 @@ def load(model_dir: Path) -> LoadedModel:
         _trust_validated_inputs()
     names = getattr(estimator, "feature_names_in_", None)
     classes = getattr(estimator, "classes_", None)
+    state = None
+    if feature_code is not None:
+        state = feature_code.load_state(model_dir / "features.pkl")
     return LoadedModel(
+        feature_state=state,
         estimator=estimator,
         metadata=metadata,
         feature_names=list(names) if names is not None else None,

@@ -48,7 +48,7 @@ y = ((train.age > 45) & (train.income < 30000)).astype(int)
 model = make_pipeline(
     make_column_transformer(
         (StandardScaler(), ["age", "income", "score", "tenure"]),
-        (OneHotEncoder(handle_unknown="ignore"), ["plan", "region"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["plan", "region", "dependents"]),
     ),
     LogisticRegression(max_iter=500),
 )

@@ -50,7 +50,7 @@ def test_from_run_and_registered_model(isolated: Path, copy_nb: Any) -> None:
     run_id = _log_tracked_run(nb)
     events: list[Any] = []
     result = productionize(run_id=run_id, out=isolated / "from-run", progress=events.append)
-    assert result.ok and "exactly" in result.checks[0].detail
+    assert result.ok and result.checks[0].detail.startswith("identical on 111 held-out rows")
     assert events[0].step == "source" and "model `reg`" in events[1].message
     metadata = json.loads((result.service_dir / "model" / "metadata.json").read_text())
     assert metadata["run_id"] == run_id
@@ -124,5 +124,7 @@ def test_from_a_real_track_run(isolated: Path) -> None:
     assert len(runs) == 1
     result = productionize(run_id=runs[0].info.run_id, out=isolated / "svc")
     assert result.ok and result.model_var == "tree"
-    assert "exactly" in result.checks[0].detail
+    assert result.checks[0].detail.startswith("identical on 178 training rows"), result.checks[
+        0
+    ].detail
     assert len(result.input_columns) == 13

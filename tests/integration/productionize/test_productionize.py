@@ -21,7 +21,8 @@ def test_helpers_notebook_gets_shared_feature_code(made: dict[str, Any]) -> None
     result = made["helpers"]["result"]
     assert result.ok
     assert [c.name for c in result.checks] == ["fidelity"]
-    assert "exactly" in result.checks[0].detail
+    detail = result.checks[0].detail
+    assert detail.startswith("identical on 111 held-out rows: features, answers"), detail
     assert result.takes_raw_columns
     assert result.features_py is not None and result.features_py.exists()
     # the API takes the raw diabetes columns, not the derived ones
@@ -32,6 +33,9 @@ def test_helpers_notebook_gets_shared_feature_code(made: dict[str, Any]) -> None
         "Dockerfile",
         "requirements.txt",
         "model/model.pkl",
+        "model/features.pkl",
+        "features.py",
+        "feature_runtime.py",
         "model/reference.csv",
         "k8s/deployment.yaml",
         "tests/test_service.py",
@@ -44,7 +48,9 @@ def test_helpers_notebook_gets_shared_feature_code(made: dict[str, Any]) -> None
         "mae",
         "rmse",
     }
-    assert 'RAW_COLUMNS: list[str] | None = ["age"' in (service / "features.py").read_text()
+    # metrics come from the notebook's held-out rows, never the training rows
+    assert metadata["metrics_evaluated_on"].startswith("111 held-out rows")
+    assert metadata["filled_columns"] == []  # the bunch's target is not a request column
 
 
 def test_progress_is_reported_step_by_step(made: dict[str, Any]) -> None:
@@ -76,8 +82,9 @@ def test_train_py_retrains_with_flags(made: dict[str, Any], tmp_path: Path) -> N
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
-    assert 0 < metrics["accuracy"] <= 1
+    report = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert 0 < report["metrics"]["accuracy"] <= 1
+    assert report["evaluated_on"].startswith("45 held-out rows")
     assert (tmp_path / "o" / "model.pkl").stat().st_size > 0
     reference = (tmp_path / "o" / "reference.csv").read_text().splitlines()
     assert reference[0].split(",")[-1] == "region" and "label" not in reference[0]
@@ -119,12 +126,16 @@ def test_generated_code_is_ruff_clean(made: dict[str, Any]) -> None:
     assert run.returncode == 0, run.stdout
 
 
-def test_unseeded_training_passes_on_metrics(tmp_path: Path, copy_nb: Any) -> None:
+def test_unseeded_training_is_not_called_reproducible(tmp_path: Path, copy_nb: Any) -> None:
     nb = copy_nb("unseeded.ipynb", tmp_path)
-    result = productionize(nb, out=tmp_path / "svc")
-    assert result.ok
-    assert "not deterministic" in result.checks[0].detail
-    assert "random_state=None" in result.checks[0].detail
+    with pytest.raises(FidelityError) as failure:
+        productionize(nb, out=tmp_path / "svc")
+    message = str(failure.value)
+    assert "not reproducible" in message and "RandomForestRegressor (cell 2, line 1)" in message
+    assert "training rows drawn across the data" in message
+    result = productionize(nb, out=tmp_path / "svc", seed=3)
+    assert result.ok and result.checks[0].detail.startswith("identical on ")
+    assert "random_state=3" in (result.service_dir / "train.py").read_text()
 
 
 def test_fidelity_mismatch_fails_and_names_the_cell(tmp_path: Path) -> None:
@@ -146,7 +157,7 @@ def test_fidelity_mismatch_fails_and_names_the_cell(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     out = tmp_path / "svc"
     with pytest.raises(
-        FidelityError, match=r"likely cause: cell 3 \(`rand\(...\)` without a random_state\)"
+        FidelityError, match=r"likely cause: cell 3: `rand\(\.\.\.\)` draws unseeded random numbers"
     ):
         productionize(path, out=out)
     assert not out.exists()
