@@ -14,6 +14,7 @@ import contextlib
 import json
 import pickle
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
             if cell_id:
                 tags["mlops_nb.cell_id"] = cell_id
     git_dir = Path(notebook).parent if notebook else Path(ctx.get("cwd") or ".")
-    git = context.git_state(git_dir)
+    git = _git_state(git_dir)
     if git is not None:
         tags["mlflow.source.git.commit"] = git.commit
         tags["mlops_nb.git.dirty"] = str(git.dirty).lower()
@@ -67,6 +68,21 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
         _plotly_html(folder / item["file"], artifacts / "figures" / f"{item['name']}.html")
     atomic_write(folder / "context_tags.json", json.dumps(tags))
     marker.touch()
+
+
+_GIT_TTL = 5.0
+_git_cache: dict[Path, tuple[float, Any]] = {}
+
+
+def _git_state(folder: Path) -> Any:
+    """``context.git_state``, reused for a few seconds: a backlog of runs from one notebook
+    folder is prepared without four git processes per run."""
+    now = time.monotonic()
+    hit = _git_cache.get(folder)
+    if hit is None or now - hit[0] > _GIT_TTL:
+        hit = (now, context.git_state(folder))
+        _git_cache[folder] = hit
+    return hit[1]
 
 
 def _plotly_html(source: Path, target: Path) -> None:
