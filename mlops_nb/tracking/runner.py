@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import copy
 import inspect
 import sys
 from collections.abc import Callable
@@ -40,8 +41,12 @@ def execute(
     tree = shell.transform_ast(tree)
     glob = shell.user_ns
     if observe is not None:
-        tree = instrument_shown_metrics(tree)
-        glob[HOOK] = observe
+        try:
+            tree = instrument_shown_metrics(copy.deepcopy(tree))
+        except Exception:  # capture never stops a cell from running as written
+            observe = None
+        else:
+            glob[HOOK] = observe
     try:
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
