@@ -22,6 +22,7 @@ from mlops_nb.tracking.outbox import Outbox
 
 log = logging.getLogger("mlops_nb")
 Listener = Callable[[Event], None]
+LISTENER_SETTLE = 2.0  # seconds flush() waits for "delivered" events after the outbox empties
 
 
 class WorkerClient:
@@ -175,6 +176,12 @@ class WorkerClient:
                 self.wake()
                 last_wake = now
             time.sleep(0.02)
+        # the worker removes a record, then says so: let run cards hear it (a record another
+        # process delivered is never announced here: stop waiting for it)
+        settle = time.monotonic() + LISTENER_SETTLE
+        while self._listeners and time.monotonic() < settle:
+            time.sleep(0.01)
+        self._listeners.clear()
         return True
 
     def stop(self) -> None:
