@@ -8,7 +8,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # the browser tests drive Debian's /usr/bin/chromium: never let npm download Playwright's browsers
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup system-deps base-image lab demo test lint typecheck unit clean extension jest
+.PHONY: setup system-deps base-image lab demo test lint typecheck unit clean extension jest orchestrators
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Airflow 3 and the kfp SDK for the pipeline-export tests, in their own virtualenv (their pins
+# differ from ours; see scripts/orchestrators-requirements.txt). The committed constraints file
+# is the complete resolved set (no constraints file is fetched from a hub): installed as is,
+# without resolving again or byte-compiling 150 packages (what runs compiles on first use), then
+# checked. Regenerate it with a plain `pip install -r orchestrators-requirements.txt` + freeze.
+ORCH := .venv-orchestrators
+$(ORCH)/.installed: scripts/orchestrators-requirements.txt scripts/orchestrators-constraints.txt
+	test -x $(ORCH)/bin/python || $(PYTHON) -m venv $(ORCH)
+	$(ORCH)/bin/python -m pip install -q --no-deps --no-compile \
+	  -r scripts/orchestrators-constraints.txt
+	$(ORCH)/bin/python -m pip check
+	touch $@
+
+orchestrators: $(ORCH)/.installed
 
 system-deps:
 	bash scripts/install-system-deps.sh
@@ -67,8 +82,8 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest tests/unit -q
 
-test: setup system-deps lint typecheck extension jest
+test: setup system-deps lint typecheck extension jest orchestrators
 	$(BIN)/pytest tests -q
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ORCH) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,12 @@ Every figure is a median of several runs made here, in the same session as its p
    (and, stricter, against papermill's Python API in a warm process), plus ``mlops-nb run``
    end to end against the papermill CLI;
 3. an 8-run sweep of a CPU-bound notebook on a Dask LocalCluster with 2 workers against the same
-   sweep run serially (``--executor local -j 1``).
+   sweep run serially (``--executor local -j 1``);
+4. ``--only export``: ``mlops-nb pipeline export`` to Airflow and to KFP (CLI start included; KFP
+   includes the kfp SDK's compile in ``.venv-orchestrators``), and the exported DAG run by Airflow
+   3 (``airflow dags test``, sqlite): each task's duration (Airflow's start/end) against
+   ``mlops-nb pipeline run --only STEP`` from a shell, executing and cached, and a ``true``
+   BashOperator task as Airflow's own floor.
 """
 
 from __future__ import annotations
@@ -198,11 +203,96 @@ def bench_sweep(work: Path, env: dict[str, str], repeats: int, seconds: float) -
     }
 
 
+ORCH = REPO / ".venv-orchestrators"
+FLOOR_DAG = """
+import datetime
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+with DAG(dag_id="floor", schedule=None,
+         start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)) as dag:
+    BashOperator(task_id="a", bash_command="true") >> BashOperator(task_id="b", bash_command="true")
+"""
+
+
+def _task_durations(db: Path, dag_id: str) -> list[dict[str, float]]:
+    """Per DAG run (oldest first): task -> seconds between Airflow's start and end."""
+    import sqlite3
+    from datetime import datetime
+
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT run_id, task_id, start_date, end_date FROM task_instance WHERE dag_id = ? "
+        "ORDER BY start_date",
+        (dag_id,),
+    ).fetchall()
+    con.close()
+    out: dict[str, dict[str, float]] = {}
+    for run_id, task, start, end in rows:
+        took = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+        out.setdefault(run_id, {})[task] = took.total_seconds()
+    return list(out.values())
+
+
+def bench_export(work: Path, env: dict[str, str], repeats: int) -> dict[str, float]:
+    example = work / "export-example"
+    shutil.copytree(
+        REPO / "notebooks" / "pipeline",
+        example,
+        ignore=shutil.ignore_patterns("out", "data", "models", "reports", ".mlops-nb", "*.db"),
+    )
+    dags = work / "dags"
+    export = [MLOPS_NB, "pipeline", "export", "--to", "airflow", "--out", str(dags)]
+    results = {"export_airflow_s": _median([_timed(export, env, example) for _ in range(repeats)])}
+    if not (ORCH / "bin" / "airflow").exists():
+        print(f"{ORCH} missing (make orchestrators): Airflow and KFP figures skipped")
+        return results
+    kfp_env = {**env, "MLOPS_NB_KFP_PYTHON": str(ORCH / "bin" / "python")}
+    kfp = [MLOPS_NB, "pipeline", "export", "--to", "kfp", "--out", str(work / "kfp")]
+    results["export_kfp_s"] = _median([_timed(kfp, kfp_env, example) for _ in range(repeats)])
+    (dags / "floor.py").write_text(FLOOR_DAG)
+    home = work / "airflow"
+    af_env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW")}
+    af_env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    airflow = str(ORCH / "bin" / "airflow")
+    _timed([airflow, "db", "migrate"], af_env, work)
+    dag = "mlops_nb__wine-pipeline"
+    _timed([airflow, "dags", "test", dag], af_env, work)  # executes the 3 steps
+    for _ in range(repeats):
+        _timed([airflow, "dags", "test", dag], af_env, work)  # every step cached
+        _timed([airflow, "dags", "test", "floor"], af_env, work)
+    runs = _task_durations(home / "airflow.db", dag)
+    floor = _task_durations(home / "airflow.db", "floor")
+    steps = list(runs[0])
+    for step in steps:
+        results[f"airflow_{step}_executing_s"] = runs[0][step]
+        results[f"airflow_{step}_cached_s"] = _median([r[step] for r in runs[1:]])
+        # the same step from a shell, as the task runs it (cached, then executing)
+        only = [MLOPS_NB, "pipeline", "run", "--only", step]
+        results[f"shell_{step}_cached_s"] = _median(
+            [_timed(only, env, example) for _ in range(repeats)]
+        )
+        forced = [_timed([*only, "--force"], env, example) for _ in range(max(1, repeats - 2))]
+        results[f"shell_{step}_executing_s"] = _median(forced)
+        results[f"airflow_{step}_overhead_s"] = (
+            results[f"airflow_{step}_executing_s"] - results[f"shell_{step}_executing_s"]
+        )
+    # the first task of a `dags test` also pays for Airflow's in-process warm-up
+    results["airflow_floor_task_s"] = _median([r["b"] for r in floor])
+    results["airflow_floor_first_task_s"] = _median([r["a"] for r in floor])
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter notebooks")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--only", choices=("cached", "step", "sweep"))
+    parser.add_argument("--only", choices=("cached", "step", "sweep", "export"))
     parser.add_argument(
         "--trial-seconds",
         type=float,
@@ -249,6 +339,9 @@ def main() -> int:
                 args.trial_seconds or (4.0 if args.quick else 6.0),
             )
             print(json.dumps(results["sweep"], indent=2), flush=True)
+        if args.only in (None, "export"):
+            results["export"] = bench_export(work, env, repeats)
+            print(json.dumps(results["export"], indent=2), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()

@@ -9,6 +9,7 @@ Evidently):
 - :func:`run_notebook` -- execute a parametrised notebook as one run (``mlops-nb run``)
 - :func:`productionize` -- notebook to FastAPI service and Docker image (``mlops-nb productionize``)
 - :func:`drift` -- data drift between a reference and current data, or a running service
+- :func:`promote` -- register a run's model and move an alias behind gates (``mlops-nb promote``)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _LAZY = {
     "sweep": "mlops_nb.pipeline.api",
     "productionize": "mlops_nb.productionize.api",
     "drift": "mlops_nb.monitoring.api",
+    "promote": "mlops_nb.registry.api",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,10 +1,15 @@
-"""Typer commands and groups that skip typer's pydantic-based option coercion.
+"""The one place mlops-nb reaches into typer's internals: commands and groups that skip typer's
+pydantic-based option coercion.
 
 Typer 0.29 converts every option value through a pydantic ``TypeAdapter``, and importing pydantic
 for that costs ~0.1 s: a fifth of the budget of a fully cached ``mlops-nb pipeline run``, CLI start
-included. The commands that use these classes take only strings, paths, flags, ``-j N`` and
-``-p NAME VALUE`` pairs, converted here. Tied to typer's ``process_value``/``get_help_option``
-(typer is pinned below 0.30 for that reason); ``tests/unit/test_cli_light.py`` guards it.
+included; lazy imports cannot avoid it (typer imports pydantic to coerce). The commands that use
+these classes take only strings, paths, flags, integers (``-j N``, ``--retries N``) and
+``-p NAME VALUE`` pairs, converted here. Tied to typer's ``_TyperParameter.process_value`` and
+``TyperCommand.get_help_option`` (typer is pinned below 0.30 for that reason);
+``tests/unit/pipeline/test_cli_usage.py`` fails when typer no longer matches what this replaces.
+Usage errors are untouched: typer/click raise them while parsing, before any of this runs, and
+:func:`mlops_nb.cli.main` prints them as click does (short usage, exit code 2).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
-INTEGER_OPTIONS = {"jobs"}
+INTEGER_OPTIONS = {"jobs": "-j/--jobs", "retries": "--retries"}
 
 
 def _raw_value(self: Any, ctx: Any, value: Any) -> Any:
@@ -29,7 +34,8 @@ def _raw_value(self: Any, ctx: Any, value: Any) -> Any:
         except (TypeError, ValueError):
             from mlops_nb.exceptions import ConfigError
 
-            raise ConfigError(f"-j/--jobs takes a whole number, not {value!r}") from None
+            flag = INTEGER_OPTIONS[self.name]
+            raise ConfigError(f"{flag} takes a whole number, not {value!r}") from None
     if self.required and value in (None, (), []):
         from mlops_nb.exceptions import ConfigError
 

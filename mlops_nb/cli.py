@@ -46,9 +46,10 @@ def _register_all() -> None:
     from mlops_nb.monitoring import cli as monitoring_cli
     from mlops_nb.pipeline import cli as pipeline_cli
     from mlops_nb.productionize import cli as productionize_cli
+    from mlops_nb.registry import cli as registry_cli
     from mlops_nb.tracking import cli as tracking_cli
 
-    for module in (tracking_cli, pipeline_cli, productionize_cli, monitoring_cli):
+    for module in (tracking_cli, pipeline_cli, productionize_cli, monitoring_cli, registry_cli):
         module.register(app)
 
 
@@ -70,16 +71,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 130
-    except SystemExit as exc:  # click usage errors in non-standalone mode
+    except typer.TyperException as exc:  # usage errors: a mistyped command or option, ...
+        return _usage_error(exc)
+    except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
-    except Exception as exc:  # click.UsageError and friends
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
     return 0
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """The short usage message and the error, as click prints them; exit code 2 for usage."""
+    show = getattr(exc, "show", None)  # typer's click exceptions (UsageError, NoSuchOption, ...)
+    if callable(show):
+        show()
+    else:
+        typer.secho(f"error: {exc.format_message()}", fg=typer.colors.RED, err=True)
+    return int(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@
 - :func:`pipeline_status` -- each step's cache state, without executing anything
 - :func:`run_pipeline` -- run the DAG → :class:`~.runner.PipelineResult`, with progress events
 - :func:`sweep` -- a parameter grid over an executor → :class:`~.sweep.SweepResult`
+- :func:`export` -- the pipeline as an Airflow 3 DAG or a KFP v2 pipeline → :class:`Export`
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_nb.pipeline import cache
 from mlops_nb.pipeline.errors import PipelineError, PipelineFailed
@@ -19,6 +21,9 @@ from mlops_nb.pipeline.notebook_run import NotebookRunResult, run_notebook
 from mlops_nb.pipeline.runner import PipelineEvent, PipelineResult, StepResult
 from mlops_nb.pipeline.spec import Pipeline, Step
 from mlops_nb.pipeline.sweep import SweepResult, sweep
+
+if TYPE_CHECKING:
+    from mlops_nb.pipeline.orchestrators import Export
 
 __all__ = [
     "NotebookRunResult",
@@ -31,6 +36,7 @@ __all__ = [
     "StepResult",
     "StepStatus",
     "SweepResult",
+    "export",
     "load_pipeline",
     "pipeline_status",
     "run_notebook",
@@ -117,6 +123,7 @@ def run_pipeline(
     progress: Callable[[PipelineEvent], None] | None = None,
     experiment: str | None = None,
     tracking: str = "sync",
+    orchestrator_run: str | None = None,
 ) -> PipelineResult:
     """Validate and run the pipeline at ``path``; returns a :class:`PipelineResult`.
 
@@ -133,6 +140,9 @@ def run_pipeline(
     experiment : MLflow experiment (default: the pipeline's ``name``, else its folder's name)
     tracking : ``"sync"`` records a run that executed nothing before returning; ``"background"``
         hands it to a detached process (the CLI's choice: no MLflow import on a cached rerun)
+    orchestrator_run : an orchestrator run's id (``DAG:RUN`` from an exported Airflow DAG): the
+        steps of every call with the same id are children of one pipeline run; the call waits
+        for the pipeline's run lock instead of refusing
 
     A failing step does not raise: check ``result.ok`` / ``result.failed_steps``.
     """
@@ -151,4 +161,35 @@ def run_pipeline(
         progress=progress,
         experiment=experiment,
         tracking=tracking,
+        orchestrator_run=orchestrator_run,
+    )
+
+
+def export(
+    path: str | Path | None = None,
+    *,
+    to: str,
+    out: str | Path,
+    schedule: str | None = None,
+    image: str | None = None,
+    retries: int = 1,
+    command: str = "mlops-nb",
+    tracking_uri: str | None = None,
+    executor: str | None = None,
+) -> Export:
+    """Write the pipeline for Airflow (``to="airflow"``) or KFP (``"kfp"``); see
+    :func:`mlops_nb.pipeline.orchestrators.export`. Returns the files written and what the target
+    cannot express."""
+    from mlops_nb.pipeline.orchestrators import export as _export
+
+    return _export(
+        path,
+        to=to,
+        out=out,
+        schedule=schedule,
+        image=image,
+        retries=retries,
+        command=command,
+        tracking_uri=tracking_uri,
+        executor=executor,
     )

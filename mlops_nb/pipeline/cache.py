@@ -19,20 +19,22 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mlops_nb._version import __version__
 from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline.errors import PipelineError
+from mlops_nb.pipeline.names import CacheState, Status
 from mlops_nb.pipeline.spec import Pipeline, Step
 
 STATE_DIR = ".mlops-nb"
 
-CACHED = "cached"
-STALE = "stale"
-MISSING_OUTPUTS = "missing-outputs"
-NEVER_RUN = "never-run"
+CACHED = CacheState.CACHED
+STALE = CacheState.STALE
+MISSING_OUTPUTS = CacheState.MISSING_OUTPUTS
+NEVER_RUN = CacheState.NEVER_RUN
 
 
 class StateStore:
@@ -64,7 +66,7 @@ class StateStore:
         entry = self.step(name)
         now = time.time()
         entry["last"] = {"key": key, "run_id": run_id, "status": status, "error": error, "at": now}
-        if status == "FINISHED":
+        if status == Status.FINISHED:
             entry["success"] = {"key": key, "run_id": run_id, "at": now}
         self._dirty = True
 
@@ -74,7 +76,7 @@ class StateStore:
         entry["last"] = {
             "key": success.get("key"),
             "run_id": run_id or success.get("run_id"),
-            "status": "CACHED",
+            "status": Status.CACHED,
             "error": None,
             "at": time.time(),
         }
@@ -151,30 +153,86 @@ def cache_state(pipeline: Pipeline, step: Step, store: StateStore, key: str) -> 
     return CACHED
 
 
+@dataclass
+class Lease:
+    """The held run lock of a pipeline. The lock file names the holder (pid, tracking store) and
+    the MLflow runs it has open, so that the next holder can close the runs of a runner that
+    died without closing them (``kill -9``): :attr:`leftover`."""
+
+    fh: IO[str]
+    tracking_uri: str
+    leftover: LeftOver | None = None
+    runs: list[str] = field(default_factory=list)
+
+    def opened(self, run_id: str) -> None:
+        self.runs.append(run_id)
+        self._write()
+
+    def closed(self, run_id: str) -> None:
+        if run_id in self.runs:
+            self.runs.remove(run_id)
+            self._write()
+
+    def _write(self) -> None:
+        data = {"pid": os.getpid(), "tracking_uri": self.tracking_uri, "runs": self.runs}
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(json.dumps(data))
+        self.fh.flush()
+
+
+@dataclass(frozen=True)
+class LeftOver:
+    """Runs a previous holder of the lock left open: its process ended without closing them."""
+
+    pid: int | None
+    tracking_uri: str
+    runs: tuple[str, ...]
+
+
 @contextlib.contextmanager
-def run_lock(pipeline: Pipeline) -> Iterator[None]:
+def run_lock(pipeline: Pipeline, tracking_uri: str = "", *, wait: bool = False) -> Iterator[Lease]:
     """Hold the pipeline's run lock: one ``pipeline run`` of a pipeline at a time (its state file
-    and its outputs have one writer). Released when the process ends, however it ends."""
+    and its outputs have one writer). Released when the process ends, however it ends. With
+    ``wait`` a second run waits for the first instead of being refused (tasks of an exported
+    DAG that Airflow starts at the same time)."""
     path = pipeline.root / STATE_DIR / f"{pipeline.path.stem}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            fh.seek(0)
-            holder = fh.read().strip()
+            holder = _read_holder(fh).get("pid")
             by = f" (process {holder})" if holder else ""
             raise PipelineError(
                 f"another run of this pipeline is in progress{by}; wait for it to finish "
                 "(or stop it), then run again",
                 path=str(pipeline.path),
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+        previous = _read_holder(fh)
+        lease = Lease(fh, tracking_uri)
+        if previous.get("runs"):
+            lease.leftover = LeftOver(
+                previous.get("pid"),
+                str(previous.get("tracking_uri") or tracking_uri),
+                tuple(map(str, previous["runs"])),
+            )
+        lease._write()
         try:
-            yield
+            yield lease
         finally:
-            fh.seek(0)
-            fh.truncate()
+            if not lease.runs:
+                fh.seek(0)
+                fh.truncate()
+
+
+def _read_holder(fh: IO[str]) -> dict[str, Any]:
+    fh.seek(0)
+    text = fh.read().strip()
+    if text.isdigit():  # written by an older version: the pid only
+        return {"pid": int(text)}
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:  # a holder killed while writing it
+        return {}
+    return data if isinstance(data, dict) else {}

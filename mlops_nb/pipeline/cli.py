@@ -1,4 +1,4 @@
-"""``mlops-nb run``, ``mlops-nb pipeline run|show`` and ``mlops-nb sweep`` (thin: parse, call
+"""``mlops-nb run``, ``pipeline run|show|export|schema`` and ``sweep`` (thin: parse, call
 :mod:`mlops_nb.pipeline.api`, print, map the outcome to an exit code).
 
 Import-light on purpose: a fully cached ``pipeline run`` must finish in well under a second, CLI
@@ -85,6 +85,12 @@ def pipeline_run(
     experiment: str | None = typer.Option(
         None, "--experiment", help="MLflow experiment (default: the pipeline's name)."
     ),
+    orchestrator_run: str | None = typer.Option(
+        None,
+        "--orchestrator-run",
+        help="Record under the pipeline run of this orchestrator run (an Airflow DAG run; set "
+        "by exported DAGs).",
+    ),
 ) -> None:
     """Run the pipeline: dependency order, parallel where possible, unchanged steps cached."""
     from mlops_nb.pipeline import progress, runner, spec
@@ -104,6 +110,7 @@ def pipeline_run(
             progress=display,
             experiment=experiment,
             tracking="background",
+            orchestrator_run=orchestrator_run,
         )
     progress.summary(result, console)
     if not result.ok:
@@ -122,6 +129,65 @@ def pipeline_show(
 
     pipeline = spec.load(file)
     progress.show(pipeline, pipeline_status(pipeline.path), _console())
+
+
+def pipeline_export(
+    file: Path | None = typer.Argument(None, help="pipeline.yaml (default: ./pipeline.yaml)."),
+    to: str = typer.Option(..., "--to", help="airflow (an Airflow 3 DAG file) or kfp (KFP v2)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the exported files."),
+    schedule: str | None = typer.Option(
+        None, "--schedule", help="Cron expression or preset (@daily); default: triggered by hand."
+    ),
+    image: str | None = typer.Option(
+        None, "--image", help="KFP: the image of every step (default: one built by the Dockerfile)."
+    ),
+    retries: int | None = typer.Option(None, "--retries", help="Retries of a failed step (1)."),
+    command: str = typer.Option(
+        "mlops-nb", "--command", help="Airflow: how workers start mlops-nb (default: on PATH)."
+    ),
+    executor: str | None = typer.Option(
+        None, "--executor", help="The executor `pipeline run` would use (to say what is lost)."
+    ),
+) -> None:
+    """Write the pipeline for Airflow or Kubeflow Pipelines (schedules live there)."""
+    from mlops_nb.pipeline.orchestrators import export
+
+    result = export(
+        file,
+        to=to,
+        out=out,
+        schedule=schedule,
+        image=image,
+        retries=1 if retries is None else retries,
+        command=command,
+        executor=executor,
+    )
+    console = _console()
+    for path in result.files:
+        console.print(f"wrote {path}")
+    for note in result.notes:
+        console.print(
+            f"[yellow]not expressed:[/] {note}" if note.startswith("the Dask") else f"note: {note}"
+        )
+    if result.target == "airflow":
+        console.print(
+            f"Copy {result.main_file.name} into Airflow's dags_folder; try it with "
+            f"`airflow dags test {result.main_file.stem}`."
+        )
+    else:
+        console.print(
+            f"Submit {result.main_file.name} with "
+            "kfp.Client(host=...).create_run_from_pipeline_package(...)."
+        )
+
+
+def pipeline_schema() -> None:
+    """Print the JSON Schema of pipeline.yaml (for editors: yaml-language-server, VS Code)."""
+    import json
+
+    from mlops_nb.pipeline.schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
 
 
 def sweep_command(
@@ -174,7 +240,7 @@ def sweep_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``run``, ``pipeline run|show`` and ``sweep`` to the ``mlops-nb`` app."""
+    """Add ``run``, ``pipeline run|show|export|schema`` and ``sweep`` to the ``mlops-nb`` app."""
     app.command("run", cls=LightCommand)(run_command)
     pipeline_app = typer.Typer(
         cls=LightGroup,
@@ -183,5 +249,7 @@ def register(app: typer.Typer) -> None:
     )
     pipeline_app.command("run", cls=LightCommand)(pipeline_run)
     pipeline_app.command("show", cls=LightCommand)(pipeline_show)
+    pipeline_app.command("export", cls=LightCommand)(pipeline_export)
+    pipeline_app.command("schema", cls=LightCommand)(pipeline_schema)
     app.add_typer(pipeline_app, name="pipeline")
     app.command("sweep", cls=LightCommand)(sweep_command)

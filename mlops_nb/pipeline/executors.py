@@ -55,16 +55,20 @@ def _shared_pool(jobs: int, *, fresh: bool = False) -> cf.ProcessPoolExecutor:
 
     Workers fork from a ``forkserver`` that imported papermill, nbconvert and MLflow once
     (:mod:`._preload_local`), so a new worker costs milliseconds and a step pays only for its
-    kernel.
+    kernel. No worker outlives this process, even killed (:mod:`.watchdog`).
     """
     pool = _POOLS.get(jobs)
     if pool is None or fresh:
         import atexit
         import multiprocessing
 
+        from mlops_nb.pipeline.watchdog import watch_runner
+
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload([PRELOAD_LOCAL])
-        pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+        pool = cf.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=watch_runner, initargs=(os.getpid(),)
+        )
         if not _POOLS:
             atexit.register(_close_pools)
         _POOLS[jobs] = pool
@@ -165,6 +169,8 @@ class DaskExecutor:
             )
             self.client = Client(self._cluster)
         self._jobs = jobs
+        # Dask's own concurrent.futures view of the client: standard futures, no conversion
+        self._executor = self.client.get_executor(pure=False)
         threads = sum(self.client.nthreads().values()) or 1
         self._slots = min(threads, jobs) if jobs else threads
 
@@ -173,17 +179,8 @@ class DaskExecutor:
         return self._slots
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> cf.Future[T]:
-        result: cf.Future[T] = cf.Future()
-        future = self.client.submit(fn, *args, pure=False, **kwargs)
-
-        def transfer(done: Any) -> None:
-            try:
-                result.set_result(done.result())
-            except BaseException as exc:
-                result.set_exception(exc)
-
-        future.add_done_callback(transfer)
-        return result
+        future: cf.Future[T] = self._executor.submit(fn, *args, **kwargs)
+        return future
 
     def close(self) -> None:
         self.client.close()

@@ -31,11 +31,12 @@ from mlops_nb.config import get_settings
 from mlops_nb.exceptions import ExecutionError
 from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline import runs as R
+from mlops_nb.pipeline.names import Kind, Status, Tag
 from mlops_nb.pipeline.notebook import Execution
 
-FINISHED = "FINISHED"
-FAILED = "FAILED"
-RECORD_ID = "mlops_nb.record_id"  # the tag the outbox resolves a parent record by
+FINISHED = Status.FINISHED
+FAILED = Status.FAILED
+RECORD_ID = Tag.RECORD_ID
 
 
 @dataclass
@@ -162,7 +163,7 @@ def open_run(
     *,
     parent_run_id: str | None = None,
     run_name: str | None = None,
-    kind: str = "notebook",
+    kind: str = Kind.NOTEBOOK,
     tags: Mapping[str, str] | None = None,
     collect_metrics: bool = False,
     runs: R.Runs | None = None,
@@ -226,9 +227,9 @@ def close_run(opened: OpenRun, executed: Executed) -> NotebookRunResult:
             metrics.update(runs.child_metrics(opened.run_id))
     finish_tags: dict[str, str] = {}
     if error:
-        finish_tags[R.ERROR] = error
+        finish_tags[Tag.ERROR] = error
     if execution.failure is not None:
-        finish_tags[R.FAILED_CELL] = str(execution.failure.cell_index)
+        finish_tags[Tag.FAILED_CELL] = str(execution.failure.cell_index)
     runs.finish(
         opened.run_id,
         status=status,
@@ -267,7 +268,7 @@ def run_notebook(
     cwd: str | Path | None = None,
     parent_run_id: str | None = None,
     run_name: str | None = None,
-    kind: str = "notebook",
+    kind: str = Kind.NOTEBOOK,
     tags: Mapping[str, str] | None = None,
     html: bool = True,
     collect_metrics: bool = False,

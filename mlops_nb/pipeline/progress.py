@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from mlops_nb.pipeline.names import CacheState, Event, Status
+
 if TYPE_CHECKING:
     from mlops_nb.pipeline.api import StepStatus
     from mlops_nb.pipeline.notebook_run import NotebookRunResult
@@ -20,15 +22,24 @@ if TYPE_CHECKING:
     from mlops_nb.pipeline.spec import Pipeline
     from mlops_nb.pipeline.sweep import SweepResult
 
+PENDING = "PENDING"  # a row of the live table before its step's first event
 STYLE = {
-    "RUNNING": "yellow",
-    "FINISHED": "green",
-    "CACHED": "cyan",
-    "FAILED": "bold red",
-    "SKIPPED": "dim",
-    "PENDING": "dim",
+    Status.RUNNING: "yellow",
+    Status.FINISHED: "green",
+    Status.CACHED: "cyan",
+    Status.FAILED: "bold red",
+    Status.KILLED: "bold red",
+    Status.SKIPPED: "dim",
+    PENDING: "dim",
 }
-SYMBOL = {"RUNNING": "…", "FINISHED": "✓", "CACHED": "↺", "FAILED": "✗", "SKIPPED": "-"}
+SYMBOL = {
+    Status.RUNNING: "…",
+    Status.FINISHED: "✓",
+    Status.CACHED: "↺",
+    Status.FAILED: "✗",
+    Status.KILLED: "✗",
+    Status.SKIPPED: "-",
+}
 
 
 def _short(run_id: str | None) -> str:
@@ -42,7 +53,7 @@ class PipelineProgress:
         self.console = console or Console(highlight=False)
         self.pipeline = pipeline
         self.rows: dict[str, dict[str, Any]] = {
-            name: {"status": "PENDING", "message": "", "started": None, "run_id": None}
+            name: {"status": PENDING, "message": "", "started": None, "run_id": None}
             for name in pipeline.order
         }
         self.live: Any = None
@@ -69,7 +80,7 @@ class PipelineProgress:
     def __call__(self, event: PipelineEvent) -> None:
         row = self.rows[event.step]
         row.update(status=event.status, message=event.message, run_id=event.run_id)
-        if event.kind == "started":
+        if event.kind == Event.STARTED:
             row["started"] = time.monotonic()
         if self.live is None:
             style = STYLE.get(event.status, "")
@@ -86,7 +97,7 @@ class PipelineProgress:
             table.add_column(col)
         for name, row in self.rows.items():
             took = ""
-            if row["status"] == "RUNNING" and row["started"] is not None:
+            if row["status"] == Status.RUNNING and row["started"] is not None:
                 took = f"{time.monotonic() - row['started']:.0f}s"
             table.add_row(
                 name,
@@ -104,7 +115,7 @@ def summary(result: PipelineResult, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for step in result.steps.values():
         detail = step.message
-        if step.status == "CACHED" and step.cached_from:
+        if step.status == Status.CACHED and step.cached_from:
             detail = f"cached (outputs from run {_short(step.cached_from)})"
         table.add_row(
             step.name,
@@ -163,7 +174,8 @@ def show(pipeline: Pipeline, statuses: Sequence[StepStatus], console: Console) -
 
 
 def _state_style(state: str) -> str:
-    return {"cached": "cyan", "stale": "yellow", "missing-outputs": "red"}.get(state, "dim")
+    styles = {CacheState.CACHED: "cyan", CacheState.STALE: "yellow"}
+    return {**styles, CacheState.MISSING_OUTPUTS: "red"}.get(state, "dim")
 
 
 def sweep_table(result: SweepResult, console: Console) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_nb.config import get_settings
-from mlops_nb.pipeline import runs as R
+from mlops_nb.pipeline.names import Kind, Tag
 from mlops_nb.pipeline.params import as_param_string
 
 
@@ -42,9 +42,14 @@ def queue(
     status: str,
     metrics: Mapping[str, float],
     steps: Sequence[CachedStep],
+    record_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the pipeline record, then one per cached step (in that order: the outbox delivers
-    oldest first, so each parent exists before its children). Returns the record folders."""
+    oldest first, so each parent exists before its children). Returns the record folders.
+
+    ``record_id`` names the pipeline run: records (or live runs) with the same one resolve to
+    the same run, which is how the tasks of one orchestrator run share their pipeline run."""
     from mlops_nb.tracking.outbox import Outbox
     from mlops_nb.tracking.recorder import plain_record
 
@@ -57,14 +62,21 @@ def queue(
         end_time=end,
         status=status,
         metrics=dict(metrics),
-        tags={R.KIND: "pipeline", "mlops_nb.pipeline": str(pipeline_file)},
+        tags={Tag.KIND: Kind.PIPELINE, Tag.PIPELINE: str(pipeline_file), **(tags or {})},
     )
+    if record_id:
+        parent["record_id"] = record_id
     parent["context"]["cwd"] = str(pipeline_file.parent)  # git commit of the pipeline's folder
     folders = [outbox.put(parent, {})]
     for step in steps:
-        tags = {R.KIND: "step", R.NOTEBOOK: step.notebook, R.CACHED: "true", R.STEP: step.name}
+        tags = {
+            Tag.KIND: Kind.STEP,
+            Tag.NOTEBOOK: step.notebook,
+            Tag.CACHED: "true",
+            Tag.STEP: step.name,
+        }
         if step.cached_from:
-            tags[R.CACHED_FROM] = step.cached_from
+            tags[Tag.CACHED_FROM] = step.cached_from
         record = plain_record(
             tracking_uri=tracking_uri,
             experiment=experiment,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from mlops_nb.config import get_settings
 from mlops_nb.pipeline import cache, records
 from mlops_nb.pipeline import runs as R
 from mlops_nb.pipeline.executors import Executor, make_executor
+from mlops_nb.pipeline.names import Event, Kind, Status, Tag
 from mlops_nb.pipeline.notebook_run import (
     Executed,
     OpenRun,
@@ -34,13 +36,14 @@ from mlops_nb.pipeline.notebook_run import (
     open_run,
     prepare_job,
 )
+from mlops_nb.pipeline.scheduling import DEFER, run_graph
 from mlops_nb.pipeline.spec import Pipeline
 
-RUNNING = "RUNNING"
-FINISHED = "FINISHED"
-FAILED = "FAILED"
-CACHED = "CACHED"
-SKIPPED = "SKIPPED"
+RUNNING = Status.RUNNING
+FINISHED = Status.FINISHED
+FAILED = Status.FAILED
+CACHED = Status.CACHED
+SKIPPED = Status.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,15 @@ Progress = Callable[[PipelineEvent], None]
 def select(
     pipeline: Pipeline, only: str | None, from_step: str | None, force: bool
 ) -> tuple[set[str], set[str]]:
-    """(steps to consider, steps to run regardless of the cache)."""
+    """(steps to consider, steps to run regardless of the cache). ``--only`` honours the cache
+    like a whole run (``--force`` reruns the step); ``--from`` reruns its steps."""
     if only and from_step:
         from mlops_nb.pipeline.errors import PipelineError
 
         raise PipelineError("give --only or --from, not both", path=str(pipeline.path))
     if only:
         pipeline.require_step(only, "--only")
-        return {only}, {only}
+        return {only}, ({only} if force else set())
     if from_step:
         pipeline.require_step(from_step, "--from")
         chosen = pipeline.downstream([from_step])
@@ -118,30 +122,74 @@ def select(
 
 
 class _Recorder:
-    """The pipeline's MLflow runs: the parent is created when the first step executes."""
+    """The pipeline's MLflow runs: the parent is created when the first step executes (or, for
+    a task of an orchestrator run, found: one pipeline run per DAG run, shared by its tasks).
+    Every run opened is registered with the run lock until closed, so that the next run can
+    close the runs of a runner that was killed."""
 
-    def __init__(self, pipeline: Pipeline, experiment: str, uri: str) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        experiment: str,
+        uri: str,
+        lease: cache.Lease,
+        orchestrator_run: str | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.experiment = experiment
         self.uri = uri
+        self.lease = lease
+        self.orchestrator_run = orchestrator_run
         self.started = time.time()
         self.runs: R.Runs | None = None
         self.parent: str | None = None
         self.cached: list[records.CachedStep] = []
 
+    def client(self) -> R.Runs:
+        if self.runs is None:
+            self.runs = R.Runs(self.uri)
+        return self.runs
+
     def ensure_parent(self) -> str:
         if self.parent is None:
-            self.runs = R.Runs(self.uri)
-            self.parent = self.runs.start(
-                self.experiment,
-                name=self.pipeline.name,
-                kind="pipeline",
-                tags={"mlops_nb.pipeline": str(self.pipeline.path)},
-                start_time=self.started,
-            )
+            runs = self.client()
+            tags = {Tag.PIPELINE: str(self.pipeline.path), Tag.RUNNER_PID: str(os.getpid())}
+            if self.orchestrator_run:
+                self.parent = runs.find_or_start(
+                    self.experiment,
+                    tag=Tag.RECORD_ID,
+                    value=self.shared_record_id(),
+                    name=self.pipeline.name,
+                    kind=Kind.PIPELINE,
+                    tags={**tags, Tag.ORCHESTRATOR_RUN: self.orchestrator_run},
+                )
+            else:
+                self.parent = runs.start(
+                    self.experiment,
+                    name=self.pipeline.name,
+                    kind=Kind.PIPELINE,
+                    tags=tags,
+                    start_time=self.started,
+                )
+            self.lease.opened(self.parent)
             for step in self.cached:
                 self._write_cached(step)
         return self.parent
+
+    def shared_record_id(self) -> str:
+        """The record id of the pipeline run shared by the tasks of one orchestrator run (the
+        outbox and a live runner resolve it to the same run)."""
+        import hashlib
+
+        key = f"{self.pipeline.path}\0{self.orchestrator_run}".encode()
+        return "orch" + hashlib.sha256(key).hexdigest()[:28]
+
+    def opened(self, run_id: str) -> None:
+        self.lease.opened(run_id)
+
+    def closed(self, run_id: str | None) -> None:
+        if run_id:
+            self.lease.closed(run_id)
 
     def cached_step(self, name: str, cached_from: str | None) -> None:
         step = self.pipeline.steps[name]
@@ -154,8 +202,7 @@ class _Recorder:
             self._write_cached(entry)
 
     def _write_cached(self, entry: records.CachedStep) -> None:
-        assert self.runs is not None
-        self.runs.record_cached(
+        self.client().record_cached(
             self.experiment,
             name=entry.name,
             notebook=entry.notebook,
@@ -166,10 +213,14 @@ class _Recorder:
         )
 
     def fail_step_run(self, run_id: str, message: str) -> None:
-        self.ensure_parent()
-        assert self.runs is not None
-        self.runs.client.set_tag(run_id, R.ERROR, message[:5000])
-        self.runs.client.set_terminated(run_id, status=FAILED)
+        runs = self.client()
+        runs.client.set_tag(run_id, Tag.ERROR, message[:5000])
+        runs.client.set_terminated(run_id, status=FAILED)
+
+    def abort(self, exc: BaseException) -> None:
+        if self.parent is not None and self.runs is not None:
+            self.runs.abort(self.parent, exc, tag_error=False)
+            self.closed(self.parent)
 
     def finish(self, result: PipelineResult, tracking: str) -> None:
         counts = {
@@ -180,16 +231,24 @@ class _Recorder:
         metrics["duration_s"] = round(result.duration, 3)
         status = FINISHED if result.ok else FAILED
         if self.parent is not None:
-            assert self.runs is not None
+            runs = self.client()
             failed = ", ".join(s.name for s in result.failed_steps)
-            self.runs.finish(
-                self.parent,
-                status=status,
-                metrics=metrics,
-                tags={R.ERROR: f"failed step(s): {failed}"} if failed else {},
-            )
+            if self.orchestrator_run:  # one task of many: the steps' latest attempts decide
+                exp_id = runs.experiment_id(self.experiment)
+                if failed:
+                    runs.client.set_tag(self.parent, Tag.ERROR, f"failed step(s): {failed}")
+                runs.settle(self.parent, exp_id)
+            else:
+                runs.finish(
+                    self.parent,
+                    status=status,
+                    metrics=metrics,
+                    tags={Tag.ERROR: f"failed step(s): {failed}"} if failed else {},
+                )
+            self.closed(self.parent)
             result.run_id = self.parent
             return
+        shared = self.orchestrator_run is not None  # one task's view: no pipeline metrics
         folders = records.queue(
             tracking_uri=self.uri,
             experiment=self.experiment,
@@ -198,8 +257,10 @@ class _Recorder:
             start=self.started,
             end=time.time(),
             status=status,
-            metrics=metrics,
+            metrics={} if shared else metrics,
             steps=self.cached,
+            record_id=self.shared_record_id() if shared else None,
+            tags={Tag.ORCHESTRATOR_RUN: str(self.orchestrator_run)} if shared else None,
         )
         if tracking == "background":
             records.deliver_later()
@@ -219,16 +280,37 @@ def run(
     progress: Progress | None = None,
     experiment: str | None = None,
     tracking: str = "sync",
+    orchestrator_run: str | None = None,
 ) -> PipelineResult:
     """Execute ``pipeline`` (see the module docstring); never raises for a failing step.
 
+    ``orchestrator_run`` (an Airflow DAG run's id, given by exported DAGs) records the steps
+    under one pipeline run per orchestrator run, and waits for the run lock instead of refusing.
     Raises :class:`~.errors.PipelineError` when another run of the same pipeline is in progress.
     """
     selected, forced = select(pipeline, only, from_step, force)
-    with cache.run_lock(pipeline):
+    uri = get_settings().tracking_uri
+    with cache.run_lock(pipeline, uri, wait=orchestrator_run is not None) as lease:
+        if lease.leftover is not None:
+            close_leftover(lease.leftover)
+        recorder = _Recorder(pipeline, experiment or pipeline.name, uri, lease, orchestrator_run)
         return _run(
-            pipeline, selected, forced, executor, scheduler, jobs, progress, experiment, tracking
+            pipeline, selected, forced, executor, scheduler, jobs, progress, recorder, tracking
         )
+
+
+def close_leftover(leftover: cache.LeftOver) -> list[str]:
+    """Mark ``KILLED`` the runs a dead runner left ``RUNNING`` (never raises: a store that is
+    unreachable now leaves them for the next run)."""
+    who = f"process {leftover.pid}" if leftover.pid else "a previous run"
+    reason = (
+        f"the pipeline runner ({who}) ended without closing this run (killed, or its machine "
+        "was lost); closed by the next run of the pipeline"
+    )
+    try:
+        return R.Runs(leftover.tracking_uri).mark_killed(list(leftover.runs), reason)
+    except Exception:
+        return []
 
 
 def _run(
@@ -239,12 +321,10 @@ def _run(
     scheduler: str | None,
     jobs: int | None,
     progress: Progress | None,
-    experiment: str | None,
+    recorder: _Recorder,
     tracking: str,
 ) -> PipelineResult:
-    settings = get_settings()
     store = cache.StateStore(pipeline)
-    recorder = _Recorder(pipeline, experiment or pipeline.name, settings.tracking_uri)
     t0 = time.perf_counter()
     result = PipelineResult(pipeline=pipeline.path, status=FINISHED, experiment=recorder.experiment)
     for name in pipeline.order:
@@ -256,127 +336,121 @@ def _run(
             with contextlib.suppress(Exception):  # a broken display must not stop the pipeline
                 progress(event)
 
+    def settle(name: str, status: str, message: str, key: str | None = None) -> None:
+        result.steps[name] = StepResult(name, status, message=message)
+        if key is not None:
+            store.record(name, key=key, run_id=None, status=status, error=message)
+        emit(
+            PipelineEvent(
+                Event.FAILED if status == FAILED else Event.SKIPPED, name, status, message
+            )
+        )
+
     pool: Executor | None = executor if not isinstance(executor, str) else None
     owns_pool = pool is None
-    remaining = [n for n in pipeline.order if n in selected]
-    running: dict[cf.Future[Executed], tuple[str, str, float, OpenRun]] = {}
+    in_flight: dict[cf.Future[Any], str] = {}
+    started: dict[str, tuple[str, float, OpenRun]] = {}
+
+    def start(name: str, busy: int) -> cf.Future[Any] | str | None:
+        nonlocal pool
+        deps = pipeline.dependencies[name]
+        bad = [d for d in deps if d in selected and result.steps[d].status in (FAILED, SKIPPED)]
+        if bad:
+            settle(name, SKIPPED, f"not run: step '{bad[0]}' did not succeed")
+            return None
+        step = pipeline.steps[name]
+        key = cache.step_key(pipeline, step, store)
+        if name not in forced and cache.cache_state(pipeline, step, store, key) == cache.CACHED:
+            producer = (store.success(name) or {}).get("run_id")
+            recorder.cached_step(name, producer)
+            store.record_cached(name, producer)
+            result.steps[name] = StepResult(
+                name, CACHED, run_id=producer, cached_from=producer, message="cached"
+            )
+            emit(PipelineEvent(Event.CACHED, name, CACHED, "unchanged, outputs present", producer))
+            return None
+        missing = [rel for rel in step.inputs if not pipeline.file(rel).exists()]
+        if missing:
+            message = (
+                f"input(s) {', '.join(missing)} missing; run the step(s) producing them "
+                "first (e.g. without --only/--from)"
+            )
+            settle(name, FAILED, message, key)
+            return None
+        if pool is None:
+            pool = make_executor(str(executor), scheduler=scheduler, jobs=jobs)
+            warm = getattr(pool, "warm", None)
+            if warm is not None:
+                warm()
+        if busy >= pool.slots:
+            return DEFER
+        try:
+            parent = recorder.ensure_parent()
+            job = prepare_job(
+                step.notebook,
+                step.parameters,
+                output_path=pipeline.root / "out" / f"{name}.ipynb",
+                experiment=recorder.experiment,
+                kernel=step.kernel,
+                cwd=pipeline.root,
+                tracking_uri=recorder.uri,
+            )
+            opened = open_run(
+                job,
+                parent_run_id=parent,
+                run_name=name,
+                kind=Kind.STEP,
+                tags={Tag.STEP: name},
+                runs=recorder.runs,
+            )
+        except Exception as exc:  # the tracking store refused the run, ...
+            settle(name, FAILED, f"{type(exc).__name__}: {exc}", key)
+            return None
+        recorder.opened(opened.run_id)
+        future = pool.submit(execute_job, opened.job)
+        started[name] = (key, time.perf_counter(), opened)
+        emit(PipelineEvent(Event.STARTED, name, RUNNING, str(step.notebook.name)))
+        return future
+
+    def finish(name: str, future: cf.Future[Any]) -> None:
+        key, began, opened = started.pop(name)
+        step_result = _finish_step(pipeline, name, future, began, opened, recorder)
+        recorder.closed(opened.run_id)
+        result.steps[name] = step_result
+        store.record(
+            name,
+            key=key,
+            run_id=step_result.run_id,
+            status=step_result.status,
+            error=step_result.message if step_result.status == FAILED else None,
+        )
+        store.save()
+        emit(
+            PipelineEvent(
+                Event.FINISHED if step_result.status == FINISHED else Event.FAILED,
+                name,
+                step_result.status,
+                step_result.message,
+                step_result.run_id,
+                step_result.duration,
+            )
+        )
+
+    graph = {n: [d for d in pipeline.dependencies[n] if d in selected] for n in pipeline.order}
     try:
-        while remaining or running:
-            for name in list(remaining):
-                deps = pipeline.dependencies[name]
-                if any(d in remaining or d in _names(running) for d in deps):
-                    continue
-                bad = [
-                    d
-                    for d in deps
-                    if result.steps[d].status in (FAILED,)
-                    or (result.steps[d].status == SKIPPED and d in selected)
-                ]
-                step = pipeline.steps[name]
-                if bad:
-                    message = f"not run: step '{bad[0]}' did not succeed"
-                    result.steps[name] = StepResult(name, SKIPPED, message=message)
-                    emit(PipelineEvent("skipped", name, SKIPPED, message))
-                    remaining.remove(name)
-                    continue
-                key = cache.step_key(pipeline, step, store)
-                state = cache.cache_state(pipeline, step, store, key)
-                if name not in forced and state == cache.CACHED:
-                    success = store.success(name) or {}
-                    producer = success.get("run_id")
-                    recorder.cached_step(name, producer)
-                    store.record_cached(name, producer)
-                    result.steps[name] = StepResult(
-                        name, CACHED, run_id=producer, cached_from=producer, message="cached"
-                    )
-                    emit(
-                        PipelineEvent(
-                            "cached", name, CACHED, "unchanged, outputs present", producer
-                        )
-                    )
-                    remaining.remove(name)
-                    continue
-                missing = [rel for rel in step.inputs if not pipeline.file(rel).exists()]
-                if missing:
-                    message = (
-                        f"input(s) {', '.join(missing)} missing; run the step(s) producing them "
-                        "first (e.g. without --only/--from)"
-                    )
-                    result.steps[name] = StepResult(name, FAILED, message=message)
-                    store.record(name, key=key, run_id=None, status=FAILED, error=message)
-                    emit(PipelineEvent("failed", name, FAILED, message))
-                    remaining.remove(name)
-                    continue
-                if pool is None:
-                    pool = make_executor(str(executor), scheduler=scheduler, jobs=jobs)
-                    warm = getattr(pool, "warm", None)
-                    if warm is not None:
-                        warm()
-                if len(running) >= pool.slots:
-                    continue
-                parent = recorder.ensure_parent()
-                try:
-                    job = prepare_job(
-                        step.notebook,
-                        step.parameters,
-                        output_path=pipeline.root / "out" / f"{name}.ipynb",
-                        experiment=recorder.experiment,
-                        kernel=step.kernel,
-                        cwd=pipeline.root,
-                        tracking_uri=recorder.uri,
-                    )
-                    opened = open_run(
-                        job,
-                        parent_run_id=parent,
-                        run_name=name,
-                        kind="step",
-                        tags={R.STEP: name},
-                        runs=recorder.runs,
-                    )
-                except Exception as exc:  # the tracking store refused the run, ...
-                    message = f"{type(exc).__name__}: {exc}"
-                    result.steps[name] = StepResult(name, FAILED, message=message)
-                    store.record(name, key=key, run_id=None, status=FAILED, error=message)
-                    emit(PipelineEvent("failed", name, FAILED, message))
-                    remaining.remove(name)
-                    continue
-                future = pool.submit(execute_job, opened.job)
-                running[future] = (name, key, time.perf_counter(), opened)
-                remaining.remove(name)
-                emit(PipelineEvent("started", name, RUNNING, str(step.notebook.name)))
-            if not running:
-                if remaining:  # pragma: no cover - the loop above always progresses
-                    raise RuntimeError(f"pipeline runner is stuck on {remaining}")
-                break
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                name, key, started, opened = running.pop(future)
-                step_result = _finish_step(pipeline, name, future, started, opened, recorder)
-                result.steps[name] = step_result
-                store.record(
-                    name,
-                    key=key,
-                    run_id=step_result.run_id,
-                    status=step_result.status,
-                    error=step_result.message if step_result.status == FAILED else None,
-                )
-                store.save()
-                kind = "finished" if step_result.status == FINISHED else "failed"
-                emit(
-                    PipelineEvent(
-                        kind,
-                        name,
-                        step_result.status,
-                        step_result.message,
-                        step_result.run_id,
-                        step_result.duration,
-                    )
-                )
+        run_graph(
+            {n: deps for n, deps in graph.items() if n in selected},
+            start=start,
+            finish=finish,
+            in_flight=in_flight,
+        )
     except BaseException as exc:  # Ctrl-C or a bug: close the runs, keep the state
-        for *_, opened in running.values():
-            abort_run(opened, exc)
-        if recorder.parent is not None and recorder.runs is not None:
-            recorder.runs.abort(recorder.parent, exc, tag_error=False)
+        for name in in_flight.values():
+            if name in started:
+                opened = started[name][2]
+                abort_run(opened, exc)
+                recorder.closed(opened.run_id)
+        recorder.abort(exc)
         raise
     finally:
         if owns_pool and pool is not None:
@@ -387,10 +461,6 @@ def _run(
     result.duration = time.perf_counter() - t0
     recorder.finish(result, tracking)
     return result
-
-
-def _names(running: dict[Any, tuple[str, str, float, OpenRun]]) -> set[str]:
-    return {v[0] for v in running.values()}
 
 
 def _finish_step(

@@ -13,17 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlops_nb.pipeline.names import Kind, Status, Tag
 from mlops_nb.pipeline.params import as_param_string
-
-KIND = "mlops_nb.kind"
-NOTEBOOK = "mlops_nb.notebook"
-CACHED = "mlops_nb.cached"
-CACHED_FROM = "mlops_nb.cached_from"
-ERROR = "mlops_nb.error"
-FAILED_CELL = "mlops_nb.failed_cell"
-STEP = "mlops_nb.step"
-PARENT = "mlflow.parentRunId"
-RUN_NAME = "mlflow.runName"
 
 _MAX_TAG = 5000
 
@@ -42,22 +33,12 @@ class Runs:
         self._experiments: dict[str, str] = {}
 
     def experiment_id(self, name: str) -> str:
-        """Experiment by name, created when missing (tolerates a concurrent creator)."""
-        if name in self._experiments:
-            return self._experiments[name]
-        exp = self.client.get_experiment_by_name(name)
-        if exp is None:
-            try:
-                exp_id = self.client.create_experiment(name)
-            except Exception:
-                exp = self.client.get_experiment_by_name(name)
-                if exp is None:
-                    raise
-                exp_id = exp.experiment_id
-        else:
-            exp_id = exp.experiment_id
-        self._experiments[name] = exp_id
-        return exp_id
+        """Experiment by name, created (or restored) when missing (:mod:`mlops_nb.experiments`)."""
+        if name not in self._experiments:
+            from mlops_nb.experiments import get_or_create
+
+            self._experiments[name] = get_or_create(self.client, name)
+        return self._experiments[name]
 
     def start(
         self,
@@ -74,11 +55,11 @@ class Runs:
         """A RUNNING run with the standard tags and the given params; returns its id."""
         from mlflow.entities import Param
 
-        all_tags = {KIND: kind}
+        all_tags = {Tag.KIND: kind}
         if notebook:
-            all_tags[NOTEBOOK] = notebook
+            all_tags[Tag.NOTEBOOK] = notebook
         if parent_run_id:
-            all_tags[PARENT] = parent_run_id
+            all_tags[Tag.PARENT] = parent_run_id
         all_tags.update(tags or {})
         run = self.client.create_run(
             self.experiment_id(experiment),
@@ -121,8 +102,8 @@ class Runs:
     def abort(self, run_id: str, exc: BaseException, *, tag_error: bool = True) -> None:
         """Close a run that an exception interrupted: ``KILLED`` for Ctrl-C, else ``FAILED``, the
         error in ``mlops_nb.error``. Never raises (it runs while another error propagates)."""
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-        tags = {ERROR: f"{type(exc).__name__}: {exc}"} if tag_error else {}
+        status = Status.KILLED if isinstance(exc, KeyboardInterrupt) else Status.FAILED
+        tags = {Tag.ERROR: f"{type(exc).__name__}: {exc}"} if tag_error else {}
         with contextlib.suppress(Exception):
             self.finish(run_id, status=status, tags=tags)
 
@@ -138,13 +119,13 @@ class Runs:
         when: float | None = None,
     ) -> str:
         """A finished step run that did no work: it says so and points at the producing run."""
-        tags = {CACHED: "true", STEP: name}
+        tags = {Tag.CACHED: "true", Tag.STEP: name}
         if cached_from:
-            tags[CACHED_FROM] = cached_from
+            tags[Tag.CACHED_FROM] = cached_from
         run_id = self.start(
             experiment,
             name=name,
-            kind="step",
+            kind=Kind.STEP,
             notebook=notebook,
             parent_run_id=parent_run_id,
             params=params,
@@ -152,7 +133,7 @@ class Runs:
             start_time=when,
         )
         self.client.set_terminated(
-            run_id, status="FINISHED", end_time=int((when or time.time()) * 1000)
+            run_id, status=Status.FINISHED, end_time=int((when or time.time()) * 1000)
         )
         return run_id
 
@@ -162,9 +143,78 @@ class Runs:
             [experiment_id] if experiment_id else [self.client.get_run(run_id).info.experiment_id]
         )
         children = self.client.search_runs(
-            exp_ids, filter_string=f"tags.`{PARENT}` = '{run_id}'", max_results=1000
+            exp_ids, filter_string=f"tags.`{Tag.PARENT}` = '{run_id}'", max_results=1000
         )
         metrics: dict[str, float] = {}
         for child in sorted(children, key=lambda r: r.info.start_time or 0):
             metrics.update(child.data.metrics)
         return metrics
+
+    def children(self, run_id: str, experiment_id: str) -> list[Any]:
+        """The runs nested under ``run_id``, oldest first."""
+        found = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{Tag.PARENT}` = '{run_id}'", max_results=5000
+        )
+        return sorted(found, key=lambda r: r.info.start_time or 0)
+
+    def find_or_start(
+        self,
+        experiment: str,
+        *,
+        tag: str,
+        value: str,
+        name: str,
+        kind: str,
+        tags: Mapping[str, str],
+    ) -> str:
+        """The run tagged ``tag=value`` in ``experiment``, started when there is none (the
+        pipeline run of one orchestrator run, shared by the tasks of that run). The caller
+        serialises concurrent callers on one machine (:func:`~.cache.state_lock`)."""
+        exp_id = self.experiment_id(experiment)
+        found = self.client.search_runs(
+            [exp_id], filter_string=f"tags.`{tag}` = '{_quote(value)}'", max_results=1
+        )
+        if found:
+            run_id: str = found[0].info.run_id
+            if found[0].info.status != Status.RUNNING:
+                self.client.update_run(run_id, status=Status.RUNNING)
+            return run_id
+        return self.start(experiment, name=name, kind=kind, tags={**tags, tag: value})
+
+    def settle(self, run_id: str, experiment_id: str) -> str:
+        """Set a parent run's status from the latest run of each of its steps: ``RUNNING``
+        while one runs, else ``FAILED``/``KILLED`` if the latest attempt of a step ended so,
+        else ``FINISHED``. Returns that status."""
+        latest: dict[str, Any] = {}
+        for child in self.children(run_id, experiment_id):
+            latest[child.data.tags.get(Tag.STEP, child.info.run_name)] = child
+        statuses = {c.info.status for c in latest.values()}
+        status = next(
+            (s for s in (Status.RUNNING, Status.KILLED, Status.FAILED) if s in statuses),
+            Status.FINISHED,
+        )
+        if status == Status.RUNNING:
+            self.client.update_run(run_id, status=status)
+        else:
+            self.client.set_terminated(run_id, status=status)
+        return status
+
+    def mark_killed(self, run_ids: list[str], reason: str) -> list[str]:
+        """Close runs left ``RUNNING`` by a runner that died (``kill -9``, a lost machine):
+        status ``KILLED``, the reason in ``mlops_nb.error``. Returns the runs it closed."""
+        closed = []
+        for run_id in run_ids:
+            try:
+                run = self.client.get_run(run_id)
+            except Exception:  # deleted meanwhile, or another store: nothing to close
+                continue
+            if run.info.status != Status.RUNNING:
+                continue
+            self.client.set_tag(run_id, Tag.ERROR, reason[:_MAX_TAG])
+            self.client.set_terminated(run_id, status=Status.KILLED)
+            closed.append(run_id)
+        return closed
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

@@ -21,8 +21,9 @@ concerns and what to change; nothing is executed before the whole file validates
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+import graphlib
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,6 @@ from mlops_nb.pipeline import notebook as nbmod
 from mlops_nb.pipeline.errors import PipelineError
 
 DEFAULT_FILE = "pipeline.yaml"
-STEP_KEYS = ("name", "notebook", "parameters", "inputs", "outputs", "needs", "kernel")
-TOP_KEYS = ("name", "experiment", "kernel", "steps")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -115,114 +113,107 @@ def find(path: str | Path | None = None) -> Path:
 
 def load(path: str | Path | None = None) -> Pipeline:
     """Read and validate a pipeline file; raises :class:`PipelineError` naming the problem."""
-    import yaml
-
     file = find(path)
     where = str(file)
-    try:
-        data = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"not valid YAML: {exc}", path=where) from None
-    if not isinstance(data, dict):
-        raise PipelineError("the file must be a mapping with a 'steps' list", path=where)
-    unknown = set(data) - set(TOP_KEYS)
-    if unknown:
-        raise PipelineError(
-            f"unknown key(s) {_names(unknown)}; allowed: {', '.join(TOP_KEYS)}",
-            path=where,
-        )
-    raw_steps = _raw_steps(data.get("steps"), where)
-    kernel = _opt_str(data.get("kernel"), "kernel", where, None)
+    data = _validated(file, where)
+    root = file.parent
+    allowed = [(root / p).resolve() for p in data["allow_outputs_outside"]]
     steps: dict[str, Step] = {}
-    for raw in raw_steps:
-        step = _step(raw, file.parent, where, kernel)
+    for raw in data["steps"]:
+        step = _step(raw, root, where, data["kernel"], allowed)
         if step.name in steps:
             raise PipelineError(
                 "declared twice; step names must be unique", path=where, step=step.name
             )
         steps[step.name] = step
-    deps = _dependencies(steps, file.parent, where)
+    deps = _dependencies(steps, root, where)
     order = _topological(steps, deps, where)
     for step in steps.values():
         _check_notebook(step, where)
-    name = _opt_str(data.get("name") or data.get("experiment"), "name", where, None)
+    name = data["name"] or data["experiment"]
     return Pipeline(
         path=file,
-        name=name or file.parent.name,
+        name=name or root.name,
         steps=steps,
         dependencies=deps,
         order=order,
-        kernel=kernel,
+        kernel=data["kernel"],
     )
 
 
-def _names(keys: Iterable[Any]) -> str:
-    return ", ".join(sorted(map(str, keys)))
+def _validated(file: Path, where: str) -> dict[str, Any]:
+    """The file's content validated by :mod:`.schema`; memoised by the file's digest (and
+    mlops-nb's version) in ``.mlops-nb/``, so that an unchanged file costs no pydantic import."""
+    import hashlib
+    import json
 
+    import yaml
 
-def _raw_steps(raw: Any, where: str) -> list[dict[str, Any]]:
-    if isinstance(raw, Mapping):
-        items = []
-        for name, body in raw.items():
-            body = dict(body or {})
-            body.setdefault("name", name)
-            items.append(body)
-        raw = items
-    if not isinstance(raw, list) or not raw:
-        raise PipelineError("'steps' must be a non-empty list of steps", path=where)
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise PipelineError(
-                f"step #{i + 1} must be a mapping (name, notebook, ...)", path=where
-            )
-    return raw
+    from mlops_nb._version import __version__
 
-
-def _opt_str(value: Any, key: str, where: str, step: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str | int | float):
-        raise PipelineError(f"'{key}' must be a string", path=where, step=step)
-    return str(value)
-
-
-def _str_list(value: Any, key: str, where: str, step: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise PipelineError(f"'{key}' must be a list of strings", path=where, step=step)
-    return tuple(value)
-
-
-def _step(raw: dict[str, Any], root: Path, where: str, kernel: str | None) -> Step:
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise PipelineError(
-            f"step name {name!r} is missing or invalid (letters, digits, '_', '-', '.')", path=where
-        )
-    unknown = set(raw) - set(STEP_KEYS)
-    if unknown:
-        raise PipelineError(
-            f"unknown key(s) {_names(unknown)}; allowed: {', '.join(STEP_KEYS)}",
+            f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); save the "
+            "file as UTF-8",
             path=where,
-            step=name,
-        )
-    notebook = raw.get("notebook")
-    if not isinstance(notebook, str) or not notebook:
-        raise PipelineError("'notebook' (path of the .ipynb) is required", path=where, step=name)
-    params = raw.get("parameters") or {}
-    if not isinstance(params, dict):
-        raise PipelineError("'parameters' must be a mapping of name: value", path=where, step=name)
+        ) from None
+    digest = hashlib.sha256(raw + __version__.encode()).hexdigest()
+    memo = file.parent / ".mlops-nb" / f"{file.stem}.spec.json"
+    try:
+        cached = json.loads(memo.read_text())
+        if cached.get("digest") == digest:
+            return dict(cached["data"])
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    try:
+        content = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"not valid YAML: {exc}", path=where) from None
+    from mlops_nb.pipeline import schema
+
+    data = schema.validate(content, where)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"digest": digest, "data": data}))
+        os.replace(tmp, memo)
+    except OSError:  # a read-only folder: validate again next time
+        pass
+    return data
+
+
+def _step(
+    raw: dict[str, Any], root: Path, where: str, kernel: str | None, allowed: list[Path]
+) -> Step:
+    name = raw["name"]
+    for out in raw["outputs"]:
+        _check_inside(out, root, allowed, where, name)
     return Step(
         name=name,
-        notebook=(root / notebook).resolve(),
-        parameters={str(k): v for k, v in params.items()},
-        inputs=_str_list(raw.get("inputs"), "inputs", where, name),
-        outputs=_str_list(raw.get("outputs"), "outputs", where, name),
-        needs=_str_list(raw.get("needs"), "needs", where, name),
-        kernel=_opt_str(raw.get("kernel"), "kernel", where, name) or kernel,
+        notebook=(root / raw["notebook"]).resolve(),
+        parameters=dict(raw["parameters"]),
+        inputs=tuple(raw["inputs"]),
+        outputs=tuple(raw["outputs"]),
+        needs=tuple(raw["needs"]),
+        kernel=raw["kernel"] or kernel,
+    )
+
+
+def _check_inside(relative: str, root: Path, allowed: list[Path], where: str, step: str) -> None:
+    """Outputs are written by the step and checked (and may be deleted and rewritten): they must
+    stay inside the pipeline's folder unless ``allow_outputs_outside`` names their folder."""
+    target = (root / relative).resolve()
+    for folder in [root.resolve(), *allowed]:
+        if target == folder or target.is_relative_to(folder):
+            return
+    raise PipelineError(
+        f"output {relative} is outside the pipeline's folder ({target}); write it under "
+        f"{root} or list its folder in 'allow_outputs_outside'",
+        path=where,
+        step=step,
     )
 
 
@@ -275,27 +266,26 @@ def _dependencies(steps: dict[str, Step], root: Path, where: str) -> dict[str, t
 def _topological(
     steps: dict[str, Step], deps: dict[str, tuple[str, ...]], where: str
 ) -> tuple[str, ...]:
+    """A dependency order (graphlib) that keeps the declaration order where it is free to."""
+    sorter = graphlib.TopologicalSorter(deps)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(reversed(exc.args[1]))
+        raise PipelineError(
+            f"dependency cycle: {' -> '.join(cycle)}; remove one of these 'needs' "
+            "(or an input that is another step's output)",
+            path=where,
+        ) from None
+    declared = {name: i for i, name in enumerate(steps)}
     order: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = [*trail[trail.index(name) :], name]
-            raise PipelineError(
-                f"dependency cycle: {' -> '.join(cycle)}; remove one of these 'needs' "
-                "(or an input that is another step's output)",
-                path=where,
-            )
-        state[name] = 1
-        for dep in deps[name]:
-            visit(dep, [*trail, name])
-        state[name] = 2
+    ready: list[str] = []
+    while sorter.is_active():
+        ready.extend(sorter.get_ready())
+        ready.sort(key=declared.__getitem__)
+        name = ready.pop(0)
         order.append(name)
-
-    for name in steps:
-        visit(name, [])
+        sorter.done(name)
     return tuple(order)
 
 

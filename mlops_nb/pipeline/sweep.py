@@ -20,6 +20,7 @@ from mlops_nb.config import get_settings
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.pipeline import runs as R
 from mlops_nb.pipeline.executors import Executor, check_executor, make_executor
+from mlops_nb.pipeline.names import Kind, Status, Tag
 from mlops_nb.pipeline.notebook_run import (
     Executed,
     Job,
@@ -32,8 +33,7 @@ from mlops_nb.pipeline.notebook_run import (
     prepare_job,
 )
 from mlops_nb.pipeline.params import expand_grid
-
-BEST = "mlops_nb.best"
+from mlops_nb.pipeline.scheduling import DEFER, run_graph
 
 
 @dataclass
@@ -112,10 +112,10 @@ def sweep(
         parent = runs.start(
             exp_name,
             name=f"{source.stem} sweep",
-            kind="sweep",
+            kind=Kind.SWEEP,
             notebook=str(source),
             params={f"grid.{k}": list(v) for k, v in grid.items()} | dict(fixed or {}),
-            tags={"mlops_nb.sweep.metric": metric or ""},
+            tags={Tag.SWEEP_METRIC: metric or ""},
         )
     try:
         pool, first = started.result()
@@ -128,34 +128,47 @@ def sweep(
             job,
             parent_run_id=parent,
             run_name=name,
-            kind="sweep-trial",
+            kind=Kind.SWEEP_TRIAL,
             collect_metrics=True,
             runs=runs,
             start_time=submitted,
         )
 
-    running: dict[cf.Future[Executed], OpenRun] = {}
-    closing: list[tuple[OpenRun, cf.Future[Executed]]] = []  # came back, run not closed yet
+    # one scheduling loop for pipelines and sweeps: here a graph without edges, whose first
+    # wave was submitted ahead; results are recorded after the next trials are submitted
+    names = [f"trial-{i}" for i in range(len(first) + len(queue))]
+    jobs_by_name = {names[len(first) + i]: item for i, item in enumerate(queue)}
+    in_flight: dict[cf.Future[Any], str] = {}
+    opened_runs: dict[str, OpenRun] = {}
     trials: list[NotebookRunResult] = []
+
+    def start(trial: str, busy: int) -> cf.Future[Any] | str | None:
+        if busy >= pool.slots:
+            return DEFER
+        name, job = jobs_by_name.pop(trial)
+        opened_runs[trial] = trial_run(name, job, time.time())
+        return pool.submit(execute_job, opened_runs[trial].job)
+
+    def finish(trial: str, future: cf.Future[Any]) -> None:
+        result = close_run(opened_runs[trial], future.result())
+        del opened_runs[trial]
+        trials.append(result)
+        if progress is not None:
+            progress(result)
+
     try:
-        for future, (name, job, submitted) in first.items():
-            running[future] = trial_run(name, job, submitted)
-        while running:
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            closing = [(running.pop(future), future) for future in done]
-            while queue and len(running) < pool.slots:  # refill first: no worker waits on us
-                name, job = queue.pop(0)
-                opened = trial_run(name, job, time.time())
-                running[pool.submit(execute_job, opened.job)] = opened
-            while closing:
-                opened, future = closing[0]
-                trial = close_run(opened, future.result())
-                closing.pop(0)
-                trials.append(trial)
-                if progress is not None:
-                    progress(trial)
+        for i, (future, (name, job, submitted)) in enumerate(first.items()):
+            in_flight[future] = names[i]
+            opened_runs[names[i]] = trial_run(name, job, submitted)
+        run_graph(
+            {n: () for n in names},
+            start=start,
+            finish=finish,
+            in_flight=in_flight,
+            finish_after_refill=True,
+        )
     except BaseException as exc:  # Ctrl-C, a worker lost: close the runs, then propagate
-        for opened in [*running.values(), *(o for o, _ in closing)]:
+        for opened in opened_runs.values():
             abort_run(opened, exc)
         runs.abort(parent, exc)
         raise
@@ -166,15 +179,15 @@ def sweep(
     result = SweepResult(parent, exp_name, metric, maximize, trials, time.perf_counter() - t0)
     best = result.best
     if best is not None and best.run_id:
-        runs.client.set_tag(best.run_id, BEST, "true")
+        runs.client.set_tag(best.run_id, Tag.BEST, "true")
     metrics = {"trials": float(len(trials)), "failed": float(len(result.failed))}
     if best is not None and metric:
         metrics[f"best_{metric}"] = best.metrics[metric]
     runs.finish(
         parent,
-        status="FAILED" if result.failed else "FINISHED",
+        status=Status.FAILED if result.failed else Status.FINISHED,
         metrics=metrics,
-        tags={"mlops_nb.best_run_id": best.run_id} if best and best.run_id else {},
+        tags={Tag.BEST_RUN_ID: best.run_id} if best and best.run_id else {},
     )
     return result
 

@@ -87,6 +87,15 @@ def _seeder(seed: int | None) -> Callable[[str], str] | None:
     return lambda source: seed_cell(source, seed)[0]
 
 
+def _registered(model_uri: str | None) -> dict[str, Any]:
+    """Name, version and alias of a registered model (``models:/NAME@ALIAS``) for /metadata."""
+    if model_uri is None:
+        return {}
+    from mlops_nb.registry.api import resolve_model_uri
+
+    return dict(resolve_model_uri(model_uri).as_metadata())
+
+
 def _seeded(nb: Path, seed: int) -> str:
     from mlops_nb.productionize.notebook import read_cells
     from mlops_nb.productionize.seeding import seed_cell
@@ -281,6 +290,7 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
                 "notebook": str(nb),
                 "run_id": source.run_id,
                 "model_uri": source.model_uri,
+                **_registered(source.model_uri),
                 "extraction": ex.mode,
                 "engineered_input": o.engineered_input,
                 "fidelity": {"passed": verdict.passed, "detail": verdict.detail},

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from mlops_nb.productionize.estimators import called_name
 from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.slicing import Stmt, backward_slice, base_name
 
@@ -125,15 +126,6 @@ def _names(expr: str) -> set[str]:
     except SyntaxError:
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-
-
-def called_name(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
 
 
 def is_source_call(call: ast.Call) -> bool:

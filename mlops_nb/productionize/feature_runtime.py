@@ -348,6 +348,16 @@ def settle_inputs(
     return state.inputs
 
 
+def training_rows(fitted: Fitted) -> pd.DataFrame:
+    """The raw rows the model was fitted on, when the features say which (else every row but the
+    held-out ones)."""
+    raw, x = fitted.raw, fitted.names.get("_X")
+    if isinstance(x, pd.DataFrame | pd.Series) and x.index.isin(raw.index).all() and len(x):
+        return raw.loc[raw.index.isin(list(x.index))]
+    held = raw.index.isin(fitted.heldout or [])
+    return raw.loc[~held]
+
+
 def _kept_rows(fitted: Fitted) -> pd.DataFrame:
     """The raw rows training kept (after its row filters), when the features say which."""
     raw = fitted.raw

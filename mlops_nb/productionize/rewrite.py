@@ -13,7 +13,8 @@ import ast
 import copy
 from collections.abc import Callable
 
-from mlops_nb.productionize.dataflow import SPLIT_FUNCTIONS, called_name, is_source_call
+from mlops_nb.productionize.dataflow import SPLIT_FUNCTIONS, is_source_call
+from mlops_nb.productionize.estimators import called_name
 
 RUNTIME = "_S"
 #: reductions over rows (their result is a training statistic) unless ``axis=1``

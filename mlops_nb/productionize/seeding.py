@@ -5,66 +5,20 @@ from __future__ import annotations
 
 import ast
 
+from mlops_nb.productionize.estimators import RANDOM_ESTIMATORS, called_name
 from mlops_nb.productionize.notebook import _strip_ipython as strip_ipython
 
-#: estimators (and searches, splits, samplers) whose result is random unless seeded, and which
-#: take ``random_state``
-SEEDED_CALLS = {
-    "RandomForestClassifier",
-    "RandomForestRegressor",
-    "ExtraTreesClassifier",
-    "ExtraTreesRegressor",
-    "GradientBoostingClassifier",
-    "GradientBoostingRegressor",
-    "HistGradientBoostingClassifier",
-    "HistGradientBoostingRegressor",
-    "DecisionTreeClassifier",
-    "DecisionTreeRegressor",
-    "ExtraTreeClassifier",
-    "ExtraTreeRegressor",
-    "BaggingClassifier",
-    "BaggingRegressor",
-    "AdaBoostClassifier",
-    "AdaBoostRegressor",
-    "MLPClassifier",
-    "MLPRegressor",
-    "SGDClassifier",
-    "SGDRegressor",
-    "LogisticRegression",
-    "SVC",
-    "LinearSVC",
-    "NuSVC",
-    "Perceptron",
-    "PassiveAggressiveClassifier",
-    "RandomizedSearchCV",
-    "KMeans",
-    "MiniBatchKMeans",
-    "IsolationForest",
-    "PCA",
-    "TruncatedSVD",
-    "XGBClassifier",
-    "XGBRegressor",
-    "LGBMClassifier",
-    "LGBMRegressor",
-    "CatBoostClassifier",
-    "CatBoostRegressor",
-    "train_test_split",
-    "KFold",
-    "StratifiedKFold",
-    "ShuffleSplit",
-    "StratifiedShuffleSplit",
+#: calls whose result is random unless seeded, and the keyword that seeds them: the estimators
+#: of :data:`estimators.RANDOM_ESTIMATORS` and the splitters
+SEEDED_CALLS: dict[str, str] = {
+    **{name: info.keywords[0] for name, info in RANDOM_ESTIMATORS.items()},
+    **{
+        name: "random_state"
+        for name in ("train_test_split", "KFold", "StratifiedKFold", "ShuffleSplit")
+    },
+    "StratifiedShuffleSplit": "random_state",
 }
-#: calls that are random without a seed but whose keyword is not always random_state
 _SEED_KEYWORDS = {"random_state", "seed", "random_seed"}
-
-
-def _called(call: ast.Call) -> str | None:
-    func = call.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    if isinstance(func, ast.Name):
-        return func.id
-    return None
 
 
 def unseeded_calls(code: str) -> list[tuple[int, str]]:
@@ -75,11 +29,11 @@ def unseeded_calls(code: str) -> list[tuple[int, str]]:
         return []
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _called(node) in SEEDED_CALLS:
+        if isinstance(node, ast.Call) and called_name(node) in SEEDED_CALLS:
             if node.keywords and any(k.arg is None for k in node.keywords):
                 continue  # **kwargs may carry a seed
             if not any(k.arg in _SEED_KEYWORDS for k in node.keywords):
-                found.append((node.lineno, str(_called(node))))
+                found.append((node.lineno, str(called_name(node))))
     return found
 
 
@@ -96,7 +50,7 @@ def seed_cell(source: str, seed: int) -> tuple[str, list[str]]:
         n
         for n in ast.walk(tree)
         if isinstance(n, ast.Call)
-        and _called(n) in SEEDED_CALLS
+        and called_name(n) in SEEDED_CALLS
         and not any(k.arg in _SEED_KEYWORDS or k.arg is None for k in n.keywords)
         and n.end_lineno is not None
         and n.end_col_offset is not None
@@ -113,6 +67,7 @@ def seed_cell(source: str, seed: int) -> tuple[str, list[str]]:
             continue
         before = data[:at].rstrip()
         glue = b"" if before.endswith((b"(", b",")) else b", "
-        data = data[:at] + glue + f"random_state={seed}".encode() + data[at:]
-        seeded.append(f"{_called(call)} (line {call.lineno})")
+        keyword = SEEDED_CALLS[str(called_name(call))]
+        data = data[:at] + glue + f"{keyword}={seed}".encode() + data[at:]
+        seeded.append(f"{called_name(call)} (line {call.lineno})")
     return data.decode("utf-8"), sorted(seeded)

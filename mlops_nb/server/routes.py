@@ -6,7 +6,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from mlops_nb.server import handlers
+from mlops_nb.server import handlers, registry
 
 PREFIX = "mlops-nb"
 
@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"jobs/([0-9a-f]{1,64})", handlers.JobHandler),
     ("drift", handlers.DriftHandler),
     ("services", handlers.ServicesHandler),
+    *registry.ROUTES,
 ]
 
 

@@ -170,6 +170,12 @@ class TrackMagics(Magics):
             for line in status_lines(session.outbox, session.client.outage, session.held):
                 print(line)
             return None
+        if command in ("promote", "card"):  # the registry's: mlops_nb/registry/magics.py
+            from mlops_nb.registry.magics import run_line
+
+            shell = self.shell
+            assert shell is not None
+            return run_line(command, line.strip()[len(command) :], shell.user_ns)
         from mlops_nb.exceptions import ConfigError
 
         raise ConfigError(f"unknown %mlops command {command!r}: use config, status, flush or sync")

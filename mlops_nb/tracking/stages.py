@@ -97,20 +97,15 @@ def _plotly_html(source: Path, target: Path) -> None:
 
 
 def _experiment_id(client: Any, name: str) -> str:
-    from mlflow.exceptions import MlflowException
+    from mlops_nb.experiments import get_or_create
 
-    exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        if exp.lifecycle_stage == "deleted":
-            client.restore_experiment(exp.experiment_id)
-        return str(exp.experiment_id)
-    try:
-        return store.create_experiment(client, name)
-    except MlflowException:  # created concurrently by another kernel
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return str(exp.experiment_id)
+    if store.sqlite_path(client.tracking_uri) is not None:
+        from mlflow.exceptions import MlflowException
+
+        if client.get_experiment_by_name(name) is None:  # artifacts next to the sqlite file
+            with contextlib.suppress(MlflowException):  # created meanwhile: found below
+                store.create_experiment(client, name)
+    return get_or_create(client, name)
 
 
 class ParentNotDelivered(LookupError):

@@ -3,11 +3,12 @@ import { IRequester } from '../api';
 import { versionMismatch } from '../version';
 import { DriftModel } from './drift';
 import { JobModel } from './job';
+import { ModelsModel } from './models';
 import { Observable, Sleep, sleep } from './observable';
 import { PipelineModel } from './pipeline';
 import { RunsModel } from './runs';
 
-export type Tab = 'runs' | 'pipeline' | 'productionize' | 'drift';
+export type Tab = 'runs' | 'pipeline' | 'productionize' | 'drift' | 'models';
 
 export class PanelModel extends Observable {
   constructor(
@@ -21,7 +22,8 @@ export class PanelModel extends Observable {
     this.productionize = new JobModel(api, wait);
     this.service = new JobModel(api, wait);
     this.drift = new DriftModel(api);
-    for (const part of [this.runs, this.pipeline, this.productionize, this.service, this.drift]) {
+    this.models = new ModelsModel(api, wait);
+    for (const part of [this.runs, this.pipeline, this.productionize, this.service, this.drift, this.models]) {
       part.changed.connect(() => this.emit());
     }
   }
@@ -32,6 +34,7 @@ export class PanelModel extends Observable {
   /** `mlops-nb serve` of the service productionize made, started on the server */
   readonly service: JobModel;
   readonly drift: DriftModel;
+  readonly models: ModelsModel;
   notebook: string | null = null;
   tab: Tab = 'runs';
   versionWarning: string | null = null;

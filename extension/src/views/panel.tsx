@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { PanelModel, Tab } from '../model/panel';
 import { DriftView } from './drift';
+import { ModelsView } from './models';
 import { PipelineView } from './pipeline';
 import { ProductionizeView } from './productionize';
 import { RunsView } from './runs';
@@ -12,7 +13,8 @@ const TABS: [Tab, string][] = [
   ['runs', 'Runs'],
   ['pipeline', 'Pipeline'],
   ['productionize', 'Productionize'],
-  ['drift', 'Drift']
+  ['drift', 'Drift'],
+  ['models', 'Models']
 ];
 
 export class MlopsPanel extends ReactWidget {
@@ -48,6 +50,7 @@ export class MlopsPanel extends ReactWidget {
           {model.tab === 'pipeline' ? <PipelineView model={model.pipeline} notebook={model.notebook} /> : null}
           {model.tab === 'productionize' ? <ProductionizeView model={model} /> : null}
           {model.tab === 'drift' ? <DriftView model={model.drift} /> : null}
+          {model.tab === 'models' ? <ModelsView model={model.models} notebook={model.notebook} /> : null}
         </section>
       </div>
     );

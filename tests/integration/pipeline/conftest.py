@@ -32,3 +32,29 @@ def chain(isolated: Path) -> Path:
     (root / "raw.txt").write_text("raw")
     (root / "pipeline.yaml").write_text(CHAIN)
     return root / "pipeline.yaml"
+
+
+@pytest.fixture(scope="session")
+def orchestrators() -> Path:
+    """The virtualenv holding Airflow 3 and the kfp SDK (``make orchestrators``)."""
+    import os
+
+    from support import REPO, require
+
+    venv = Path(os.environ.get("MLOPS_NB_ORCHESTRATORS_VENV", REPO / ".venv-orchestrators"))
+    require((venv / "bin" / "airflow").exists(), f"Airflow and kfp in {venv} (make orchestrators)")
+    return venv
+
+
+@pytest.fixture
+def example_pipeline(isolated: Path) -> Path:
+    """A copy of notebooks/pipeline (prepare -> train -> evaluate) in the test's folder."""
+    from support import NOTEBOOKS
+
+    target = isolated / "wine"
+    shutil.copytree(
+        NOTEBOOKS / "pipeline",
+        target,
+        ignore=shutil.ignore_patterns("out", ".mlops-nb", "data", "models", "reports"),
+    )
+    return target / "pipeline.yaml"

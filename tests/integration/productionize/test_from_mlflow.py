@@ -62,9 +62,14 @@ def test_from_run_and_registered_model(isolated: Path, copy_nb: Any) -> None:
     mlflow.MlflowClient().set_registered_model_alias("diabetes", "champion", version.version)
     by_alias = productionize(model_uri="models:/diabetes@champion", out=isolated / "from-alias")
     assert by_alias.ok
-    assert json.loads((by_alias.service_dir / "model" / "metadata.json").read_text())[
-        "model_uri"
-    ] == ("models:/diabetes@champion")
+    metadata = json.loads((by_alias.service_dir / "model" / "metadata.json").read_text())
+    assert metadata["model_uri"] == "models:/diabetes@champion"
+    # what the service's /metadata shows for a registered model
+    assert (
+        metadata["registered_model"],
+        str(metadata["registered_version"]),
+        metadata["registered_alias"],
+    ) == ("diabetes", str(version.version), "champion")
 
 
 def test_run_without_notebook_snapshot_fails_clearly(isolated: Path) -> None:
