@@ -122,3 +122,40 @@ def all_runs(client: Any) -> list[Any]:
     if not experiments:
         return []
     return list(client.search_runs(experiments, order_by=["attributes.start_time ASC"]))
+
+
+class KernelSession:
+    """A real kernel kept open across cells (tracked cells while a server comes and goes)."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
+
+    def run(self, code: str, timeout: float = 120) -> tuple[str, float]:
+        """Run a cell; return what it printed (stdout and stderr) and its wall time. A cell
+        that raises fails the test."""
+        started = time.perf_counter()
+        msg_id = self.kc.execute(code)
+        text = []
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                text.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                raise AssertionError(f"cell failed: {msg['content']['evalue']}")
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return "".join(text), time.perf_counter() - started
+
+    def kill(self) -> None:
+        import signal
+
+        os.kill(self.km.provisioner.process.pid, signal.SIGKILL)
+        self.kc.stop_channels()
+
+    def shutdown(self) -> None:
+        self.kc.stop_channels()
+        if self.km.is_alive():
+            self.km.shutdown_kernel(now=True)

@@ -94,8 +94,8 @@ def queue(
 def deliver_now(folders: Sequence[Path]) -> str | None:
     """Deliver the given records from this process; returns the first one's run (the pipeline
     run), or ``None`` when it could not be delivered now (it stays queued for ``mlops-nb sync``)."""
+    from mlops_nb.tracking.delivery import process
     from mlops_nb.tracking.outbox import Outbox
-    from mlops_nb.tracking.writer import process
 
     outbox = Outbox(get_settings().spool_dir)
     run_ids = [process(outbox, folder, wait=30.0).run_id for folder in folders]
@@ -105,7 +105,7 @@ def deliver_now(folders: Sequence[Path]) -> str | None:
 def deliver_later() -> None:
     """Hand what is queued to a detached delivery worker (the CLI returns without MLflow)."""
     from mlops_nb.tracking.outbox import Outbox
-    from mlops_nb.tracking.writer import deliver_detached
+    from mlops_nb.tracking.worker import deliver_detached
 
     settings = get_settings()
     deliver_detached(Outbox(settings.spool_dir), settings.home)

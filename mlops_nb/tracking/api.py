@@ -19,15 +19,16 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_nb.config import get_settings
 from mlops_nb.tracking import capture
 from mlops_nb.tracking.outbox import Outbox
 from mlops_nb.tracking.recorder import CellRun
 from mlops_nb.tracking.session import cell_key, get_session
-from mlops_nb.tracking.writer import SyncReport
-from mlops_nb.tracking.writer import sync as _sync
+
+if TYPE_CHECKING:
+    from mlops_nb.tracking.delivery import SyncReport
 
 
 @dataclass
@@ -117,6 +118,9 @@ def flush(timeout: float | None = 60.0) -> bool:
     return get_session().flush(timeout)
 
 
-def sync(*, wait: float = 30.0) -> SyncReport:
-    """Deliver every queued run in the outbox (any process's), from this thread."""
-    return _sync(Outbox(get_settings().spool_dir), wait=wait)
+def sync(*, wait: float = 30.0, retry_failed: bool = False) -> SyncReport:
+    """Deliver every queued run in the outbox (any process's), from this thread; with
+    ``retry_failed``, runs set aside as undeliverable are tried again first."""
+    from mlops_nb.tracking.delivery import sync as _sync
+
+    return _sync(Outbox(get_settings().spool_dir), wait=wait, retry_failed=retry_failed)

@@ -177,6 +177,164 @@ def _fit_call(node: ast.Call) -> FitCall:
 
 
 # --------------------------------------------------------------------------------------------
+# printed and displayed metrics
+
+#: the function an instrumented cell calls with each printed/displayed metric-like value
+HOOK = "_mlops_nb_shown_metric"
+_METRIC_FUNCTION = re.compile(r"^(score|[a-z0-9_]+_(score|error|loss))$")
+_REDUCERS = frozenset({"mean", "std", "median", "min", "max"})
+_PASS_THROUGH = frozenset({"round", "float", "abs", "item", "squeeze"})
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def shown_metric_name(node: ast.expr) -> str | None:
+    """The metric name of an expression whose value a cell prints or shows, or None.
+
+    A metric-like variable (``rmse``), attribute (``search.best_score_``) or string key
+    (``scores["f1"]``) gives its own name; a metric function call gives the function's name
+    (``accuracy_score(...)``, ``clf.score(...)``, ``log_loss(...)``); ``np.sqrt`` of a mean
+    squared error is a ``root_mean_squared_error``; ``cross_val_score(...).mean()`` is
+    ``cross_val_score_mean``; ``round``/``float``/``abs`` keep the name of what they wrap.
+    """
+    if isinstance(node, ast.Name):
+        return node.id if looks_like_metric(node.id) else None
+    if isinstance(node, ast.Attribute):
+        name = node.attr.strip("_")
+        return name if name and looks_like_metric(name) else None
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value if looks_like_metric(key.value) else None
+        return None
+    if not isinstance(node, ast.Call):
+        return None
+    called = _called_name(node.func)
+    if called is None:
+        return None
+    if _METRIC_FUNCTION.match(called):
+        return called
+    if called in _REDUCERS and isinstance(node.func, ast.Attribute):
+        inner = shown_metric_name(node.func.value)
+        return f"{inner}_{called}" if inner else None
+    if called == "item" and isinstance(node.func, ast.Attribute):
+        return shown_metric_name(node.func.value)
+    if node.args and called in _PASS_THROUGH:
+        return shown_metric_name(node.args[0])
+    if node.args and called == "sqrt":
+        inner = shown_metric_name(node.args[0])
+        if inner is None:
+            return None
+        if inner.startswith("mean_squared"):
+            return "root_" + inner
+        return inner[1:] if inner in ("mse", "msle") else f"sqrt_{inner}"
+    return None
+
+
+def _label(text: str) -> str | None:
+    """``"Test RMSE: "`` -> ``test_rmse`` when the words read like a metric."""
+    words = re.findall(r"[A-Za-z0-9]+", text.rsplit(",", 1)[-1])
+    name = "_".join(w.lower() for w in words)
+    return name if name and looks_like_metric(name) else None
+
+
+def _wrap(expr: ast.expr, name: str) -> ast.expr:
+    call = ast.Call(ast.Name(HOOK, ast.Load()), [ast.Constant(name), expr], [])
+    return ast.copy_location(call, expr)
+
+
+def _instrument_value(expr: ast.expr, label: str | None) -> ast.expr:
+    name = shown_metric_name(expr)
+    if isinstance(expr, ast.Name | ast.Attribute | ast.Subscript):
+        name = name or label
+    else:
+        name = label or name
+    return _wrap(expr, name) if name else expr
+
+
+def _instrument_print_arg(arg: ast.expr, label: str | None) -> ast.expr:
+    if isinstance(arg, ast.JoinedStr):  # f"RMSE: {rmse:.3f}"
+        text: str | None = None
+        for part in arg.values:
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                text = part.value
+            elif isinstance(part, ast.FormattedValue):
+                part.value = _instrument_value(part.value, _label(text) if text else None)
+                text = None
+        return arg
+    if (
+        isinstance(arg, ast.BinOp)
+        and isinstance(arg.op, ast.Mod)
+        and isinstance(arg.left, ast.Constant)
+        and isinstance(arg.left.value, str)
+        and not isinstance(arg.right, ast.Tuple | ast.Dict)
+    ):  # "RMSE: %.3f" % rmse
+        arg.right = _instrument_value(arg.right, _label(arg.left.value.split("%")[0]))
+        return arg
+    if (
+        isinstance(arg, ast.Call)
+        and isinstance(arg.func, ast.Attribute)
+        and arg.func.attr == "format"
+        and isinstance(arg.func.value, ast.Constant)
+        and isinstance(arg.func.value.value, str)
+        and len(arg.args) == 1
+    ):  # "RMSE: {:.3f}".format(rmse)
+        arg.args[0] = _instrument_value(arg.args[0], _label(arg.func.value.value.split("{")[0]))
+        return arg
+    return _instrument_value(arg, label)
+
+
+def instrument_shown_metrics(tree: ast.Module) -> ast.Module:
+    """Wrap the metric-like values a cell prints (``print(...)`` statements at the cell's top
+    level) or shows (its last expression) in a call to :data:`HOOK`, which records the value and
+    returns it unchanged. Only the cell's own top level: a print inside a loop or a function
+    would log one value of many."""
+    for index, stmt in enumerate(tree.body):
+        if not isinstance(stmt, ast.Expr):
+            continue
+        value = stmt.value
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "print"
+        ):
+            label: str | None = None
+            new_args: list[ast.expr] = []
+            for arg in value.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    label = _label(arg.value)
+                    new_args.append(arg)
+                    continue
+                new_args.append(_instrument_print_arg(arg, label))
+                label = None
+            value.args = new_args
+        elif index == len(tree.body) - 1:
+            stmt.value = _instrument_value(value, None)
+    return ast.fix_missing_locations(tree)
+
+
+class ShownMetrics:
+    """Collects what an instrumented cell printed or showed (numbers only)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float] = {}
+
+    def observe(self, name: str, value: Any) -> Any:
+        try:
+            if is_number(value) and not math.isinf(float(value)):
+                self.values[name] = float(value)
+        except Exception:  # never let capture change what the cell prints
+            pass
+        return value
+
+
+# --------------------------------------------------------------------------------------------
 # namespace snapshot and diff
 
 
@@ -284,12 +442,15 @@ def collect(
     explicit_params: Iterable[str] = (),
     explicit_metrics: Iterable[str] = (),
     injected_params: Mapping[str, Any] | None = None,
+    shown_metrics: Mapping[str, float] | None = None,
     models: bool = True,
 ) -> Capture:
     """Compare the namespace after the cell with ``before`` and apply the capture rules."""
     cap = Capture()
     names = changed_names(before, namespace, info)
     cap.metrics, cap.notes = _collect_metrics(names, namespace, explicit_metrics)
+    for name, shown in (shown_metrics or {}).items():
+        cap.metrics.setdefault(name, shown)
 
     for name in names:
         if name in info.literal and name not in cap.metrics and not looks_like_metric(name):

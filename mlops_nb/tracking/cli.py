@@ -1,49 +1,74 @@
-"""``mlops-nb sync``, ``mlops-nb outbox`` and ``mlops-nb ui`` (registered by ``mlops_nb.cli``)."""
+"""``mlops-nb sync``, ``mlops-nb outbox`` and ``mlops-nb ui`` (registered by ``mlops_nb.cli``).
+
+They never print a traceback: a spool that cannot be read or written is one line and exit 1.
+"""
 
 from __future__ import annotations
 
 import typer
 
 
+def _spool_error(exc: OSError) -> typer.Exit:
+    from mlops_nb.config import get_settings
+    from mlops_nb.tracking.diskio import disk_problem
+
+    spool = get_settings().spool_dir
+    why = disk_problem(exc) or f"{type(exc).__name__}: {exc}"
+    typer.echo(f"error: cannot use the outbox {spool}: {why}", err=True)
+    return typer.Exit(1)
+
+
 def sync_command(
     wait: float = typer.Option(30.0, help="Seconds to wait for a record a kernel is delivering."),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="Put runs set aside in failed/ back in the queue first."
+    ),
 ) -> None:
     """Deliver the runs queued in the outbox (after the tracking server was down)."""
     from mlops_nb.tracking.api import sync
+    from mlops_nb.tracking.status import summary
 
-    report = sync(wait=wait)
+    try:
+        report = sync(wait=wait, retry_failed=retry_failed)
+    except OSError as exc:
+        raise _spool_error(exc) from None
     for outcome in report.delivered:
         if outcome.run_id:
             typer.echo(f"delivered {outcome.record.get('run_name')!r} -> run {outcome.run_id}")
-    for outcome in report.queued:
-        typer.echo(f"still queued: {outcome.folder.name} ({outcome.error or outcome.status})")
+    for outcome in report.left:
+        typer.echo(f"still queued: {outcome.folder.name} ({outcome.error or outcome.status.value})")
     for outcome in report.failed:
-        typer.echo(f"failed: {outcome.folder.name}: {outcome.error}", err=True)
-    typer.echo(
-        f"{len(report.delivered)} delivered, {len(report.queued)} queued, "
-        f"{len(report.failed)} failed"
-    )
+        typer.echo(f"set aside: {outcome.folder.name}: {outcome.error}", err=True)
+    typer.echo(summary(report))
+    if report.counts.failed:
+        from mlops_nb.config import get_settings
+
+        typer.echo(
+            f"{report.counts.failed} run(s) in {get_settings().spool_dir / 'failed'} cannot be "
+            "delivered: "
+            "`mlops-nb outbox` says why; `mlops-nb sync --retry-failed` tries them again",
+            err=True,
+        )
     if not report.ok:
         raise typer.Exit(1)
 
 
 def outbox_command() -> None:
-    """List the runs waiting in the outbox, and those that failed repeatedly."""
-    import json
-
+    """List the runs waiting in the outbox, and those set aside as undeliverable."""
     from mlops_nb.config import get_settings
-    from mlops_nb.tracking.outbox import DeliveryState, Outbox
+    from mlops_nb.tracking.outbox import Outbox
+    from mlops_nb.tracking.status import describe
 
     outbox = Outbox(get_settings().spool_dir)
-    pending = outbox.pending()
-    typer.echo(f"outbox {outbox.root}: {len(pending)} queued, {len(outbox.failed())} failed")
-    for folder in pending + outbox.failed():
-        record = json.loads((folder / "record.json").read_text())
-        state = DeliveryState.load(folder)
-        typer.echo(
-            f"  {folder.name}  {record.get('run_name')!r} -> {record['tracking_uri']}"
-            f"  attempts={state.attempts} {state.last_error or ''}"
-        )
+    try:
+        pending, failed = outbox.pending(), outbox.failed()
+    except OSError as exc:
+        raise _spool_error(exc) from None
+    typer.echo(f"outbox {outbox.root}: {len(pending)} queued, {len(failed)} failed")
+    for folder in pending:
+        typer.echo(f"  queued  {describe(folder)}")
+    for folder in failed:
+        typer.echo(f"  failed  {describe(folder)}")
 
 
 def ui_command(
@@ -60,22 +85,9 @@ def ui_command(
     if settings.is_remote:
         typer.echo(f"the tracking store is a server already: open {settings.tracking_uri}")
         return
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.tracking_uri]
     typer.echo(f"MLflow UI for {settings.tracking_uri} on http://{host}:{port}")
-    os.execv(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "ui",
-            "--backend-store-uri",
-            settings.tracking_uri,
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
-    )
+    os.execv(sys.executable, [*command, "--host", host, "--port", str(port)])
 
 
 def register(app: typer.Typer) -> None:

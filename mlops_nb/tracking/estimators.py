@@ -1,6 +1,8 @@
-"""scikit-learn knowledge, kept apart from the generic capture rules.
+"""Estimator knowledge (scikit-learn and libraries with its API), apart from the capture rules.
 
 Never imports scikit-learn itself: if the user has not imported it, no estimator can exist.
+XGBoost's and LightGBM's scikit-learn classes derive from scikit-learn's ``BaseEstimator``;
+CatBoost's do not, so they are recognised by their package and their ``fit``/``predict``.
 """
 
 from __future__ import annotations
@@ -10,17 +12,29 @@ from collections.abc import Iterator
 from typing import Any
 
 _SCALARS = (str, int, float, bool, type(None))
+#: packages whose estimators follow scikit-learn's API without deriving from its BaseEstimator
+_FOREIGN_API = ("catboost",)
+#: fitted state kept under private names (the booster object a refit replaces)
+_FITTED_PRIVATE = ("_Booster", "_n_features", "_tree_count", "_learning_rate")
 
 
 def sklearn_loaded() -> bool:
-    return "sklearn.base" in sys.modules
+    """Whether any estimator can exist: scikit-learn or a scikit-learn-API package imported."""
+    return "sklearn.base" in sys.modules or any(p in sys.modules for p in _FOREIGN_API)
 
 
 def is_estimator(value: Any) -> bool:
-    base = sys.modules.get("sklearn.base")
-    if base is None or isinstance(value, type):
+    if isinstance(value, type):
         return False
-    return isinstance(value, base.BaseEstimator)
+    base = sys.modules.get("sklearn.base")
+    if base is not None and isinstance(value, base.BaseEstimator):
+        return True
+    package = type(value).__module__.split(".")[0]
+    return (
+        package in _FOREIGN_API
+        and callable(getattr(value, "fit", None))
+        and callable(getattr(value, "predict", None))
+    )
 
 
 def _fitted_attrs(value: Any) -> list[str]:
@@ -28,16 +42,19 @@ def _fitted_attrs(value: Any) -> list[str]:
         attrs = vars(value)
     except TypeError:
         return []
-    return [k for k in attrs if k.endswith("_") and not k.startswith("__")]
+    return [
+        k for k in attrs if (k.endswith("_") and not k.startswith("__")) or k in _FITTED_PRIVATE
+    ]
 
 
 def is_fitted(value: Any) -> bool:
     """scikit-learn's own convention: a fitted estimator has attributes ending in ``_``."""
-    if hasattr(value, "__sklearn_is_fitted__"):
-        try:
-            return bool(value.__sklearn_is_fitted__())
-        except Exception:
-            return False
+    for method in ("__sklearn_is_fitted__", "is_fitted"):  # is_fitted: CatBoost
+        if callable(getattr(value, method, None)):
+            try:
+                return bool(getattr(value, method)())
+            except Exception:
+                return False
     return bool(_fitted_attrs(value))
 
 
@@ -122,6 +139,14 @@ def search_results(model: Any) -> dict[str, Any]:
     if score is not None:
         out["best_cv_score"] = score
     return out
+
+
+def packages_of(model: Any) -> frozenset[str]:
+    """Top-level packages of the model and every estimator inside it (a Pipeline's steps), so
+    the requirements name xgboost for a Pipeline ending in an XGBClassifier."""
+    found = {type(model).__module__.split(".")[0]}
+    found.update(type(child).__module__.split(".")[0] for child in children(model))
+    return frozenset(found)
 
 
 def predict_method(model: Any) -> str:

@@ -67,18 +67,19 @@ class TrackMagics(Magics):
         transformed = shell.transform_cell(cell)
         info = capture.analyze_source(transformed)
         before = capture.snapshot(ns)
+        shown = capture.ShownMetrics()
         error: BaseException | None = None
         result = None
         started, t0 = time.time(), time.perf_counter()
         with Observation(shell) as seen:
             try:
-                result = execute(shell, cell, transformed)
+                result = execute(shell, cell, transformed, shown.observe)
             except BaseException as exc:
                 error = exc
         duration = time.perf_counter() - t0
         try:
             self._record(
-                args, user_tags, cell, info, before, seen, error, started, duration, session
+                args, user_tags, cell, info, before, seen, shown, error, started, duration, session
             )
         except Exception as exc:  # tracking never breaks the cell
             session.report_once("magic", f"mlops-nb: this cell was not tracked: {exc}")
@@ -94,6 +95,7 @@ class TrackMagics(Magics):
         info: capture.SourceInfo,
         before: capture.Snapshot,
         seen: Observation,
+        shown: capture.ShownMetrics,
         error: BaseException | None,
         started: float,
         duration: float,
@@ -116,6 +118,7 @@ class TrackMagics(Magics):
             explicit_params=_split(args.params),
             explicit_metrics=_split(args.metrics),
             injected_params=injected,
+            shown_metrics=shown.values,
             models=not args.no_model,
         )
         cap.open_figures = new_open_figures(seen.figures_before)
@@ -139,8 +142,6 @@ class TrackMagics(Magics):
         card = session.record(run, card=RunCard.create())
         if card is not None:
             display(card)
-        for notice in session.notices():
-            print(notice)
 
     @line_magic
     def mlops(self, line: str) -> Any:
@@ -158,21 +159,16 @@ class TrackMagics(Magics):
             return None
         if command == "sync":
             from mlops_nb.tracking.api import sync
+            from mlops_nb.tracking.status import summary
 
-            report = sync()
-            print(
-                f"mlops-nb: {len(report.delivered)} delivered, {len(report.queued)} queued, "
-                f"{len(report.failed)} failed"
-            )
+            print("mlops-nb: " + summary(sync(retry_failed="--retry-failed" in words)))
             return None
         if command == "status":
-            settings = get_settings()
+            from mlops_nb.tracking.status import status_lines
+
             session = get_session()
-            outage = session.writer.outage
-            print(f"tracking uri: {settings.tracking_uri}")
-            print(f"experiment:   {settings.experiment or '(notebook name)'}")
-            print(f"outbox:       {len(session.outbox.pending())} queued in {session.outbox.root}")
-            print(f"server:       {'unreachable: ' + outage if outage else 'ok'}")
+            for line in status_lines(session.outbox, session.client.outage, session.held):
+                print(line)
             return None
         if command in ("promote", "card"):  # the registry's: mlops_nb/registry/magics.py
             from mlops_nb.registry.magics import run_line
@@ -201,10 +197,19 @@ class TrackMagics(Magics):
 _loaded: dict[int, TrackMagics] = {}
 
 
+def _after_cell(result: Any = None) -> None:
+    """After every cell: runs held in memory go to the outbox, notices are printed."""
+    get_session().tick()
+
+
 def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics and start the delivery worker. Never raises: a read-only or full
+    ``MLOPS_NB_HOME`` is reported in one line (tracking resumes when it can write again)."""
     magics = TrackMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    if _after_cell not in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.register("post_run_cell", _after_cell)
     _loaded[id(ipython)] = magics
     try:
         from mlops_nb.monitoring.magics import register_magics
@@ -212,10 +217,15 @@ def load_ipython_extension(ipython: Any) -> None:
         pass
     else:
         register_magics(ipython)
-    get_session().start()
+    try:
+        get_session().start()
+    except Exception as exc:  # pragma: no cover - start() reports its own failures
+        print(f"mlops-nb: tracking is not available: {exc}")
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     magics = _loaded.pop(id(ipython), None)
     if magics is not None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+        if _after_cell in ipython.events.callbacks["post_run_cell"]:
+            ipython.events.unregister("post_run_cell", _after_cell)

@@ -8,7 +8,6 @@ slow parts (MLflow, signatures, git, pip freeze, HTML) happen later in the write
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -167,45 +166,79 @@ def _example(data: Any) -> Any:
 
 
 def digest(data: Any) -> tuple[str, dict[str, Any]]:
-    """A content digest and a small profile (shape, columns) of a frame or array."""
+    """A content digest and a small profile (shape, columns) of a frame, Series or array.
+
+    Frames and Series are hashed by value (``pandas.util.hash_pandas_object``, without the
+    index) plus their column names / name and dtypes; arrays by their bytes, dtype and shape.
+    Data above 64 MiB is digested from an evenly spaced sample of rows (said in the profile).
+    """
     h = hashlib.blake2b(digest_size=8)
     profile: dict[str, Any] = {}
     shape = getattr(data, "shape", None)
     if shape is not None:
-        profile["shape"] = list(shape)
+        profile["shape"] = [int(n) for n in shape]
         profile["num_rows"] = int(shape[0]) if shape else 1
-    if hasattr(data, "columns"):
+    if hasattr(data, "dtypes") and hasattr(data, "columns"):
         profile["columns"] = {str(c): str(t) for c, t in data.dtypes.items()}
+    elif hasattr(data, "dtype") and hasattr(data, "iloc"):
+        profile["dtype"] = str(data.dtype)
     try:
         if hasattr(data, "iloc"):
-            import pandas as pd
-
-            small = data.memory_usage(deep=False).sum() < _HASH_LIMIT
-            sample = data if small else data.iloc[:: max(1, len(data) // 100_000)]
-            h.update(pd.util.hash_pandas_object(sample, index=False).to_numpy().tobytes())
-            h.update(repr(list(data.columns) if hasattr(data, "columns") else data.name).encode())
+            _digest_pandas(h, data, profile)
         else:
-            import numpy as np
-
-            arr = np.ascontiguousarray(np.asarray(data))
-            raw = arr if arr.nbytes < _HASH_LIMIT else arr[:: max(1, arr.shape[0] // 100_000)]
-            h.update(np.ascontiguousarray(raw).tobytes())
-            h.update(str(arr.dtype).encode())
+            _digest_array(h, data, profile)
         h.update(repr(shape).encode())
     except Exception as exc:
-        profile["digest_error"] = str(exc)
+        profile["digest_error"] = f"{type(exc).__name__}: {exc}"
         h.update(repr((type(data).__name__, shape)).encode())
     return h.hexdigest(), profile
 
 
-def _requirements(model: Any) -> list[str]:
-    """Pinned from the running environment, so MLflow does not re-infer them (seconds)."""
+def _digest_pandas(h: Any, data: Any, profile: dict[str, Any]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    size = int(np.sum(data.memory_usage(deep=False)))  # an int for a Series, a Series for a frame
+    step = 1 if size < _HASH_LIMIT else max(1, len(data) // 100_000)
+    if step > 1:
+        profile["digest_sample_every"] = step
+    sample = data.iloc[::step]
+    h.update(pd.util.hash_pandas_object(sample, index=False).to_numpy().tobytes())
+    if hasattr(data, "columns"):
+        h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
+    else:
+        h.update(repr((data.name, str(data.dtype))).encode())
+
+
+def _digest_array(h: Any, data: Any, profile: dict[str, Any]) -> None:
+    import numpy as np
+
+    arr = np.asarray(data)
+    step = 1
+    if arr.nbytes >= _HASH_LIMIT and arr.ndim >= 1:
+        step = max(1, arr.shape[0] // 100_000)
+        profile["digest_sample_every"] = step
+    raw = arr[::step] if arr.ndim >= 1 else arr
+    if raw.dtype.kind == "O":  # object arrays: hash their values, not their pointers
+        import pandas as pd
+
+        flat = pd.Series(raw.reshape(-1), dtype=object)
+        h.update(pd.util.hash_pandas_object(flat, index=False).to_numpy().tobytes())
+    else:
+        h.update(np.ascontiguousarray(raw).tobytes())
+    h.update(str(arr.dtype).encode())
+
+
+def _requirements(modules: frozenset[str]) -> list[str]:
+    """Pinned from the running environment, so MLflow does not re-infer them (seconds): the
+    scientific stack plus the distributions of every top-level package the model is made of."""
     reqs = {"scikit-learn", "cloudpickle", "numpy", "pandas", "scipy"}
-    top = type(model).__module__.split(".")[0]
     try:
         from importlib import metadata
 
-        reqs.update(metadata.packages_distributions().get(top, []))
+        installed = metadata.packages_distributions()
+        for top in modules:
+            reqs.update(installed.get(top, []))
     except Exception:
         pass
     pinned = []
@@ -216,36 +249,65 @@ def _requirements(model: Any) -> list[str]:
     return pinned
 
 
-_REQ_CACHE: dict[str, list[str]] = {}
+_REQ_CACHE: dict[frozenset[str], list[str]] = {}
+
+
+class Pickled:
+    """A file of the record: ``obj`` pickled when the record is written (or held in memory)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __call__(self, path: Path) -> None:
+        import cloudpickle
+
+        with open(path, "wb") as fh:
+            cloudpickle.dump(self.obj, fh, protocol=5)
+
+    def to_bytes(self) -> bytes:
+        import cloudpickle
+
+        return bytes(cloudpickle.dumps(self.obj, protocol=5))
+
+
+def materialize(files: dict[str, bytes | Writer]) -> dict[str, bytes]:
+    """The record's files as bytes, to keep in memory while the outbox cannot be written."""
+    out: dict[str, bytes] = {}
+    for rel, content in files.items():
+        if isinstance(content, bytes):
+            out[rel] = content
+        elif isinstance(content, Pickled):
+            out[rel] = content.to_bytes()
+        else:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                target = Path(tmp) / "file"
+                content(target)
+                out[rel] = target.read_bytes()
+    return out
 
 
 def _snapshot_model(
     fm: cap.FittedModel,
 ) -> tuple[dict[str, Any], dict[str, bytes | Writer], list[dict[str, Any]]]:
-    import cloudpickle
-
     base = f"models/{fm.name}"
     files: dict[str, bytes | Writer] = {}
     model = fm.model
-
-    def dump(path: Path, obj: Any = model) -> None:
-        with open(path, "wb") as fh:
-            cloudpickle.dump(obj, fh, protocol=5)
-
-    files[f"{base}.pkl"] = dump
+    files[f"{base}.pkl"] = Pickled(model)
     spec: dict[str, Any] = {
         "name": fm.name,
         "file": f"{base}.pkl",
         "class": f"{type(model).__module__}.{type(model).__name__}",
         "predict": estimators.predict_method(model),
     }
-    key = type(model).__module__.split(".")[0]
+    key = estimators.packages_of(model)
     if key not in _REQ_CACHE:
-        _REQ_CACHE[key] = _requirements(model)
+        _REQ_CACHE[key] = _requirements(key)
     spec["requirements"] = _REQ_CACHE[key]
     example = _example(fm.x)
     if example is not None:
-        files[f"{base}.example.pkl"] = functools.partial(dump, obj=example)
+        files[f"{base}.example.pkl"] = Pickled(example)
         spec["example"] = f"{base}.example.pkl"
     datasets = []
     for expr, data, role in ((fm.x_expr, fm.x, "features"), (fm.y_expr, fm.y, "targets")):
@@ -262,7 +324,7 @@ def _snapshot_model(
         sample = _example(data)
         if sample is not None:
             path = f"datasets/{fm.name}.{role}.example.pkl"
-            files[path] = functools.partial(dump, obj=sample)
+            files[path] = Pickled(sample)
             item["example"] = path
         datasets.append(item)
     return spec, files, datasets

@@ -11,30 +11,54 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import copy
 import inspect
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from mlops_nb.tracking.capture import HOOK, instrument_shown_metrics
 
 MAX_FIGURES = 20
 
 
-def execute(shell: Any, cell: str, transformed: str | None = None) -> Any:
-    """Execute ``cell`` in ``shell.user_ns``; return the value of a trailing expression."""
+def execute(
+    shell: Any,
+    cell: str,
+    transformed: str | None = None,
+    observe: Callable[[str, Any], Any] | None = None,
+) -> Any:
+    """Execute ``cell`` in ``shell.user_ns``; return the value of a trailing expression.
+
+    With ``observe``, the metric-like values the cell prints or shows are passed to it as they
+    are computed (see :func:`capture.instrument_shown_metrics`); nothing else changes.
+    """
     __tracebackhide__ = True  # IPython shows the user's frames, not ours
     if transformed is None:
         transformed = shell.transform_cell(cell)
     filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
     tree = shell.compile.ast_parse(transformed, filename=filename)
     tree = shell.transform_ast(tree)
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
     glob = shell.user_ns
-    if tree.body:
-        _run(shell, compile(tree, filename, "exec", flags=_flags(shell)), glob)
-    if last is not None:
-        return _run(shell, compile(last, filename, "eval", flags=_flags(shell)), glob)
-    return None
+    if observe is not None:
+        try:
+            tree = instrument_shown_metrics(copy.deepcopy(tree))
+        except Exception:  # capture never stops a cell from running as written
+            observe = None
+        else:
+            glob[HOOK] = observe
+    try:
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        if tree.body:
+            _run(shell, compile(tree, filename, "exec", flags=_flags(shell)), glob)
+        if last is not None:
+            return _run(shell, compile(last, filename, "eval", flags=_flags(shell)), glob)
+        return None
+    finally:
+        if observe is not None:
+            glob.pop(HOOK, None)
 
 
 def _flags(shell: Any) -> int:

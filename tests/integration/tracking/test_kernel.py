@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from support import NOTEBOOKS, TEST_NOTEBOOKS, all_runs
+from support import NOTEBOOKS, TEST_NOTEBOOKS, KernelSession, all_runs
 
 pytestmark = pytest.mark.integration
 
@@ -134,38 +132,6 @@ def test_failing_cell_fails_the_notebook_and_records_failed_run(isolated: Path) 
     assert run.info.status == "FAILED" and run.info.run_name == "will-fail"
     tb = Path(client.download_artifacts(run.info.run_id, "traceback.txt")).read_text()
     assert "ValueError: threshold 0.5 is not allowed" in tb
-
-
-class KernelSession:
-    """A kernel kept open across cells, to run tracked cells while a server comes and goes."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        from jupyter_client.manager import start_new_kernel
-
-        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
-
-    def run(self, code: str, timeout: float = 120) -> tuple[str, float]:
-        started = time.perf_counter()
-        msg_id = self.kc.execute(code)
-        text = []
-        while True:
-            msg = self.kc.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                text.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                raise AssertionError(f"cell failed: {msg['content']['evalue']}")
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return "".join(text), time.perf_counter() - started
-
-    def kill(self) -> None:
-        os.kill(self.km.provisioner.process.pid, signal.SIGKILL)
-        self.kc.stop_channels()
-
-    def shutdown(self) -> None:
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
 
 
 def test_server_outage_queues_and_sync_delivers_exactly_once(

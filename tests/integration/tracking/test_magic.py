@@ -245,3 +245,19 @@ def test_mlops_config_overrides_store_and_experiment(ip: Any, isolated: Path) ->
     [run] = all_runs(client)
     assert client.get_experiment(run.info.experiment_id).name == "chosen"
     assert run.data.metrics == {"error_rate": 0.25}
+
+
+def test_printed_and_shown_metrics_are_logged(ip: Any, client: Any) -> None:
+    ip.run_cell(IRIS + "from sklearn.metrics import accuracy_score\n")
+    result = tracked(
+        ip,
+        "clf = RandomForestClassifier(n_estimators=5, random_state=0).fit(X_train, y_train)\n"
+        'print("Accuracy:", accuracy_score(y_test, clf.predict(X_test)))\n'
+        "clf.score(X_test, y_test)",
+        "--name printed",
+    )
+    expected = ip.user_ns["clf"].score(ip.user_ns["X_test"], ip.user_ns["y_test"])
+    assert result.result == expected  # the cell still shows its value
+    metrics = only_run(client).data.metrics
+    assert metrics["accuracy"] == pytest.approx(expected)
+    assert metrics["score"] == pytest.approx(expected)

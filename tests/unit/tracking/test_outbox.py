@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mlops_nb.tracking import writer
-from mlops_nb.tracking.outbox import DeliveryState, Outbox, new_record_id
+from mlops_nb.tracking import delivery, worker
+from mlops_nb.tracking.outbox import Counts, DeliveryState, Outbox, new_record_id
 
 
 def record(uri: str, **extra: Any) -> dict[str, Any]:
@@ -71,9 +71,9 @@ def test_sync_delivers_once_then_nothing(isolated: Path) -> None:
     box = Outbox(isolated / "spool")
     box.put(record(uri), {})
     box.put(record(uri, run_name="second"), {})
-    first = writer.sync(box)
+    first = delivery.sync(box)
     assert len(first.delivered) == 2 and first.ok
-    assert writer.sync(box).delivered == []
+    assert delivery.sync(box).delivered == []
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
@@ -89,14 +89,14 @@ def test_resume_does_not_duplicate_a_created_run(isolated: Path) -> None:
     box = Outbox(isolated / "spool")
     folder = box.put(record(uri), {})
     rec = Outbox.read(folder)
-    from mlops_nb.tracking import deliver
+    from mlops_nb.tracking import stages as deliver
 
     deliver.prepare(folder, rec)
     state = DeliveryState()
     state = deliver.deliver(folder, rec, state)
     # forget progress, as if the process died right after creating the run
     DeliveryState().save(folder)
-    report = writer.sync(box)
+    report = delivery.sync(box)
     assert len(report.delivered) == 1
     from mlflow.tracking import MlflowClient
 
@@ -110,31 +110,49 @@ def test_unreachable_server_keeps_records_queued(tmp_path: Path) -> None:
 
     box = Outbox(tmp_path / "spool")
     box.put(record(f"http://127.0.0.1:{free_port()}"), {})
-    report = writer.sync(box)
+    report = delivery.sync(box)
     assert len(report.queued) == 1 and not report.ok
     assert len(box.pending()) == 1
 
 
-def test_a_record_that_keeps_failing_is_quarantined(isolated: Path) -> None:
+def test_an_invalid_record_is_set_aside_at_once_with_its_reason(isolated: Path) -> None:
     uri = f"sqlite:///{isolated / 'store.db'}"
     box = Outbox(isolated / "spool")
     box.put(record(uri, metrics={"loss": "not-a-number"}), {})
-    for _ in range(writer.MAX_ATTEMPTS):
-        writer.sync(box, attempts=1)
-    assert box.pending() == []
+    box.put(record(uri, run_name="next"), {})
+    report = delivery.sync(box, attempts=1)
+    assert [o.record["run_name"] for o in report.delivered] == ["next"]
+    assert box.pending() == [] and report.counts == Counts(queued=0, failed=1)
     [failed] = box.failed()
-    state = json.loads((failed / "state.json").read_text())
-    assert state["attempts"] == writer.MAX_ATTEMPTS and "not-a-number" in state["last_error"]
+    state = DeliveryState.load(failed)
+    assert "metric 'loss' is 'not-a-number', not a number" in (state.quarantined or "")
+    # sync --retry-failed puts it back; still invalid, so it is set aside again, counted once
+    again = delivery.sync(box, retry_failed=True)
+    assert again.requeued == 1 and again.counts == Counts(queued=0, failed=1)
+
+
+def test_a_truncated_record_does_not_block_the_ones_after_it(isolated: Path) -> None:
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    broken = box.put(record(uri, run_name="broken"), {})
+    box.put(record(uri, run_name="after"), {})
+    text = (broken / "record.json").read_text()
+    (broken / "record.json").write_text(text[: len(text) // 2])
+    report = delivery.sync(box)
+    assert [o.record["run_name"] for o in report.delivered] == ["after"]
+    assert report.counts == Counts(queued=0, failed=1)
+    reason = DeliveryState.load(box.failed()[0]).quarantined or ""
+    assert "truncated or not JSON" in reason
 
 
 def test_worker_events_reach_the_card(isolated: Path) -> None:
     uri = f"sqlite:///{isolated / 'store.db'}"
     box = Outbox(isolated / "spool")
     box.put(record(uri), {})
-    events: list[dict[str, Any]] = []
-    drainer = writer.Drainer(box, events.append, isolated / "home")
+    events: list[Any] = []
+    drainer = worker.Drainer(box, events.append, isolated / "home")
     drainer.drain()
-    assert [e["event"] for e in events] == ["delivered"]
+    assert [e.kind for e in events] == ["delivered"]
     remembered = json.loads((isolated / "home" / "last_metrics.json").read_text())
     assert remembered == {"None::k": {"loss": 0.5}}
 
@@ -166,7 +184,7 @@ def test_plain_records_link_to_their_parent_record(isolated: Path) -> None:
     )
     box.put(parent, {})
     box.put(child, {})
-    assert writer.sync(box).ok
+    assert delivery.sync(box).ok
     client = MlflowClient(uri)
     runs = {
         r.info.run_name: r
@@ -198,16 +216,16 @@ def test_a_record_waits_for_a_parent_run_created_later(isolated: Path) -> None:
         ),
         {},
     )
-    for _ in range(writer.MAX_ATTEMPTS + 2):
-        report = writer.sync(box, attempts=1)
-        assert [o.status for o in report.failed] == ["retry"]
-        assert "not delivered yet" in (report.failed[0].error or "")
+    for _ in range(delivery.MAX_ATTEMPTS + 2):
+        report = delivery.sync(box, attempts=1)
+        assert [o.status for o in report.left] == [delivery.Status.WAITING]
+        assert "not delivered yet" in (report.left[0].error or "")
     assert len(box.pending()) == 1 and box.failed() == []
 
     client = MlflowClient(uri)
     experiment_id = client.get_experiment_by_name("sweep").experiment_id
     trial = client.create_run(experiment_id, tags={"mlops_nb.record_id": trial_record})
-    assert writer.sync(box).ok
+    assert delivery.sync(box).ok
     (cell,) = [r for r in client.search_runs([experiment_id]) if r.info.run_name == "tracked cell"]
     assert cell.data.tags["mlflow.parentRunId"] == trial.info.run_id
 
@@ -223,7 +241,7 @@ def test_detached_worker_delivers_and_exits(isolated: Path) -> None:
         plain_record(tracking_uri=uri, experiment="d", run_name="x", start_time=1, end_time=2),
         {},
     )
-    writer.deliver_detached(box, isolated / "home")
+    worker.deliver_detached(box, isolated / "home")
     deadline = time.monotonic() + 120
     while box.pending() and time.monotonic() < deadline:
         time.sleep(0.2)

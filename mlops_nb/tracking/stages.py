@@ -14,11 +14,13 @@ import contextlib
 import json
 import pickle
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlops_nb.tracking import context
+from mlops_nb.tracking import context, store
+from mlops_nb.tracking.diskio import atomic_write
 from mlops_nb.tracking.outbox import DeliveryState
 
 PREPARED = "prepared"
@@ -46,7 +48,7 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
             if cell_id:
                 tags["mlops_nb.cell_id"] = cell_id
     git_dir = Path(notebook).parent if notebook else Path(ctx.get("cwd") or ".")
-    git = context.git_state(git_dir)
+    git = _git_state(git_dir)
     if git is not None:
         tags["mlflow.source.git.commit"] = git.commit
         tags["mlops_nb.git.dirty"] = str(git.dirty).lower()
@@ -64,8 +66,23 @@ def prepare(folder: Path, record: dict[str, Any]) -> None:
         (artifacts / "environment" / "python.json").write_text(summary)
     for item in record.get("plotly", []):
         _plotly_html(folder / item["file"], artifacts / "figures" / f"{item['name']}.html")
-    (folder / "context_tags.json").write_text(json.dumps(tags))
+    atomic_write(folder / "context_tags.json", json.dumps(tags))
     marker.touch()
+
+
+_GIT_TTL = 5.0
+_git_cache: dict[Path, tuple[float, Any]] = {}
+
+
+def _git_state(folder: Path) -> Any:
+    """``context.git_state``, reused for a few seconds: a backlog of runs from one notebook
+    folder is prepared without four git processes per run."""
+    now = time.monotonic()
+    hit = _git_cache.get(folder)
+    if hit is None or now - hit[0] > _GIT_TTL:
+        hit = (now, context.git_state(folder))
+        _git_cache[folder] = hit
+    return hit[1]
 
 
 def _plotly_html(source: Path, target: Path) -> None:
@@ -79,15 +96,15 @@ def _plotly_html(source: Path, target: Path) -> None:
         target.with_suffix(".error.txt").write_text(f"could not render HTML: {exc}")
 
 
-def _client(uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=uri)
-
-
 def _experiment_id(client: Any, name: str) -> str:
     from mlops_nb.experiments import get_or_create
 
+    if store.sqlite_path(client.tracking_uri) is not None:
+        from mlflow.exceptions import MlflowException
+
+        if client.get_experiment_by_name(name) is None:  # artifacts next to the sqlite file
+            with contextlib.suppress(MlflowException):  # created meanwhile: found below
+                store.create_experiment(client, name)
     return get_or_create(client, name)
 
 
@@ -117,7 +134,7 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
     """Log the record to MLflow; raises on failure with ``state`` saved up to the last stage."""
     from mlflow.entities import Metric, Param, RunTag
 
-    client = _client(record["tracking_uri"])
+    client = store.open_client(record["tracking_uri"])
 
     def done(stage: str) -> None:
         state.done.append(stage)
