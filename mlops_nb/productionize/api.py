@@ -247,6 +247,7 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
             stage / "train-output",
             steps.train_args(code, stage, out),
             cwd=nb.parent,
+            engine=o.engine,
         )
         try:
             if source.notebook_model is None:

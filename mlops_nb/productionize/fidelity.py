@@ -37,10 +37,17 @@ class FidelityReport:
 
 
 def start_probe(
-    python: str, service: Path, notebook_model: Path, out: Path, train_args: list[str], cwd: Path
+    python: str,
+    service: Path,
+    notebook_model: Path,
+    out: Path,
+    train_args: list[str],
+    cwd: Path,
+    engine: str | None = None,
 ) -> subprocess.Popen[str]:
     """Start train.py through the probe in a fresh interpreter. It retrains at once and waits for
-    ``notebook_model`` to appear (the kernel may still be running the notebook)."""
+    ``notebook_model`` to appear (the kernel may still be running the notebook). With ``engine``
+    it also chooses the served engine (``model/model.onnx``, ``model/engine.json``)."""
     cmd = [
         python,
         str(_PROBE),
@@ -50,6 +57,7 @@ def start_probe(
         str(notebook_model),
         "--out",
         str(out),
+        *(["--engine", engine] if engine else []),
         "--",
         *train_args,
     ]

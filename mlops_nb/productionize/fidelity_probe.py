@@ -59,7 +59,7 @@ def _pickle_modules(path: str) -> set[str]:
     return modules
 
 
-def _imports_of(path: Path, seen: set[Path] | None = None) -> set[str]:
+def imports_of(path: Path, seen: set[Path] | None = None) -> set[str]:
     """What importing ``path`` imports: its module-level imports (imports inside functions run
     only when called: features.py imports what only training needs inside ``program``), and
     those of the modules beside it that it imports."""
@@ -72,12 +72,15 @@ def _imports_of(path: Path, seen: set[Path] | None = None) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
     seen = (seen or set()) | {path}
+    local = set()
     for name in sorted(found):
         beside = path.with_name(f"{name}.py")
+        if beside.is_file() or (path.parent / name / "__init__.py").is_file():
+            local.add(name)  # shipped with the service, not installed
         if beside.is_file() and beside not in seen:
-            found |= _imports_of(beside, seen) - {name}
+            found |= imports_of(beside, seen)
             seen.add(beside)
-    return found
+    return found - local
 
 
 def _wait_for(path: Path, timeout: float = 1800.0) -> None:
@@ -261,6 +264,29 @@ def compare(prepared: dict[str, Any], notebook_model: Any, rtol: float) -> dict[
     return report
 
 
+def _engine(
+    requested: str | None, service: Path, model: Any, example: Any, reference: Any, state: Any
+) -> dict[str, Any] | None:
+    """Choose the served engine on the input example and the reference rows (engine.py), here
+    where the model and the features are already loaded."""
+    if not requested:
+        return None
+    import features
+    import pandas as pd
+
+    from mlops_nb.productionize.engine import EngineError, write_engine
+
+    rows = pd.concat([example, reference[list(example.columns)]], ignore_index=True)
+    model_dir = service / "model"
+    model_dir.mkdir(exist_ok=True)
+    try:
+        return dict(
+            write_engine(model_dir, model, features.transform(rows, state), requested).describe()
+        )
+    except EngineError as exc:
+        return {"error": str(exc)}
+
+
 def _qualname(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
@@ -271,6 +297,7 @@ def main() -> int:
     parser.add_argument("--notebook-model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rtol", type=float, default=1e-9)
+    parser.add_argument("--engine", default=None, help="also choose the served engine")
     parser.add_argument("train_args", nargs="*")
     args = parser.parse_args()
     service = Path(args.service)
@@ -283,6 +310,8 @@ def main() -> int:
     train_seconds = time.perf_counter() - started
     fitted = result["fitted"]
     prepared = prepare(fitted, result["model"], features.transform, args.rtol)
+    if args.engine and args.engine != "sklearn":
+        import mlops_nb.productionize.engine  # noqa: F401 - its imports, while the kernel runs
     _wait_for(Path(args.notebook_model))
     with open(args.notebook_model, "rb") as handle:
         notebook_model = pickle.load(handle)
@@ -293,7 +322,8 @@ def main() -> int:
     )
     example = example_rows[state.inputs].reset_index(drop=True)
     expected = notebook_model.predict(features.transform(example, state))
-    serving_modules = _pickle_modules(args.notebook_model) | _imports_of(service / "features.py")
+    engine = _engine(args.engine, service, notebook_model, example, result["reference"], state)
+    serving_modules = _pickle_modules(args.notebook_model) | imports_of(service / "features.py")
     serving_modules |= _pickle_modules(str(Path(args.out) / "features.pkl"))
     params = notebook_model.get_params(deep=True) if hasattr(notebook_model, "get_params") else {}
     unseeded = sorted(k for k, v in params.items() if k.endswith("random_state") and v is None)
@@ -305,6 +335,7 @@ def main() -> int:
             {
                 **report,
                 "example": json.loads(example.to_json(orient="records")),
+                **({"engine": engine} if engine is not None else {}),
                 "expected": _jsonable(expected),
                 "metrics": result["metrics"],
                 "notebook_metrics": notebook_metrics,

@@ -8,7 +8,6 @@ copied from this machine into ``wheels/native``."""
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import json
 import os
@@ -122,15 +121,13 @@ def feature_distributions(service: Path) -> list[str]:
     """Distributions the feature code needs beyond numpy and pandas: what ``features.py`` (and
     the runtime beside it) imports, and the modules its pickled state ``model/features.pkl``
     refers to."""
+    from mlops_nb.productionize.fidelity_probe import imports_of
+
     modules: set[str] = set()
     for name in ("features.py", "feature_runtime.py"):
         path = service / name
         if path.is_file():
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Import):
-                    modules.update(a.name.split(".")[0] for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    modules.add(node.module.split(".")[0])
+            modules |= imports_of(path)  # module level only; helper modules beside it shipped
     state = service / "model" / "features.pkl"
     if state.is_file():
         modules.update(_pickle_modules(state.read_bytes()))

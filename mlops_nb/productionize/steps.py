@@ -15,7 +15,7 @@ from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
 from mlops_nb.productionize.dataflow import DataFlow
-from mlops_nb.productionize.engine import choose_in_subprocess
+from mlops_nb.productionize.engine import EngineError, choose_in_subprocess
 from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.render import render_tree
 
@@ -150,7 +150,10 @@ def render_service(
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
     has_features = True
     # the served engine (writes model/model.onnx and model/engine.json): see engine.py
-    served = choose_in_subprocess(stage, engine)["engine"]
+    chosen = probe.get("engine") or choose_in_subprocess(stage, engine)
+    if "error" in chosen:
+        raise EngineError(chosen["error"])
+    served = chosen["engine"]
     needs_pandas = has_features or not ctx["numeric_only"]
     reqs = packaging.requirements(
         probe, needs_pandas, served, packaging.feature_distributions(stage)
