@@ -22,6 +22,10 @@ SUMMARY_KEYS = ("dataset_drift", "drift_share", "n_drifted", "n_columns", "colum
 COLUMN_KEYS = ("type", "stattest", "score", "threshold", "drifted")
 
 
+#: the most rows a generated service returns from /monitoring/sample and /reference
+SERVICE_MAX_ROWS = 10_000
+
+
 @dataclass(frozen=True)
 class ServiceClient:
     """Reads ``/monitoring/*`` from a running service over HTTP (httpx)."""
@@ -47,13 +51,14 @@ class ServiceClient:
         return body
 
     def sample(self, n: int) -> tuple[pd.DataFrame, int]:
-        """The ``n`` most recent inputs, and how many the service has seen."""
-        body = self._get("/monitoring/sample", n=n)
+        """The ``n`` most recent inputs (at most the service's cap), and how many it has seen."""
+        body = self._get("/monitoring/sample", n=min(n, SERVICE_MAX_ROWS))
         return pd.DataFrame.from_records(body.get("records") or []), int(body.get("total_seen", 0))
 
     def reference(self, n: int) -> tuple[pd.DataFrame, int]:
-        """``n`` rows of the reference sample shipped with the service, and its size."""
-        body = self._get("/monitoring/reference", n=n)
+        """``n`` rows (at most the service's cap) of the reference sample shipped with the
+        service, and its size."""
+        body = self._get("/monitoring/reference", n=min(n, SERVICE_MAX_ROWS))
         return pd.DataFrame.from_records(body.get("records") or []), int(body.get("total", 0))
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
