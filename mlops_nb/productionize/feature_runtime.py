@@ -139,31 +139,16 @@ class _Api:
         return run.recall(key, site)
 
     def fit(self, site: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        run = _run()
-        key = run.key(site)
-        if run.fitting:
-            result = obj.fit(*args, **kwargs)
-            run.state.learned[key] = _snapshot(obj)
-            return result
-        return run.recall(key, site)
+        """``obj.fit(...)``: at serving, the object fitted at training."""
+        return _fitting_call(site, obj, "fit", None, args, kwargs)
 
     def fit_transform(self, site: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        run = _run()
-        key = run.key(site)
-        if run.fitting:
-            result = obj.fit_transform(*args, **kwargs)
-            run.state.learned[key] = _snapshot(obj)
-            return result
-        return run.recall(key, site).transform(args[0])
+        """``obj.fit_transform(X)``: at serving, the training object's ``transform(X)``."""
+        return _fitting_call(site, obj, "fit_transform", "transform", args, kwargs)
 
     def fit_predict(self, site: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        run = _run()
-        key = run.key(site)
-        if run.fitting:
-            result = obj.fit_predict(*args, **kwargs)
-            run.state.learned[key] = _snapshot(obj)
-            return result
-        return run.recall(key, site).predict(args[0])
+        """``obj.fit_predict(X)``: at serving, the training object's ``predict(X)``."""
+        return _fitting_call(site, obj, "fit_predict", "predict", args, kwargs)
 
     def fitted(self, site: str, obj: Any) -> Any:
         """The object fitted at ``site`` (after ``x = obj.fit_transform(...)``)."""
@@ -574,6 +559,21 @@ def _array(value: Any) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # helpers
+
+
+def _fitting_call(
+    site: str, obj: Any, method: str, serving: str | None, args: Any, kwargs: Any
+) -> Any:
+    """A fit at training (the fitted object is saved, as it is now); at serving the saved
+    object itself, or its ``serving`` method on the first argument."""
+    run = _run()
+    key = run.key(site)
+    if run.fitting:
+        result = getattr(obj, method)(*args, **kwargs)
+        run.state.learned[key] = _snapshot(obj)
+        return result
+    saved = run.recall(key, site)
+    return saved if serving is None else getattr(saved, serving)(args[0])
 
 
 def _snapshot(obj: Any) -> Any:
