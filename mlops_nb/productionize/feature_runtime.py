@@ -20,7 +20,7 @@ import contextvars
 import copy
 import math
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -840,14 +840,3 @@ def _request_as(frame: pd.DataFrame, state: FeatureState) -> Any:
             **{str(meta.get("target_name") or "target"): target.to_numpy()}
         )
     return bunch
-
-
-def sample_rows(
-    raw: pd.DataFrame, labels: Sequence[Any] | None, n: int, seed: int = 0
-) -> pd.DataFrame:
-    """Held-out raw rows when known, else ``n`` rows drawn across the data."""
-    if labels:
-        return raw.loc[list(labels)]
-    if len(raw) <= n:
-        return raw
-    return raw.sample(n, random_state=seed)
