@@ -203,7 +203,7 @@ def generate(
         engineered=engineered or fp is None,
     )
     train_py = _train_source(
-        ex, flow, render, model_stmts, data_args, params, functions, engineered or fp is None
+        ex, flow, render, model_stmts, data_args, params, engineered or fp is None
     )
     specs = [
         _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
@@ -361,7 +361,6 @@ def _train_source(
     model_stmts: list[Stmt],
     data_args: list[DataArg],
     params: dict[str, Any],
-    feature_functions: list[str],
     engineered: bool,
 ) -> str:
     fp = flow.features
