@@ -87,6 +87,32 @@ describe('RunsModel', () => {
     expect(model.filtered).toBe(false);
   });
 
+  it('shows the rows of the latest request: a slower, older answer does not overwrite a sort', async () => {
+    // the fake sorts like the server: rmse = 1/(i+1), so descending rmse is run-0 first
+    const server = new FakeServer().on('runs', ({ params }) => {
+      const runs = [run(2), run(1), run(0)];
+      return page(params!.sort === 'metrics.rmse' ? [...runs].reverse() : runs);
+    });
+    const answers: (() => void)[] = [];
+    // every answer waits until the test releases it, so the older one can arrive last
+    const slow = {
+      request: <T>(path: string, options: any): Promise<T> =>
+        new Promise<T>(resolve => answers.push(() => resolve(server.request<T>(path, options)))),
+      blob: server.blob.bind(server)
+    };
+    const model = new RunsModel(slow);
+    const opened = model.setNotebook('a.ipynb');
+    const sorted = model.sortBy('metrics.rmse');
+    expect(model.shown).toEqual({ sort: 'start_time', order: 'desc' });
+    answers[1]();
+    await sorted;
+    answers[0]();
+    await opened;
+    expect(model.shown).toEqual({ sort: 'metrics.rmse', order: 'desc' });
+    expect(model.runs.map(r => r.name)).toEqual(['run-0', 'run-1', 'run-2']);
+    expect(model.loading).toBe(false);
+  });
+
   it('forgets runs and selection when another notebook opens', async () => {
     const model = new RunsModel(runsServer(3));
     await model.setNotebook('a.ipynb');

@@ -56,6 +56,10 @@ export class RunsModel extends Observable {
   selected = new Set<string>();
   sort: SortKey = 'start_time';
   order: Order = 'desc';
+  /** the order the listed rows are in: the sort of the answer shown, not of the last click */
+  shown: { sort: SortKey; order: Order } = { sort: 'start_time', order: 'desc' };
+  /** each request's ticket; an answer overtaken by a later request is dropped */
+  private ticket = 0;
   filter: IFilter = { status: null, tag: '', text: '' };
   varyingParams: string[] = [];
   paramNames: string[] = [];
@@ -214,14 +218,21 @@ export class RunsModel extends Observable {
     if (notebook === null) {
       return null;
     }
+    const ticket = ++this.ticket;
+    const current = (): boolean => notebook === this.notebook && ticket === this.ticket;
     this.loading = true;
     this.emit();
     const params = this.query(token);
+    const sort = { sort: this.sort, order: this.order };
     try {
       const page = await this.api.request<RunsPage>('runs', { params });
-      return notebook === this.notebook ? page : null;
+      if (!current()) {
+        return null;
+      }
+      this.shown = sort;
+      return page;
     } catch (error) {
-      if (notebook === this.notebook) {
+      if (current()) {
         const e = error instanceof ApiError ? error : new ApiError(0, String(error));
         const uri = e.body['tracking_uri'];
         this.error = {
@@ -232,7 +243,9 @@ export class RunsModel extends Observable {
       }
       return null;
     } finally {
-      this.loading = false;
+      if (ticket === this.ticket) {
+        this.loading = false;
+      }
       this.emit();
     }
   }

@@ -103,10 +103,12 @@ function MetricPicker(props: { model: RunsModel }): JSX.Element | null {
 
 function Header(props: { model: RunsModel; sortKey: SortKey; label: string; title?: string }): JSX.Element {
   const { model, sortKey } = props;
-  const active = model.sort === sortKey;
-  const arrow = active ? (model.order === 'desc' ? ' ▼' : ' ▲') : '';
+  // the header states the order of the rows shown (a click's order shows once its rows arrive)
+  const active = model.shown.sort === sortKey;
+  const descending = model.shown.order === 'desc';
+  const arrow = active ? (descending ? ' ▼' : ' ▲') : '';
   return (
-    <th aria-sort={active ? (model.order === 'desc' ? 'descending' : 'ascending') : 'none'} title={props.title}>
+    <th aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'} title={props.title}>
       <button className="mlops-nb-sort" onClick={() => void model.sortBy(sortKey)}>
         {props.label}
         {arrow}
