@@ -8,6 +8,7 @@ and returns a :class:`Capture` of params, metrics, fitted estimators and their t
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import numbers
 import re
@@ -290,20 +291,32 @@ def _instrument_print_arg(arg: ast.expr, label: str | None) -> ast.expr:
     return _instrument_value(arg, label)
 
 
+def _is_print(stmt: ast.stmt) -> bool:
+    value = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id == "print"
+    )
+
+
 def instrument_shown_metrics(tree: ast.Module) -> ast.Module:
     """Wrap the metric-like values a cell prints (``print(...)`` statements at the cell's top
     level) or shows (its last expression) in a call to :data:`HOOK`, which records the value and
     returns it unchanged. Only the cell's own top level: a print inside a loop or a function
-    would log one value of many."""
-    for index, stmt in enumerate(tree.body):
-        if not isinstance(stmt, ast.Expr):
+    would log one value of many.
+
+    Returns a new module; ``tree`` is left as it was (only the statements that may change are
+    copied, so a cell of plain assignments costs next to nothing)."""
+    body = list(tree.body)
+    for index, stmt in enumerate(body):
+        last = index == len(body) - 1
+        if not isinstance(stmt, ast.Expr) or not (last or _is_print(stmt)):
             continue
+        stmt = body[index] = copy.deepcopy(stmt)
         value = stmt.value
-        if (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Name)
-            and value.func.id == "print"
-        ):
+        if _is_print(stmt):
+            assert isinstance(value, ast.Call)
             label: str | None = None
             new_args: list[ast.expr] = []
             for arg in value.args:
@@ -314,9 +327,10 @@ def instrument_shown_metrics(tree: ast.Module) -> ast.Module:
                 new_args.append(_instrument_print_arg(arg, label))
                 label = None
             value.args = new_args
-        elif index == len(tree.body) - 1:
+        else:
             stmt.value = _instrument_value(value, None)
-    return ast.fix_missing_locations(tree)
+        ast.fix_missing_locations(stmt)
+    return ast.Module(body=body, type_ignores=list(tree.type_ignores))
 
 
 class ShownMetrics:

@@ -28,9 +28,10 @@ LISTENER_SETTLE = 2.0  # seconds flush() waits for "delivered" events after the 
 class WorkerClient:
     """One worker per kernel; :meth:`start` and :meth:`wake` never raise."""
 
-    def __init__(self, outbox: Outbox, home: Path) -> None:
+    def __init__(self, outbox: Outbox, home: Path, warm_uri: str | None = None) -> None:
         self.outbox = outbox
         self.home = home
+        self.warm_uri = warm_uri  # the store the worker opens while it waits for records
         self.outage: str | None = None
         self.failures: list[Event] = []
         self.start_error: str | None = None
@@ -61,7 +62,7 @@ class WorkerClient:
 
             ours, theirs = socket.socketpair()
             try:
-                proc = spawn(self.outbox, self.home, theirs)
+                proc = spawn(self.outbox, self.home, theirs, warm_uri=self.warm_uri)
             except OSError as exc:
                 ours.close()
                 if self.start_error is None:

@@ -187,8 +187,10 @@ class TrackMagics(Magics):
             key = word.lstrip("-").replace("-", "_")
             values[key] = next(it, None)
         if values:  # tracked cells only: the user's own `import mlflow` keeps its settings
+            spool = get_settings().spool_dir
             configure(**values)
-            reset_session()
+            if get_settings().spool_dir != spool:  # records name their store: one worker serves
+                reset_session()  # any store; only another outbox needs another worker
             get_session().start()
         settings = get_settings()
         print(f"tracking uri: {settings.tracking_uri}\nexperiment:   {settings.experiment}")

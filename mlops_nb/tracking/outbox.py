@@ -52,6 +52,8 @@ class DeliveryState:
 
     run_id: str | None = None
     experiment_id: str | None = None
+    artifact_uri: str | None = None
+    creating: bool = False  # a run was asked for: an interrupted attempt may have created it
     done: list[str] = field(default_factory=list)
     attempts: int = 0
     last_error: str | None = None

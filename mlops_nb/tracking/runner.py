@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
-import copy
 import inspect
 import sys
 from collections.abc import Callable
@@ -42,7 +41,7 @@ def execute(
     glob = shell.user_ns
     if observe is not None:
         try:
-            tree = instrument_shown_metrics(copy.deepcopy(tree))
+            tree = instrument_shown_metrics(tree)
         except Exception:  # capture never stops a cell from running as written
             observe = None
         else:

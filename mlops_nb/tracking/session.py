@@ -73,7 +73,7 @@ class TrackingSession:
     @property
     def client(self) -> WorkerClient:
         if self._client is None:
-            self._client = WorkerClient(self.outbox, self.home)
+            self._client = WorkerClient(self.outbox, self.home, get_settings().tracking_uri)
         return self._client
 
     writer = client  # the name the magics and tests used

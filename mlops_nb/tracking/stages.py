@@ -96,7 +96,15 @@ def _plotly_html(source: Path, target: Path) -> None:
         target.with_suffix(".error.txt").write_text(f"could not render HTML: {exc}")
 
 
-def _experiment_id(client: Any, name: str) -> str:
+_experiments: dict[tuple[str, str], str] = {}
+
+
+def _experiment_id(client: Any, name: str, *, fresh: bool = False) -> str:
+    """The id of experiment ``name``, looked up once per store and process (a backlog of 100
+    runs of one notebook asks once, not 100 times); ``fresh`` looks it up again."""
+    key = (client.tracking_uri, name)
+    if not fresh and key in _experiments:
+        return _experiments[key]
     from mlops_nb.experiments import get_or_create
 
     if store.sqlite_path(client.tracking_uri) is not None:
@@ -105,7 +113,20 @@ def _experiment_id(client: Any, name: str) -> str:
         if client.get_experiment_by_name(name) is None:  # artifacts next to the sqlite file
             with contextlib.suppress(MlflowException):  # created meanwhile: found below
                 store.create_experiment(client, name)
-    return get_or_create(client, name)
+    _experiments[key] = get_or_create(client, name)
+    return _experiments[key]
+
+
+def _still_active(client: Any, experiment_id: str) -> bool:
+    """Whether the experiment exists and is active (True when the store cannot say)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return bool(client.get_experiment(experiment_id).lifecycle_stage == "active")
+    except MlflowException as exc:
+        return store.classify(exc) is not store.Verdict.REJECTED  # gone: not active
+    except Exception:
+        return True
 
 
 class ParentNotDelivered(LookupError):
@@ -132,7 +153,7 @@ def _parent_from_record(client: Any, experiment_id: str, record_id: str | None) 
 
 def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> DeliveryState:
     """Log the record to MLflow; raises on failure with ``state`` saved up to the last stage."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     client = store.open_client(record["tracking_uri"])
 
@@ -141,41 +162,24 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
         state.save(folder)
 
     if "run" not in state.done:
-        state.experiment_id = state.experiment_id or _experiment_id(client, record["experiment"])
-        state.run_id = _find_run(client, state.experiment_id, record["record_id"])
-        if state.run_id is None:
-            tags = {**record["tags"], "mlops_nb.record_id": record["record_id"]}
-            parent = record.get("parent_run_id") or _parent_from_record(
-                client, state.experiment_id, record.get("parent_record_id")
-            )
-            if parent:
-                tags["mlflow.parentRunId"] = parent
-            run = client.create_run(
-                state.experiment_id,
-                start_time=record["start_time"],
-                tags=tags,
-                run_name=record.get("run_name"),
-            )
-            state.run_id = run.info.run_id
+        _create_run(client, folder, record, state)
         done("run")
     run_id = state.run_id
     assert run_id is not None
 
     if "data" not in state.done:
-        ctx_tags = json.loads((folder / "context_tags.json").read_text())
         stamp = record["end_time"]
         client.log_batch(
             run_id,
             metrics=[Metric(k, float(v), stamp, 0) for k, v in record["metrics"].items()],
             params=[Param(k, str(v)) for k, v in record["params"].items()],
-            tags=[RunTag(k, str(v)) for k, v in ctx_tags.items()],
         )
         done("data")
 
     if "artifacts" not in state.done:
         artifacts = folder / "artifacts"
         if artifacts.is_dir() and any(artifacts.iterdir()):
-            client.log_artifacts(run_id, str(artifacts))
+            store.log_artifacts(client, run_id, state.artifact_uri, artifacts)
         done("artifacts")
 
     if "inputs" not in state.done:
@@ -192,6 +196,46 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
         client.set_terminated(run_id, status=record["status"], end_time=record["end_time"])
         done("terminated")
     return state
+
+
+def _create_run(client: Any, folder: Path, record: dict[str, Any], state: DeliveryState) -> None:
+    """Create the record's run (with every tag: the record's and the prepared context's), or
+    find the one an interrupted attempt created. ``state.creating`` is saved before the store is
+    asked, so only a record whose earlier attempt got that far needs the search."""
+    experiment = record["experiment"]
+    state.experiment_id = state.experiment_id or _experiment_id(client, experiment)
+    if state.creating:
+        state.run_id = _find_run(client, state.experiment_id, record["record_id"])
+        if state.run_id is not None:
+            return
+    ctx_tags = json.loads((folder / "context_tags.json").read_text())
+    tags = {**record["tags"], **ctx_tags, "mlops_nb.record_id": record["record_id"]}
+    parent = record.get("parent_run_id") or _parent_from_record(
+        client, state.experiment_id, record.get("parent_record_id")
+    )
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    tags = {k: str(v) for k, v in tags.items()}
+    state.creating = True
+    state.save(folder)
+
+    def create(experiment_id: str) -> Any:
+        return client.create_run(
+            experiment_id,
+            start_time=record["start_time"],
+            tags=tags,
+            run_name=record.get("run_name"),
+        )
+
+    try:
+        run = create(state.experiment_id)
+    except Exception:
+        if _still_active(client, state.experiment_id):
+            raise
+        # the remembered experiment was deleted meanwhile: look it up again (restores it)
+        state.experiment_id = _experiment_id(client, experiment, fresh=True)
+        run = create(state.experiment_id)
+    state.run_id, state.artifact_uri = run.info.run_id, run.info.artifact_uri
 
 
 def _load_pickle(path: Path) -> Any:

@@ -83,20 +83,51 @@ def health(uri: str, timeout: float = 2.0) -> str | None:
 
 _opened: set[str] = set()
 _open_lock = threading.Lock()
+_clients: dict[str, Any] = {}
 
 
 def open_client(uri: str) -> Any:
-    """An ``MlflowClient`` for ``uri``, its store created first if needed (see module doc)."""
+    """The process's ``MlflowClient`` for ``uri`` (one per store), its store created first if
+    needed (see module doc)."""
+    client = _clients.get(uri)
+    if client is not None:
+        return client
     use_delivery_defaults()
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(uri)
-    if db is not None and uri not in _opened:
-        with _open_lock:
-            if uri not in _opened:
-                _initialise_sqlite(uri, db)
-                _opened.add(uri)
-    return MlflowClient(tracking_uri=uri)
+    with _open_lock:
+        if db is not None and uri not in _opened:
+            _initialise_sqlite(uri, db)
+            _opened.add(uri)
+        client = _clients[uri] = _clients.get(uri) or MlflowClient(tracking_uri=uri)
+    return client
+
+
+def warm_up(uri: str) -> None:
+    """Import MLflow and, when the store already exists, open it: what a worker does while it
+    waits for its first record. Creates nothing: a store that does not exist yet is created
+    when the first run is delivered to it."""
+    use_delivery_defaults()
+    import mlflow.tracking  # noqa: F401  (the import is the slow part: about a second)
+
+    db = sqlite_path(uri)
+    if db is None or db.is_file():
+        open_client(uri)
+
+
+def log_artifacts(client: Any, run_id: str, artifact_uri: str | None, folder: Path) -> None:
+    """Log the files under ``folder`` as the run's artifacts. A run whose artifact location is
+    a local folder (the default next to a sqlite store) is written through MLflow's artifact
+    repository for that location directly, which saves the run lookup ``client.log_artifacts``
+    makes; any other location (a server's proxied artifacts, object stores) goes through the
+    client."""
+    if artifact_uri and (artifact_uri.startswith("file:") or artifact_uri.startswith("/")):
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        get_artifact_repository(artifact_uri).log_artifacts(str(folder))
+        return
+    client.log_artifacts(run_id, str(folder))
 
 
 def _initialise_sqlite(uri: str, db: Path) -> None:

@@ -30,6 +30,9 @@ from mlops_nb.tracking.outbox import Outbox
 log = logging.getLogger("mlops_nb")
 LOG_FILE = "worker.log"
 IDLE_POLL = 5.0  # how often an idle worker looks for records queued by other processes
+#: the worker runs at a lower CPU priority than its kernel: on a busy machine delivery yields to
+#: the cells the user is waiting for (on an idle core it runs at full speed all the same)
+NICENESS = 10
 OUTAGE_AFTER = 3  # transient failures in a row (the store answers but cannot take records)
 MAX_BACKOFF = 30.0
 
@@ -47,11 +50,19 @@ def log_path(home: Path) -> Path:
 
 
 def spawn(
-    outbox: Outbox, home: Path, channel: socket.socket | None = None
+    outbox: Outbox,
+    home: Path,
+    channel: socket.socket | None = None,
+    *,
+    warm_uri: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a worker in its own session (a kernel interrupt or shutdown spares it)."""
+    """Start a worker in its own session (a kernel interrupt or shutdown spares it). With
+    ``warm_uri``, it imports MLflow and opens that store (if it exists) before the first record
+    arrives."""
     command = [sys.executable, "-m", "mlops_nb.tracking.worker", "--spool", str(outbox.root)]
     command += ["--home", str(home)]
+    if warm_uri:
+        command += ["--warm-uri", warm_uri]
     if channel is not None:
         command += ["--channel-fd", str(channel.fileno())]
     with open(log_path(home), "ab") as logfile:
@@ -194,12 +205,19 @@ class Channel:
             log.info("kernel gone: delivering what is queued, then exiting")
 
 
-def run(outbox: Outbox, home: Path, channel: Channel, grace: float) -> int:
+def run(
+    outbox: Outbox, home: Path, channel: Channel, grace: float, warm_uri: str | None = None
+) -> int:
     """Deliver until the kernel is gone and the outbox is empty (or the grace period ends)."""
     from mlops_nb.tracking import store
 
     store.use_delivery_defaults()
     outbox.remove_stale_temporaries()
+    if warm_uri:
+        try:
+            store.warm_up(warm_uri)
+        except Exception as exc:  # delivery will say what is wrong with the store
+            log.info("could not open %s yet: %s", warm_uri, exc)
     drainer = Drainer(outbox, channel.send, home)
     deadline: float | None = None
     while True:
@@ -230,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     parser.add_argument("--channel-fd", type=int, help="socket to the kernel that started it")
     parser.add_argument("--once", action="store_true", help="no kernel: deliver, then exit")
+    parser.add_argument("--warm-uri", help="import MLflow and open this store before any record")
     args = parser.parse_args(argv)
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,
@@ -240,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     grace = float(os.environ.get("MLOPS_NB_EXIT_FLUSH_TIMEOUT", "30"))
     channel = Channel(None if args.once else args.channel_fd)
     log.info("started for %s (kernel %s)", args.spool, "attached" if channel.open else "none")
-    code = run(Outbox(Path(args.spool)), Path(args.home), channel, grace)
+    code = run(Outbox(Path(args.spool)), Path(args.home), channel, grace, args.warm_uri)
     log.info("exiting (%s)", "outbox empty" if code == 0 else "grace period over, runs queued")
     return code
 

@@ -83,26 +83,53 @@ def test_sync_delivers_once_then_nothing(isolated: Path) -> None:
     assert all(r.data.metrics == {"loss": 0.5} for r in runs)
 
 
-def test_resume_does_not_duplicate_a_created_run(isolated: Path) -> None:
-    """A crash after the run was created but before state.json said so: found by record id."""
+def test_resume_does_not_duplicate_a_created_run(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store created the run but its answer never arrived (a dropped connection, a killed
+    worker): the next attempt finds the run by record id instead of creating a second one."""
     uri = f"sqlite:///{isolated / 'store.db'}"
     box = Outbox(isolated / "spool")
     folder = box.put(record(uri), {})
-    rec = Outbox.read(folder)
-    from mlops_nb.tracking import stages as deliver
+    from mlflow.tracking import MlflowClient
 
-    deliver.prepare(folder, rec)
-    state = DeliveryState()
-    state = deliver.deliver(folder, rec, state)
-    # forget progress, as if the process died right after creating the run
-    DeliveryState().save(folder)
+    created: list[str] = []
+    original = MlflowClient.create_run
+
+    def create_then_lose_the_answer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        created.append(original(self, *args, **kwargs).info.run_id)
+        raise ConnectionError("connection reset after the run was created")
+
+    monkeypatch.setattr(MlflowClient, "create_run", create_then_lose_the_answer)
+    first = delivery.process(box, folder)
+    assert first.status is delivery.Status.QUEUED and len(created) == 1
+    monkeypatch.setattr(MlflowClient, "create_run", original)
     report = delivery.sync(box)
-    assert len(report.delivered) == 1
+    assert len(report.delivered) == 1 and report.delivered[0].run_id == created[0]
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("outbox-test").experiment_id])
+    assert [r.info.run_id for r in runs] == created
+    assert runs[0].data.metrics == {"loss": 0.5} and runs[0].info.status == "FINISHED"
+
+
+def test_an_experiment_deleted_between_two_deliveries_is_restored(isolated: Path) -> None:
+    """The delivering process remembers experiment ids; one deleted meanwhile is looked up again
+    (and restored), so the next run still arrives, in it."""
+    uri = f"sqlite:///{isolated / 'store.db'}"
+    box = Outbox(isolated / "spool")
+    box.put(record(uri, run_name="first"), {})
+    assert len(delivery.sync(box).delivered) == 1
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name("outbox-test").experiment_id])
-    assert len(runs) == 1 and runs[0].info.run_id == state.run_id
+    experiment_id = client.get_experiment_by_name("outbox-test").experiment_id
+    client.delete_experiment(experiment_id)
+    box.put(record(uri, run_name="second"), {})
+    report = delivery.sync(box)
+    assert [o.record["run_name"] for o in report.delivered] == ["second"] and report.ok
+    assert client.get_experiment(experiment_id).lifecycle_stage == "active"
+    runs = client.search_runs([experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["first", "second"]
 
 
 def test_unreachable_server_keeps_records_queued(tmp_path: Path) -> None:
