@@ -66,7 +66,7 @@ def spawn(
     if channel is not None:
         command += ["--channel-fd", str(channel.fileno())]
     with open(log_path(home), "ab") as logfile:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=logfile,
@@ -75,6 +75,10 @@ def spawn(
             close_fds=True,
             pass_fds=(channel.fileno(),) if channel is not None else (),
         )
+    with contextlib.suppress(OSError):  # from its first instruction on
+        niceness = os.getpriority(os.PRIO_PROCESS, 0) + NICENESS
+        os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
+    return proc
 
 
 def deliver_detached(outbox: Outbox, home: Path) -> None:
@@ -216,6 +220,7 @@ def run(
     if warm_uri:
         try:
             store.warm_up(warm_uri)
+            log.info("ready: MLflow imported")
         except Exception as exc:  # delivery will say what is wrong with the store
             log.info("could not open %s yet: %s", warm_uri, exc)
     drainer = Drainer(outbox, channel.send, home)
@@ -250,8 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="no kernel: deliver, then exit")
     parser.add_argument("--warm-uri", help="import MLflow and open this store before any record")
     args = parser.parse_args(argv)
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

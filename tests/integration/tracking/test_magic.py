@@ -234,11 +234,15 @@ def test_mlops_config_overrides_store_and_experiment(ip: Any, isolated: Path) ->
     from mlflow.tracking import MlflowClient
 
     from mlops_nb import config
+    from mlops_nb.tracking.session import get_session
 
     other = f"sqlite:///{isolated / 'other.db'}"
+    worker = get_session().client.pid
     try:
         ip.run_line_magic("mlops", f"config --tracking-uri {other} --experiment chosen")
         tracked(ip, "rate = 3\nerror_rate = 0.25")
+        # records name their store: the same worker (MLflow already imported) delivers there
+        assert get_session().client.pid == worker is not None
     finally:
         config.configure(tracking_uri=None, experiment=None)
     client = MlflowClient(other)

@@ -99,6 +99,9 @@ def test_artifacts_go_next_to_the_sqlite_store(isolated: Path) -> None:
     run = MlflowClient(uri).get_run(report.delivered[0].run_id or "")
     assert run.info.artifact_uri.startswith(str(isolated / "db" / "mlruns"))
     assert (Path(run.info.artifact_uri) / "note.txt").read_text() == "located"
+    client = MlflowClient(uri)  # and MLflow finds them where it looks
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["note.txt"]
+    assert Path(client.download_artifacts(run.info.run_id, "note.txt")).read_text() == "located"
     assert (isolated / "db" / "mlflow.db.lock").exists()
     assert list((isolated / "elsewhere").iterdir()) == []
 
@@ -119,6 +122,29 @@ def test_worker_outlives_the_process_that_started_it(isolated: Path) -> None:
     assert box.counts() == Counts(queued=0, failed=0)
     log = (home / "worker.log").read_text()
     assert "kernel gone" in log and "outbox empty" in log and "Traceback" not in log
+
+
+def test_worker_yields_cpu_to_its_kernel_and_creates_no_store_while_warming_up(
+    isolated: Path,
+) -> None:
+    """The worker runs niced (a busy machine serves the kernel's cells first) and, before any
+    record, imports MLflow without creating the store it was told about."""
+    db = isolated / "not-yet" / "mlflow.db"
+    db.parent.mkdir()
+    home = isolated / "home"
+    ours, theirs = socket.socketpair()
+    proc = worker.spawn(Outbox(isolated / "spool"), home, theirs, warm_uri=f"sqlite:///{db}")
+    theirs.close()
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) > os.getpriority(os.PRIO_PROCESS, 0)
+        deadline = time.monotonic() + 120
+        while "ready" not in (home / "worker.log").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "ready: MLflow imported" in (home / "worker.log").read_text()
+        assert list(db.parent.iterdir()) == []
+    finally:
+        ours.close()
+    assert proc.wait(timeout=60) == 0
 
 
 def test_worker_gives_up_after_its_grace_period(tmp_path: Path) -> None:
