@@ -96,15 +96,18 @@ def _plotly_html(source: Path, target: Path) -> None:
         target.with_suffix(".error.txt").write_text(f"could not render HTML: {exc}")
 
 
-_experiments: dict[tuple[str, str], str] = {}
+_EXPERIMENT_TTL = 30.0
+_experiments: dict[tuple[str, str], tuple[float, str]] = {}
 
 
 def _experiment_id(client: Any, name: str, *, fresh: bool = False) -> str:
-    """The id of experiment ``name``, looked up once per store and process (a backlog of 100
-    runs of one notebook asks once, not 100 times); ``fresh`` looks it up again."""
+    """The id of experiment ``name``, remembered for a while per store and process (a backlog
+    of 100 runs of one notebook asks once, not 100 times; an experiment renamed in the UI is
+    seen again within ``_EXPERIMENT_TTL`` s); ``fresh`` looks it up now."""
     key = (client.tracking_uri, name)
-    if not fresh and key in _experiments:
-        return _experiments[key]
+    hit = _experiments.get(key)
+    if not fresh and hit is not None and time.monotonic() - hit[0] < _EXPERIMENT_TTL:
+        return hit[1]
     from mlops_nb.experiments import get_or_create
 
     if store.sqlite_path(client.tracking_uri) is not None:
@@ -113,8 +116,9 @@ def _experiment_id(client: Any, name: str, *, fresh: bool = False) -> str:
         if client.get_experiment_by_name(name) is None:  # artifacts next to the sqlite file
             with contextlib.suppress(MlflowException):  # created meanwhile: found below
                 store.create_experiment(client, name)
-    _experiments[key] = get_or_create(client, name)
-    return _experiments[key]
+    experiment_id = get_or_create(client, name)
+    _experiments[key] = (time.monotonic(), experiment_id)
+    return experiment_id
 
 
 def _still_active(client: Any, experiment_id: str) -> bool:

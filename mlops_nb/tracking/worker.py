@@ -30,9 +30,8 @@ from mlops_nb.tracking.outbox import Outbox
 log = logging.getLogger("mlops_nb")
 LOG_FILE = "worker.log"
 IDLE_POLL = 5.0  # how often an idle worker looks for records queued by other processes
-#: the worker runs at a lower CPU priority than its kernel: on a busy machine delivery yields to
-#: the cells the user is waiting for (on an idle core it runs at full speed all the same)
-NICENESS = 10
+#: where Linux's SCHED_BATCH is missing, the worker runs this much nicer than its kernel
+NICENESS = 5
 OUTAGE_AFTER = 3  # transient failures in a row (the store answers but cannot take records)
 MAX_BACKOFF = 30.0
 
@@ -75,10 +74,22 @@ def spawn(
             close_fds=True,
             pass_fds=(channel.fileno(),) if channel is not None else (),
         )
-    with contextlib.suppress(OSError):  # from its first instruction on
-        niceness = os.getpriority(os.PRIO_PROCESS, 0) + NICENESS
-        os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
+    yield_to_kernel(proc.pid)  # from its first instruction on
     return proc
+
+
+def yield_to_kernel(pid: int) -> None:
+    """Schedule the worker as a batch process: woken by a cell, it does not preempt the kernel
+    that is still finishing that cell (Linux would otherwise favour the waking process), yet it
+    keeps its fair share of the CPU, so delivery does not starve on a busy machine. Without
+    SCHED_BATCH (macOS), a mildly lower priority instead."""
+    try:
+        if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_BATCH"):
+            os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0))
+        else:
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+    except OSError:
+        log.debug("could not lower the worker's priority", exc_info=True)
 
 
 def deliver_detached(outbox: Outbox, home: Path) -> None:
