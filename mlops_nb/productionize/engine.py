@@ -452,7 +452,11 @@ def write_engine(
     model_dir: Path, model: Any, X_sample: Any, requested: str = "auto"
 ) -> EngineChoice:
     """Choose the engine; write ``model_dir/model.onnx`` (when ONNX) and ``engine.json``."""
-    choice = choose_engine(model, X_sample, requested)
+    return save_choice(model_dir, choose_engine(model, X_sample, requested))
+
+
+def save_choice(model_dir: Path, choice: EngineChoice) -> EngineChoice:
+    """Write a made choice: ``model_dir/model.onnx`` (when ONNX) and ``engine.json``."""
     onnx_path = model_dir / "model.onnx"
     onnx_path.unlink(missing_ok=True)
     if choice.onnx_bytes is not None:
