@@ -167,6 +167,7 @@ def generate(
             _feature_program(ex, fp, aliases, paths)
         )
         x_fit, y_fit = fp.x_fit, fp.y_fit
+        model_input = _model_input(x_fit, aliases, paths, ex.fit.stmt.cell.number)
         evaluation = fp.evaluation
         model_stmts = fp.model_stmts
         cells = fp.cells
@@ -176,6 +177,7 @@ def generate(
             _engineered_program(ex, paths)
         )
         x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
+        model_input = f"_X = {x_fit}"
         evaluation = None
         cells = sorted({s.cell.number for s in ex.statements if not _is_def(s)})
     data_dests = {a.dest for a in data_args}
@@ -196,6 +198,7 @@ def generate(
         parameter_names=sorted(program_params),
         body=textwrap.indent("\n".join(program_lines), "    ") if program_lines else "    pass",
         x_fit=x_fit,
+        model_input=model_input,
         y_fit=y_fit,
         x_eval=eval_x,
         y_eval=eval_y,
@@ -260,6 +263,22 @@ def _feature_program(
     imports = [s.source for s in fp.imports if s.binds & needed]
     training = [s.source for s in fp.imports if not s.binds & needed]
     return lines, functions, imports, list(fp.parameters), training
+
+
+def _model_input(source: str, aliases: Aliases, paths: _Paths, cell: int) -> str:
+    """``_X = <the fit's input>`` in its fitting/serving form: ``X[:300]`` in ``fit(X[:300], y)``
+    selects training rows, so at serving it is every request row; a transformer fitted inside
+    the argument (``fit(scaler.fit_transform(X), y)``) records its state like any other."""
+    assign = ast.parse(f"_X = ({source})").body[0]
+    new = rewrite_statement(
+        assign,
+        tag=f"cell{cell}-fit",
+        aliases=aliases,
+        primary=None,
+        constant=paths.constant(cell),
+        serving=True,
+    )
+    return unparse(new)
 
 
 def _names_in(source: str) -> set[str]:

@@ -17,8 +17,8 @@ sample, and compared with the model's own ``predict``/``predict_proba``:
 Numeric inputs are converted in double precision first (exact for linear models, scalers and
 trees), then in single precision. ``auto`` serves ONNX when one conversion passes, else scikit-learn
 with the reason; ``onnx`` raises :class:`EngineError` instead of falling back; ``sklearn`` skips the
-conversion. :func:`write_engine` is the adapter productionize calls: it writes ``model.onnx`` and
-``engine.json`` into the service's ``model/`` folder.
+conversion. :func:`save_choice` writes a choice into the service's ``model/`` folder
+(``model.onnx``, ``engine.json``); productionize's fidelity probe chooses where the model is loaded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -463,90 +462,3 @@ def save_choice(model_dir: Path, choice: EngineChoice) -> EngineChoice:
         onnx_path.write_bytes(choice.onnx_bytes)
     (model_dir / "engine.json").write_text(json.dumps(choice.describe(), indent=2))
     return choice
-
-
-def model_inputs(service: Path, reference: Any) -> Any:
-    """The model's inputs for raw reference rows: ``features.py`` of the service when it has one
-    (``transform(raw, load_state(model/features.pkl))``, or the older ``build_features(raw)``)."""
-    if not (service / "features.py").is_file():
-        return reference
-    import importlib.util
-    import sys
-
-    sys.path.insert(0, str(service))
-    try:
-        module_spec = importlib.util.spec_from_file_location("features", service / "features.py")
-        assert module_spec is not None and module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        if hasattr(module, "transform") and hasattr(module, "load_state"):
-            state = module.load_state(service / "model" / "features.pkl")
-            return module.transform(reference, state)
-        return module.build_features(reference)
-    finally:
-        sys.path.remove(str(service))
-
-
-def choose_in_subprocess(service: Path, requested: str = "auto") -> dict[str, Any]:
-    """Run :func:`main` for a service directory in a fresh interpreter; returns engine.json's
-    content. Raises :class:`EngineError` when ``requested`` is ``onnx`` and cannot be honoured."""
-    import subprocess
-    import sys
-
-    if requested not in REQUESTS:
-        raise ConfigError(f"--engine {requested!r}: choose one of {', '.join(REQUESTS)}")
-    run = subprocess.run(
-        [sys.executable, "-m", "mlops_nb.productionize.engine", str(service), requested],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise EngineError(
-            "choosing the engine failed: " + (run.stderr.strip().splitlines() or ["no output"])[-1]
-        )
-    result: dict[str, Any] = json.loads(lines[-1])
-    if "error" in result:
-        raise EngineError(result["error"])
-    return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mlops_nb.productionize.engine SERVICE_DIR [auto|onnx|sklearn]``: choose and
-    write the engine of a service directory (run in a fresh process: the conversion libraries stay
-    out of the caller, and ``features.py`` is imported in isolation). Prints engine.json."""
-    import pickle
-    import sys
-
-    import pandas as pd
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    service = Path(args[0])
-    requested = args[1] if len(args) > 1 else "auto"
-    model_dir = service / "model"
-    with (model_dir / "model.pkl").open("rb") as handle:
-        model = pickle.load(handle)  # the service's own model, digest-checked by productionize
-    schema_file = model_dir / "schema.json"
-    columns = json.loads(schema_file.read_text())["columns"] if schema_file.is_file() else []
-    strings = {c["name"]: str for c in columns if c.get("type") == "string"}
-    # string columns stay strings ("1", "2" would otherwise be read as numbers)
-    reference = pd.read_csv(model_dir / "reference.csv", dtype=strings or None)
-    example_file = model_dir / "input_example.json"
-    if example_file.is_file():  # the parity check covers the rows the smoke test posts too
-        records = json.loads(example_file.read_text())["records"]
-        reference = pd.concat([pd.DataFrame.from_records(records), reference], ignore_index=True)
-    try:
-        sample = model_inputs(service, reference)
-        if sample is reference and getattr(model, "feature_names_in_", None) is None:
-            sample = reference.to_numpy()  # a model fitted on an array takes one
-        choice = write_engine(model_dir, model, sample, requested)
-    except EngineError as exc:
-        print(json.dumps({"error": str(exc)}))
-        return 1
-    print(json.dumps(choice.describe()))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
