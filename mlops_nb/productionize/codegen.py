@@ -373,6 +373,18 @@ class _ConstantPaths(ast.NodeTransformer):
         return self.replace(node) or node
 
 
+def _called_functions(uses: set[str], defined: dict[str, Stmt], moved: set[str]) -> set[str]:
+    found: set[str] = set()
+    todo = [n for n in uses if n in defined and n not in moved]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        todo += [n for n in defined[name].uses if n in defined and n not in moved]
+    return found
+
+
 def _train_source(
     ex: Extraction,
     flow: DataFlow,
@@ -391,9 +403,11 @@ def _train_source(
         if _is_def(s)
     }
     moved = {getattr(s.node, "name", "") for s in (fp.functions if fp and not engineered else [])}
-    local_functions = [
-        s.source for n, s in defined_functions.items() if n in model_uses and n not in moved
-    ]
+    # notebook functions the model code calls (FunctionTransformer(add_ratio), a scorer), with the
+    # functions they call in turn; their imports go into train.py too
+    local_names = _called_functions(model_uses, defined_functions, moved)
+    local_functions = [s.source for n, s in defined_functions.items() if n in local_names]
+    needed = model_uses.union(*(defined_functions[n].uses for n in local_names))
     from_features = sorted(model_uses & moved)
     data_dests = {a.dest for a in data_args}
     train_params = [
@@ -404,7 +418,7 @@ def _train_source(
     flags = [
         _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
     ]
-    import_stmts = [s for s in ex.all_statements if _is_import(s) and s.binds & model_uses]
+    import_stmts = [s for s in ex.all_statements if _is_import(s) and s.binds & needed]
     imports = [s.source for s in import_stmts]
     import_binds = set().union(*(s.binds for s in import_stmts)) if import_stmts else set()
     from_names = sorted(

@@ -39,6 +39,9 @@ REQUESTS = ("auto", "onnx", "sklearn")
 PROBA_TOLERANCE = 1e-5  # absolute, per class probability
 VALUE_TOLERANCE = 1e-6  # regression: |onnx - model| <= VALUE_TOLERANCE * max(1, |model|)
 PARITY_ROWS = 2000  # rows of the sample the parity check uses (at most)
+#: classes whose probabilities lie this close to the highest count as tied; the first one wins,
+#: as scikit-learn's argmax does (forests' votes tie exactly, ONNX's float32 sums do not)
+TIE_TOLERANCE = PROBA_TOLERANCE
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
@@ -125,6 +128,7 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
         except Exception as exc:  # the converters raise many kinds: each is a reason to fall back
             reasons.append(f"{spec.dtypes_label()}: {_first_line(exc)}")
             continue
+        outputs = _label_rule(model, sample, outputs)
         # skl2onnx may rename inputs (e.g. "/" -> "_"); the graph's names are the ones to feed
         spec = _Candidate(
             InputSpec(spec.input.mode, names, spec.input.dtypes, spec.input.columns), spec.precision
@@ -380,7 +384,11 @@ def check_parity(
             else f"predictions differ by up to {diff:.3g} on {rows} reference rows"
         )
         return Parity(rows, passed, None, diff, VALUE_TOLERANCE, detail)
-    labels = _labels(got[0], model)
+    if outputs.get("labels_from") == "probabilities":
+        classes = np.asarray(_final_estimator(model).classes_)
+        labels = classes[first_max(np.asarray(got[1]), TIE_TOLERANCE)].tolist()
+    else:
+        labels = _labels(got[0], model)
     want = expected.tolist()
     pairs = zip(labels, want, strict=True)
     mismatched = sum(1 for a, b in pairs if type(a) is not type(b) or a != b)
@@ -393,7 +401,12 @@ def check_parity(
     labels_ok = mismatched == 0 and len(labels) == len(want)
     passed = labels_ok and diff <= PROBA_TOLERANCE
     if passed:
-        detail = f"identical labels on {rows} reference rows" + (
+        ties = (
+            " (classes tied in probability go to the first, as in the model)"
+            if outputs.get("labels_from") == "probabilities"
+            else ""
+        )
+        detail = f"identical labels on {rows} reference rows{ties}" + (
             f", probabilities within {PROBA_TOLERANCE:g} (max difference {diff:.2g})"
             if outputs["probabilities"]
             else ""
@@ -403,6 +416,32 @@ def check_parity(
     else:
         detail = f"probabilities differ by up to {diff:.3g} (tolerance {PROBA_TOLERANCE:g})"
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
+
+
+def first_max(proba: np.ndarray, tolerance: float) -> np.ndarray:
+    """Per row, the first class whose probability is within ``tolerance`` of the highest."""
+    top = proba.max(axis=1, keepdims=True)
+    return np.argmax(proba >= top - tolerance, axis=1)
+
+
+def _label_rule(model: Any, X: Any, outputs: dict[str, str | None]) -> dict[str, Any]:
+    """Serve a classifier's label from its ONNX probabilities (ties to the first class) when
+    the model's own ``predict`` is the first highest of its ``predict_proba`` on ``X``: then an
+    exact tie in the model (votes of a forest) is not broken by float32 rounding in ONNX."""
+    if outputs["kind"] != "classifier" or not outputs.get("probabilities"):
+        return outputs
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+            predicted = np.asarray(model.predict(X))
+        classes = np.asarray(_final_estimator(model).classes_)
+        agrees = bool(np.array_equal(classes[np.argmax(proba, axis=1)], predicted))
+    except Exception:  # a model whose predict_proba cannot run here keeps ONNX's labels
+        return outputs
+    if not agrees:
+        return outputs
+    return {**outputs, "labels_from": "probabilities", "tie_tolerance": TIE_TOLERANCE}
 
 
 def _labels(raw: Any, model: Any) -> list[Any]:

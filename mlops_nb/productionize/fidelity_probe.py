@@ -320,6 +320,7 @@ def main() -> int:
     args = parser.parse_args()
     service = Path(args.service)
     sys.path.insert(0, str(service))
+    import feature_runtime
     import features
     import train
 
@@ -330,8 +331,11 @@ def main() -> int:
     fitted = result["fitted"]
     prepared = prepare(fitted, result["model"], features.transform, args.rtol)
     state = fitted.state
+    # the input example: held-out rows, else rows training kept (not ones its filters dropped)
     example_rows = (
-        fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
+        fitted.raw.loc[list(fitted.heldout)[:5]]
+        if fitted.heldout
+        else feature_runtime.training_rows(fitted).head(5)
     )
     example = example_rows[state.inputs].reset_index(drop=True)
     engine_rows = _engine_rows(args.engine, example, result["reference"], state)

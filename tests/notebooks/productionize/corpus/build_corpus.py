@@ -675,6 +675,72 @@ ORACLE_PRED = search.predict(X_test)
     evaluated_on="held-out",
 )
 
+notebook(
+    "apply_lambda_dummies",
+    [
+        md("# Titanic: row-wise features, an imputer on two columns, dummies of every text column"),
+        code(
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import LabelEncoder\nfrom sklearn.impute import SimpleImputer\nfrom sklearn.ensemble import ExtraTreesClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf = df.drop(columns=['PassengerId', 'Name', 'Ticket', 'Cabin'])\ndf['Sex'] = LabelEncoder().fit_transform(df['Sex'])\nnum_cols = ['Age', 'Fare']\nimp = SimpleImputer(strategy='median')\ndf[num_cols] = imp.fit_transform(df[num_cols])\ndf['rich'] = np.where(df['Fare'] > df['Fare'].quantile(0.75), 1, 0)\ndf['fare_per_year'] = df.apply(lambda r: r['Fare'] / (r['Age'] + 1), axis=1)\ndf['party'] = [s + p for s, p in zip(df['SibSp'], df['Parch'])]\ndf = pd.get_dummies(df)"
+        ),
+        code(
+            "X = df.drop('Survived', axis=1)\ny = df.Survived\nX_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)\nm = ExtraTreesClassifier(n_estimators=40, random_state=0).fit(X_tr, y_tr)\nm.score(X_te, y_te)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_te.index]
+ORACLE_PRED = m.predict(X_te)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "function_transformer",
+    [
+        md("# A notebook function inside the Pipeline"),
+        code(
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.compose import ColumnTransformer\nfrom sklearn.ensemble import HistGradientBoostingClassifier\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import Pipeline\nfrom sklearn.preprocessing import FunctionTransformer, OneHotEncoder"
+        ),
+        code(
+            "def add_log_fare(frame):\n    frame = frame.copy()\n    frame['log_fare'] = np.log1p(frame['Fare'])\n    return frame\n\ndf = pd.read_csv('titanic.csv')\nX = df[['Pclass', 'Sex', 'Age', 'Fare', 'Embarked']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, random_state=2)"
+        ),
+        code(
+            "ct = ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore', sparse_output=False), ['Sex', 'Embarked'])], remainder='passthrough')\npipe = Pipeline([('fe', FunctionTransformer(add_log_fare)), ('ct', ct), ('hgb', HistGradientBoostingClassifier(max_iter=60, random_state=0))])\npipe.fit(X_train, y_train)\npipe.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = pipe.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "cross_validated_fit_all",
+    [
+        md("# Cross-validate, then fit on every row with an age"),
+        code(
+            "import pandas as pd\nfrom sklearn.model_selection import cross_val_score\nfrom sklearn.neighbors import KNeighborsClassifier\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv').dropna(subset=['Age'])\nX = df[['Age', 'Fare', 'Pclass']]\ny = df['Survived']\nknn = make_pipeline(StandardScaler(), KNeighborsClassifier(7))\nprint(cross_val_score(knn, X, y, cv=5).mean())\nknn.fit(X, y)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').dropna(subset=['Age']).iloc[::5]
+ORACLE_PRED = knn.predict(X.iloc[::5])
+""",
+    inputs=["Pclass", "Age", "Fare"],
+    fidelity="identical",
+    evaluated_on="drawn",
+)
+
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
 
 import numpy as np
