@@ -150,8 +150,17 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
                 spec.precision,
             )
         reasons.append(f"{spec.dtypes_label()}: {parity.detail}")
-    reason = "; ".join(reasons) if reasons else "no input layout could be derived from the sample"
+    reason = _summary(reasons) if reasons else "no input layout could be derived from the sample"
     return EngineChoice("sklearn", f"ONNX not used: {reason}"[:1000])
+
+
+def _summary(reasons: list[str]) -> str:
+    """``layout: why`` per layout tried, the same why said once with the layouts it stopped."""
+    by_why: dict[str, list[str]] = {}
+    for reason in reasons:
+        layout, _, why = reason.partition(": ")
+        by_why.setdefault(why, []).append(layout)
+    return "; ".join(f"{why} ({', '.join(layouts)})" for why, layouts in by_why.items())
 
 
 @dataclass(frozen=True)

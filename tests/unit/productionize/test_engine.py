@@ -233,3 +233,15 @@ def test_labels_stay_onnx_s_own_when_predict_is_not_the_argmax_of_predict_proba(
     assert (proba_argmax != model.predict(X_CLS)).sum() > 0  # the two disagree on some rows
     choice = choose_engine(model, X_CLS)
     assert "labels_from" not in choice.outputs
+
+
+def test_a_model_without_a_converter_says_why_once_with_the_layouts_tried() -> None:
+    from sklearn.compose import TransformedTargetRegressor
+
+    model = TransformedTargetRegressor(regressor=Ridge(), func=np.log1p, inverse_func=np.expm1).fit(
+        X_REG.abs(), Y_REG
+    )
+    choice = choose_engine(model, X_REG.abs())
+    assert choice.engine == "sklearn"
+    assert choice.reason.count("TransformedTargetRegressor") == 1, choice.reason
+    assert "matrix input, float64" in choice.reason and "columns input, float32" in choice.reason
