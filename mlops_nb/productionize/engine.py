@@ -387,10 +387,10 @@ def check_parity(
         allowed = VALUE_TOLERANCE * np.maximum(1.0, np.abs(theirs))
         passed = bool(np.all(np.abs(ours - theirs) <= allowed))
         detail = (
-            f"predictions on {rows} reference rows within {VALUE_TOLERANCE:g} * max(1, |y|) "
+            f"predictions on {rows} sample rows within {VALUE_TOLERANCE:g} * max(1, |y|) "
             f"(max difference {diff:.2g})"
             if passed
-            else f"predictions differ by up to {diff:.3g} on {rows} reference rows"
+            else f"predictions differ by up to {diff:.3g} on {rows} sample rows"
         )
         return Parity(rows, passed, None, diff, VALUE_TOLERANCE, detail)
     if outputs.get("labels_from") == "probabilities":
@@ -415,7 +415,7 @@ def check_parity(
             if outputs.get("labels_from") == "probabilities"
             else ""
         )
-        detail = f"identical labels on {rows} reference rows{ties}" + (
+        detail = f"identical labels on {rows} sample rows{ties}" + (
             f", probabilities within {PROBA_TOLERANCE:g} (max difference {diff:.2g})"
             if outputs["probabilities"]
             else ""

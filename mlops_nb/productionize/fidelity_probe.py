@@ -238,6 +238,7 @@ def prepare(fitted: Any, model: Any, transform: Any, rtol: float) -> dict[str, A
     return {
         "report": report,
         "x_served": x_served,
+        "requests": requests,
         "x_notebook": x_notebook,
         "retrained": model.predict(x_served),
         "scores": (method, ours),
@@ -264,14 +265,16 @@ def compare(prepared: dict[str, Any], notebook_model: Any, rtol: float) -> dict[
     return report
 
 
-def _engine_rows(requested: str | None, example: Any, reference: Any, state: Any) -> Any:
-    """The model inputs the engine is chosen on: the input example and the reference rows."""
+def _engine_rows(requested: str | None, state: Any, *frames: Any) -> Any:
+    """The model inputs the engine is chosen on: the input example, the reference rows and the
+    rows the fidelity check compares (held-out rows, when the notebook holds some out)."""
     if not requested:
         return None
     import features
     import pandas as pd
 
-    rows = pd.concat([example, reference[list(example.columns)]], ignore_index=True)
+    columns = list(frames[0].columns)
+    rows = pd.concat([frame[columns] for frame in frames], ignore_index=True)
     return features.transform(rows, state)
 
 
@@ -338,7 +341,9 @@ def main() -> int:
         else feature_runtime.training_rows(fitted).head(5)
     )
     example = example_rows[state.inputs].reset_index(drop=True)
-    engine_rows = _engine_rows(args.engine, example, result["reference"], state)
+    engine_rows = _engine_rows(
+        args.engine, state, example, result["reference"], prepared["requests"]
+    )
     # while the kernel still runs: the engine for train.py's model, kept only when the notebook's
     # model turns out to be the very same fitted object (byte-identical pickle)
     early = _choose(args.engine, result["model"], engine_rows)
