@@ -741,6 +741,30 @@ ORACLE_PRED = knn.predict(X.iloc[::5])
     evaluated_on="drawn",
 )
 
+notebook(
+    "pick_best_of_loop",
+    [
+        md("# Three models, keep the best"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.tree import DecisionTreeClassifier"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\nX = df[['Pclass', 'SibSp', 'Parch', 'Fare']].copy()\nX['Age'] = df['Age'].fillna(df['Age'].median())\nX['female'] = (df['Sex'] == 'female').astype(int)\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=11)"
+        ),
+        code(
+            "models = {\n    'logistic': LogisticRegression(max_iter=2000),\n    'tree': DecisionTreeClassifier(max_depth=4, random_state=0),\n    'forest': RandomForestClassifier(n_estimators=60, max_depth=6, random_state=0),\n}\nscores = {}\nfor name, model in models.items():\n    model.fit(X_train, y_train)\n    scores[name] = model.score(X_test, y_test)\npd.Series(scores).sort_values()"
+        ),
+        code("best = models[max(scores, key=scores.get)]\nprint('best:', best)"),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = best.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
 
 import numpy as np
