@@ -23,6 +23,7 @@ puts each target next to its peer:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -234,22 +235,22 @@ def rf_fit(ip: Any, fits: int) -> None:
 
 
 def wait_visible(uri: str, name: str, timeout: float = 180.0) -> float:
-    """Seconds until run ``name`` is FINISHED in the store (polled every 10 ms)."""
-    from mlflow.tracking import MlflowClient
+    """Seconds until run ``name`` is FINISHED in the sqlite store (polled every 10 ms).
 
-    client = MlflowClient(uri)
+    Read with ``sqlite3`` in read-only mode, not with an MLflow client: opening a store that the
+    worker is still creating would make this probe race the worker's schema migration (the very
+    race the store lock prevents among mlops-nb's own processes)."""
+    import sqlite3
+
+    db = uri[len("sqlite:///") :]
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         try:
-            experiments = [e.experiment_id for e in client.search_experiments()]
-            runs = (
-                client.search_runs(experiments, f"attributes.run_name = '{name}'")
-                if experiments
-                else []
-            )
-        except Exception:  # the store is being created by the worker
-            runs = []
-        if runs and runs[0].info.status == "FINISHED":
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                row = conn.execute("SELECT status FROM runs WHERE name = ?", (name,)).fetchone()
+        except sqlite3.Error:  # not created yet, or being created
+            row = None
+        if row and row[0] == "FINISHED":
             return time.perf_counter() - started
         time.sleep(0.01)
     raise TimeoutError(name)
