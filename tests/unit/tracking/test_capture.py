@@ -167,3 +167,19 @@ def test_no_model_option(sk_ns: dict[str, Any]) -> None:
     cap = run_cell("tree = DecisionTreeClassifier().fit(X, y)", sk_ns, models=False)
     assert cap.models == []
     assert "max_depth" in cap.params
+
+
+def test_model_requirements_are_pinned_from_this_environment() -> None:
+    """A scikit-learn model's pins need no scan of every installed distribution (the cell pays
+    for it); a package installed under another name (``yaml`` from PyYAML) is still found."""
+    from importlib import metadata
+
+    from mlops_nb.tracking import recorder
+
+    recorder._installed_distributions.cache_clear()
+    pins = recorder._requirements(frozenset({"sklearn"}))
+    assert f"scikit-learn=={metadata.version('scikit-learn')}" in pins
+    assert recorder._installed_distributions.cache_info().misses == 0
+    assert f"PyYAML=={metadata.version('PyYAML')}" in recorder._requirements(
+        frozenset({"sklearn", "yaml"})
+    )
