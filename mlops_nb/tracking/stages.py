@@ -78,6 +78,7 @@ def _git_state(folder: Path) -> Any:
     """``context.git_state``, reused for a few seconds: a backlog of runs from one notebook
     folder is prepared without four git processes per run."""
     now = time.monotonic()
+    folder = folder.resolve()  # "." is another folder after a chdir
     hit = _git_cache.get(folder)
     if hit is None or now - hit[0] > _GIT_TTL:
         hit = (now, context.git_state(folder))

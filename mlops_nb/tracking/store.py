@@ -105,15 +105,15 @@ def open_client(uri: str) -> Any:
 
 
 def warm_up(uri: str) -> None:
-    """Import MLflow and, when the store already exists, open it: what a worker does while it
-    waits for its first record. Creates nothing: a store that does not exist yet is created
-    when the first run is delivered to it."""
+    """Import what delivering to ``uri`` needs: what a worker does while it waits for its first
+    record (the imports are the slow part: about a second). The store itself is not touched:
+    opening a sqlite file that another process (the MLflow UI, a script) is creating would race
+    that process's schema migration; it is opened when the first record is delivered."""
     use_delivery_defaults()
-    import mlflow.tracking  # noqa: F401  (the import is the slow part: about a second)
+    import mlflow.tracking
 
-    db = sqlite_path(uri)
-    if db is None or db.is_file():
-        open_client(uri)
+    if sqlite_path(uri) is not None:
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 
 def log_artifacts(client: Any, run_id: str, artifact_uri: str | None, folder: Path) -> None:
