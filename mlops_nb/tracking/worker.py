@@ -56,8 +56,8 @@ def spawn(
     warm_uri: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a worker in its own session (a kernel interrupt or shutdown spares it). With
-    ``warm_uri``, it imports MLflow and opens that store (if it exists) before the first record
-    arrives."""
+    ``warm_uri``, it imports what delivering to that store needs before the first record
+    arrives (the store itself is opened by the first delivery)."""
     command = [sys.executable, "-m", "mlops_nb.tracking.worker", "--spool", str(outbox.root)]
     command += ["--home", str(home)]
     if warm_uri:
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     parser.add_argument("--channel-fd", type=int, help="socket to the kernel that started it")
     parser.add_argument("--once", action="store_true", help="no kernel: deliver, then exit")
-    parser.add_argument("--warm-uri", help="import MLflow and open this store before any record")
+    parser.add_argument("--warm-uri", help="import what delivering here needs, early")
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
