@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -308,9 +307,19 @@ def visibility(ip: Any, work: Path, tries: int) -> None:
 # -- 5. sync ------------------------------------------------------------------------------------
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run ``command``; its wall time, its own CPU time (``wait4``: not that of other children
+    reaped meanwhile, such as workers that stopped) and its output. Fails if it fails."""
+    with tempfile.TemporaryFile("w+") as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    assert proc.returncode == 0, text
+    return wall, usage.ru_utime + usage.ru_stime, text
 
 
 def sync_hundred(ip: Any, work: Path, repeats: int) -> None:
@@ -337,23 +346,19 @@ def sync_hundred(ip: Any, work: Path, repeats: int) -> None:
         finally:
             worker_client.WorkerClient.wake = original  # type: ignore[method-assign]
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLOPS_NB_SPOOL_DIR": str(spool)}
-        c, t = children_cpu(), time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "mlops_nb.cli", "sync"], env=env, capture_output=True, text=True
-        )
-        ours.append(time.perf_counter() - t)
-        ours_cpu.append(children_cpu() - c)
-        assert done.returncode == 0 and "100 delivered" in done.stdout, done.stdout + done.stderr
+        wall, cpu, text = measured([sys.executable, "-m", "mlops_nb.cli", "sync"], env)
+        assert "100 delivered" in text, text
+        ours.append(wall)
+        ours_cpu.append(cpu)
         peer_uri = f"sqlite:///{work / f'sync-peer-{r}.db'}"
         code = (
             "import mlflow\n"
             f"mlflow.set_tracking_uri({peer_uri!r}); mlflow.set_experiment('peer')\n"
             "for _ in range(100):\n" + "\n".join("    " + line for line in FLUENT_CELL.split("\n"))
         )
-        c, t = children_cpu(), time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-        peer.append(time.perf_counter() - t)
-        peer_cpu.append(children_cpu() - c)
+        wall, cpu, _ = measured([sys.executable, "-c", code])
+        peer.append(wall)
+        peer_cpu.append(cpu)
     row(
         "mlops-nb sync of 100 queued runs (new process)",
         f"{med(ours):.1f} s wall, {med(ours_cpu):.1f} s CPU",
