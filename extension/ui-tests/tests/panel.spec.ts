@@ -13,6 +13,8 @@ const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
 const NOTEBOOK = 'nb/01_quickstart.ipynb';
 const PARAMS_CELL = 2;
 const FOREST_CELL = 10;
+/** a three-step pipeline the harness writes (tests/ui/test_panel_ui.py): check fails in cell #3 */
+const PIPELINE_NOTEBOOK = 'pipe/step.ipynb';
 
 test.use({ autoGoto: true, viewport: { width: 1600, height: 1000 } });
 
@@ -111,6 +113,57 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await shot(page, '03b-sorted-parallel');
   });
 
+  await test.step('promoting a tracked run from its row shows each gate, the version and the alias', async () => {
+    const rows = panel(page).locator('.mlops-nb-run');
+    await rows.filter({ hasText: 'baseline' }).getByRole('button', { name: 'promote baseline' }).click();
+    const box = panel(page).getByTestId('promote-run');
+    await expect(box.getByTestId('promote-run-name')).toHaveText('baseline');
+    const form = box.getByTestId('promote-form');
+    await expect(form.getByLabel('model name')).toHaveValue('01_quickstart'); // the notebook's name
+    await expect(form.getByLabel('alias')).toHaveValue('champion');
+    await form.getByLabel('requirements').fill('accuracy>=0.9');
+    await form.getByRole('button', { name: 'Promote' }).click();
+    const verdict = box.getByTestId('promotion-verdict');
+    await expect(verdict).toHaveText('Promoted: 01_quickstart version 1 is now @champion', { timeout: 180_000 });
+    const gate = box.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'passed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✓');
+    await expect(gate.getByTestId('gate-value')).toHaveText(/^0\.9\d*$/);
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.9');
+    await expect(box.getByTestId('promotion-why')).toContainText('PROMOTED: @champion moved from no version to version 1');
+    await shot(page, '03c-promoted');
+  });
+
+  await test.step('a run that fails its gate is registered but the alias does not move', async () => {
+    const forest = panel(page)
+      .locator('.mlops-nb-run')
+      .filter({ has: page.locator('[data-param=min_samples_leaf]', { hasText: /^\d+$/ }) });
+    const name = (await forest.first().locator('.mlops-nb-run-name').textContent()) ?? '';
+    await forest.first().getByRole('button', { name: `promote ${name}` }).click();
+    const box = panel(page).getByTestId('promote-run');
+    await expect(box.getByTestId('promote-run-name')).toHaveText(name);
+    await expect(box.getByTestId('promotion')).toHaveCount(0); // the last promotion is forgotten
+    const form = box.getByTestId('promote-form');
+    await form.getByLabel('requirements').fill('accuracy>=0.999');
+    await form.getByRole('button', { name: 'Promote' }).click();
+    await expect(box.getByTestId('promotion-verdict')).toHaveText(
+      'Not promoted: 01_quickstart version 2 (@champion stays on version 1)', { timeout: 180_000 });
+    const gate = box.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'failed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✗');
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.999');
+    await expect(box.getByTestId('promotion-why')).toContainText('NOT PROMOTED: threshold failed; @champion stays on version 1');
+    await shot(page, '03d-promotion-refused');
+    // the Models tab agrees: version 1 holds @champion, version 2 failed its gates
+    await panel(page).getByRole('tab', { name: 'Models' }).click();
+    await panel(page).getByTestId('models-table').getByText('01_quickstart').click();
+    await expect(panel(page).getByTestId('version-1')).toContainText('@champion');
+    await expect(panel(page).getByTestId('version-2')).toContainText('✗ failed');
+    await panel(page).getByRole('tab', { name: 'Runs' }).click();
+    await box.getByRole('button', { name: 'Close' }).click();
+    await expect(box).toHaveCount(0);
+  });
+
   await test.step('comparing the two forest runs shows the parameter, metric and code differences', async () => {
     const forest = panel(page)
       .locator('.mlops-nb-run')
@@ -195,5 +248,48 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(report).toBeVisible({ timeout: 120_000 });
     await expect(report).toHaveAttribute('srcdoc', /mean radius/);
     await shot(page, '10-drift-report');
+  });
+
+  await test.step('the pipeline next to a notebook: its DAG, each step\'s state, the failing cell', async () => {
+    await page.notebook.openByPath(PIPELINE_NOTEBOOK);
+    await expect(panel(page).getByTestId('panel-notebook')).toHaveText(PIPELINE_NOTEBOOK);
+    await panel(page).getByRole('tab', { name: 'Pipeline' }).click();
+    const dag = panel(page).getByTestId('pipeline-dag');
+    const node = (step: string) => dag.locator(`.mlops-nb-dag-node[data-step=${step}]`);
+    await expect(dag.locator('.mlops-nb-dag-node')).toHaveCount(3, { timeout: 60_000 });
+    await expect(dag.locator('.mlops-nb-dag-edge')).toHaveCount(2); // prepare -> train -> check
+    for (const step of ['prepare', 'train', 'check']) {
+      await expect(node(step)).toHaveAttribute('data-state', 'never-run');
+    }
+    await panel(page).getByRole('button', { name: 'Run pipeline' }).click();
+    const job = panel(page).getByTestId('pipeline-job');
+    await expect(job).toHaveAttribute('data-state', /succeeded|failed/, { timeout: 300_000 });
+    await expect(node('prepare')).toHaveAttribute('data-state', 'finished');
+    await expect(node('train')).toHaveAttribute('data-state', 'finished');
+    await expect(node('check')).toHaveAttribute('data-state', 'failed');
+    await expect(node('prepare').locator('.mlops-nb-dag-state')).toHaveText('finished');
+    const failure = panel(page).locator('[data-testid=step-failure][data-step=check]');
+    await expect(failure.locator('strong')).toHaveText('check failed in cell #3');
+    await expect(failure.locator('.mlops-nb-cell-source')).toHaveText('raise ValueError(f"boom {x}")');
+    await expect(failure.locator('pre.mlops-nb-error')).toContainText('boom 1');
+    await shot(page, '11-pipeline-failed-step');
+  });
+
+  await test.step('a rerun takes the unchanged steps from the cache and runs the failed one again', async () => {
+    const dag = panel(page).getByTestId('pipeline-dag');
+    const node = (step: string) => dag.locator(`.mlops-nb-dag-node[data-step=${step}]`);
+    const steps = panel(page).getByTestId('pipeline-steps');
+    await expect(steps.locator('tr[data-step=prepare] td').nth(2)).toHaveText('cached'); // the cache column
+    await panel(page).getByRole('button', { name: 'Run pipeline' }).click();
+    // the live states of this run's events (before them: "queued", never the last run's states)
+    await expect(node('prepare')).toHaveAttribute('data-state', 'cached', { timeout: 120_000 });
+    await expect(node('train')).toHaveAttribute('data-state', 'cached');
+    await expect(node('check')).toHaveAttribute('data-state', 'failed', { timeout: 300_000 });
+    await expect(panel(page).getByTestId('pipeline-job')).toHaveAttribute('data-state', /succeeded|failed/);
+    await expect(steps.locator('tr[data-step=train] td').nth(4)).toHaveText('unchanged, outputs present');
+    await expect(panel(page).locator('[data-testid=step-failure][data-step=check] strong')).toHaveText(
+      'check failed in cell #3'
+    );
+    await shot(page, '12-pipeline-rerun-cached');
   });
 });
