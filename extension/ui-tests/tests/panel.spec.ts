@@ -3,7 +3,9 @@
  * see the runs (the parameters that differ, the metrics, a chart), change the forest's depth in
  * its cell and run it again, compare the two forest runs (parameter diff, metric deltas, the code
  * diff, the figures), productionize, start the service, watch its drift go from "collecting
- * traffic" to a verdict in the notebook's own drift widget.
+ * traffic" to a verdict in the notebook's own drift widget. Also: promote a run from its row
+ * (a passing and a failing gate), and the Pipeline tab of a three-step pipeline.yaml (its DAG,
+ * each step's state, the failing cell, the cached steps of a rerun).
  * Each step asserts what the page shows; screenshots of each state go to $MLOPS_NB_ARTIFACTS.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
@@ -32,7 +34,7 @@ async function headers(page: IJupyterLabPageFixture): Promise<string[]> {
   return (await cells.allTextContents()).map(t => t.replace(/[▲▼]/g, '').trim());
 }
 
-test('track, see runs, compare two, productionize, serve, drift', async ({ page }) => {
+test('track, see runs, promote, compare two, productionize, serve, drift, pipeline', async ({ page }) => {
   await test.step('the panel says what to do while the notebook has no runs', async () => {
     await page.notebook.openByPath(NOTEBOOK);
     await page.sidebar.openTab('mlops-nb-panel');
@@ -251,8 +253,11 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
   });
 
   await test.step('the pipeline next to a notebook: its DAG, each step\'s state, the failing cell', async () => {
-    await page.notebook.openByPath(PIPELINE_NOTEBOOK);
-    await expect(panel(page).getByTestId('panel-notebook')).toHaveText(PIPELINE_NOTEBOOK);
+    // opened through the command (the sidebar shows the panel, not the file browser)
+    await page.evaluate(async path => {
+      await (window as any).jupyterapp.commands.execute('docmanager:open', { path });
+    }, PIPELINE_NOTEBOOK);
+    await expect(panel(page).getByTestId('panel-notebook')).toHaveText(PIPELINE_NOTEBOOK, { timeout: 30_000 });
     await panel(page).getByRole('tab', { name: 'Pipeline' }).click();
     const dag = panel(page).getByTestId('pipeline-dag');
     const node = (step: string) => dag.locator(`.mlops-nb-dag-node[data-step=${step}]`);
