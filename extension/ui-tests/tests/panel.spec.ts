@@ -269,6 +269,7 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
     await panel(page).getByRole('button', { name: 'Run pipeline' }).click();
     const job = panel(page).getByTestId('pipeline-job');
     await expect(job).toHaveAttribute('data-state', /succeeded|failed/, { timeout: 300_000 });
+    await expect(job).toHaveText('failed at check');
     await expect(node('prepare')).toHaveAttribute('data-state', 'finished');
     await expect(node('train')).toHaveAttribute('data-state', 'finished');
     await expect(node('check')).toHaveAttribute('data-state', 'failed');
@@ -277,6 +278,8 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
     await expect(failure.locator('strong')).toHaveText('check failed in cell #3');
     await expect(failure.locator('.mlops-nb-cell-source')).toHaveText('raise ValueError(f"boom {x}")');
     await expect(failure.locator('pre.mlops-nb-error')).toContainText('boom 1');
+    // paths in the library's message are relative to the root, as in the file browser
+    await expect(failure.locator('pre.mlops-nb-error')).toContainText('executed notebook kept at pipe/out/check.ipynb');
     await shot(page, '11-pipeline-failed-step');
   });
 
@@ -290,7 +293,7 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
     await expect(node('prepare')).toHaveAttribute('data-state', 'cached', { timeout: 120_000 });
     await expect(node('train')).toHaveAttribute('data-state', 'cached');
     await expect(node('check')).toHaveAttribute('data-state', 'failed', { timeout: 300_000 });
-    await expect(panel(page).getByTestId('pipeline-job')).toHaveAttribute('data-state', /succeeded|failed/);
+    await expect(panel(page).getByTestId('pipeline-job')).toHaveText('failed at check');
     await expect(steps.locator('tr[data-step=train] td').nth(4)).toHaveText('unchanged, outputs present');
     await expect(panel(page).locator('[data-testid=step-failure][data-step=check] strong')).toHaveText(
       'check failed in cell #3'
