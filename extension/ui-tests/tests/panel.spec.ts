@@ -56,7 +56,7 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
     await expect(rows.nth(1)).toContainText('baseline');
     await expect(rows.first().locator('a')).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
     // the first metrics are columns; each run's value is in its row
-    expect(await headers(page)).toEqual(expect.arrayContaining(['Status', 'Run', 'accuracy', 'f1', 'roc_auc']));
+    await expect.poll(() => headers(page)).toEqual(expect.arrayContaining(['Status', 'Run', 'accuracy', 'f1', 'roc_auc']));
     await expect(rows.first().locator('[data-metric=accuracy]')).toHaveText(/^0\.9\d*$/);
     const chart = panel(page).getByTestId('chart-over-time');
     await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -99,8 +99,15 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
   await test.step('sorting by a metric and filtering by text happen across all runs', async () => {
     await panel(page).getByRole('button', { name: /^accuracy/ }).click();
     await expect(panel(page).locator('th[aria-sort=descending]')).toContainText('accuracy');
-    const values = (await panel(page).locator('.mlops-nb-run [data-metric=accuracy]').allTextContents()).map(Number);
-    expect(values).toEqual([...values].sort((a, b) => b - a));
+    // read again until the rows are those of the sorted answer (never one read after the click)
+    const accuracies = async () =>
+      (await panel(page).locator('.mlops-nb-run [data-metric=accuracy]').allTextContents()).map(Number);
+    await expect
+      .poll(async () => {
+        const values = await accuracies();
+        return values.length === 3 && values.every((v, i) => i === 0 || values[i - 1] >= v);
+      })
+      .toBe(true);
     await panel(page).getByLabel('search runs').fill('baseline');
     await panel(page).getByRole('button', { name: 'Filter' }).click();
     await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(1);
@@ -187,9 +194,9 @@ test('track, see runs, promote, compare two, productionize, serve, drift, pipeli
     await expect(changed.locator('[data-side=right]')).toContainText('n_jobs=1, min_samples_leaf=2');
     const figures = compare.getByTestId('compare-figure');
     await expect(figures).toHaveCount(2, { timeout: 30_000 });
-    for (const img of await figures.all()) {
-      expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(100);
-    }
+    await expect
+      .poll(() => figures.evaluateAll((els: HTMLImageElement[]) => Math.min(...els.map(el => el.naturalWidth))))
+      .toBeGreaterThan(100);
     await shot(page, '04-compare');
   });
 
