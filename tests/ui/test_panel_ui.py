@@ -93,3 +93,5 @@ def test_panel_renders_1000_runs_benchmark(built: None, tmp_path: Path) -> None:
     figures = json.loads((ARTIFACTS / "panel-bench.json").read_text())
     assert figures["runs_in_experiment"] == 1000
     assert len(figures["open_notebook_to_first_page_ms"]["all"]) == 3
+    assert len(figures["compare_10_runs_rendered_ms"]["all"]) == 3
+    assert figures["first_render_after_server_start_ms"] > 0

@@ -95,7 +95,10 @@ test('panel first render with 1,000 runs', async ({ page }) => {
   await page.sidebar.openTab('mlops-nb-panel');
   await expect(page.locator('#mlops-nb-panel [data-testid=panel-notebook]')).toHaveText('no notebook open');
   const cold = await timeOpen(page, 'nb/bench.ipynb', 'bench-0999');
-  await page.notebook.openByPath('nb/01_quickstart.ipynb');
+  // through the command: the sidebar shows the panel, not the file browser openByPath clicks in
+  await page.evaluate(async () => {
+    await (window as any).jupyterapp.commands.execute('docmanager:open', { path: 'nb/01_quickstart.ipynb' });
+  });
   await expect(page.locator('#mlops-nb-panel [data-testid=panel-notebook]')).toHaveText('nb/01_quickstart.ipynb');
   const open: number[] = [];
   const refresh: number[] = [];
