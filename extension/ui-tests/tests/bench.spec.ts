@@ -105,7 +105,7 @@ async function timeCompare(page: IJupyterLabPageFixture, index: number, expected
 async function panelFiles(page: IJupyterLabPageFixture): Promise<{ name: string; bytes: number }[]> {
   return page.evaluate(() =>
     (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
-      .filter(e => e.name.includes('/labextensions/mlops-nb/static/'))
+      .filter(e => e.name.includes('/extensions/mlops-nb/static/'))
       .map(e => ({ name: e.name.split('/').pop()!.split('?')[0], bytes: e.decodedBodySize }))
   );
 }
