@@ -61,9 +61,23 @@ class OnnxEngine:
         self.columns: list[str] = inputs["columns"]
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, int]]] = {}
         outputs = description["outputs"]
-        self.output = [outputs["label"]]
+        # labels from the probabilities, ties to the first class (as the model's own argmax)
+        self.tie: float | None = (
+            outputs["tie_tolerance"]
+            if outputs.get("labels_from") == "probabilities" and classes
+            else None
+        )
+        self.output = [outputs["probabilities"] if self.tie is not None else outputs["label"]]
         self.regressor = outputs["kind"] == "regressor"
         self.classes = classes
+        # columns where the model itself refuses a missing value (ONNX would answer anyway)
+        refused = description.get("refuses_missing", [])
+        self.refused_feeds: list[tuple[str, int | None, str]] = [
+            (self.names[0], i, self.columns[i] if self.columns else str(i))
+            if self.mode == "matrix"
+            else (self.names[i], None, self.columns[i])
+            for i in refused
+        ]
         plain = (
             classes
             and all(type(c) is type(classes[0]) for c in classes)
@@ -111,7 +125,21 @@ class OnnxEngine:
             )
         return out
 
+    def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
+        missing = [
+            column
+            for name, position, column in self.refused_feeds
+            if np.isnan(feeds[name][:, position] if position is not None else feeds[name]).any()
+        ]
+        if missing:
+            raise PredictionError(
+                f"the model does not accept a missing value in {', '.join(missing)} "
+                "(the notebook's model raises on it too)"
+            )
+
     def run(self, feeds: dict[str, np.ndarray]) -> list[Any]:
+        if self.refused_feeds:
+            self._refuse_missing(feeds)
         try:
             result = self.session.run(self.output, feeds)[0]
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -121,6 +149,10 @@ class OnnxEngine:
             if not np.all(np.isfinite(values)):
                 raise PredictionError("the model produced a non-finite prediction for this input")
             return list(values.astype(np.float64).tolist())
+        if self.tie is not None and self.classes is not None:
+            top = result.max(axis=1, keepdims=True)
+            chosen = np.argmax(result >= top - self.tie, axis=1)
+            return [self.classes[i] for i in chosen.tolist()]
         labels = result.ravel().tolist()
         if self.lookup is not None:
             return [self.lookup.get(_key(v), v) for v in labels]
