@@ -9,20 +9,57 @@ the same sampled frames and column kinds, only when it is asked for (``DriftResu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from mlops_nb.monitoring.distributions import distribution
 from mlops_nb.monitoring.errors import DriftDataError
-from mlops_nb.monitoring.frames import as_frame, check_current, normalize
+from mlops_nb.monitoring.frames import ColumnSpec, as_frame, check_current, normalize
 from mlops_nb.monitoring.profile import ReferenceProfile, prepare_side, reference_profile
 from mlops_nb.monitoring.result import DriftResult, ReportSource
 from mlops_nb.monitoring.sampling import DEFAULT_SEED, resolve_cap, sample_rows
-from mlops_nb.monitoring.stats import ColumnDrift, dataset_verdict, run_test
+from mlops_nb.monitoring.stats import SHARE_THRESHOLD, ColumnValues, dataset_verdict, run_test
 
-SHARE_THRESHOLD = 0.5
 MAX_PLOTS = 40  # distributions kept for the widget: drifted columns first
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """The outcome of one column's test (the shape of the summary's ``columns`` entries)."""
+
+    name: str
+    kind: str
+    role: str
+    stattest: str
+    score: float
+    threshold: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "type": self.kind,
+            "role": self.role,
+            "stattest": self.stattest,
+            "score": self.score,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+        }
+
+
+def column_drift(spec: ColumnSpec, ref: ColumnValues, cur: ColumnValues) -> ColumnDrift:
+    """Run the column's default test (:func:`.stats.run_test`) and name the outcome."""
+    result = run_test(ref, cur)
+    return ColumnDrift(
+        spec.name,
+        spec.kind,
+        spec.role,
+        result.stattest,
+        result.score,
+        result.threshold,
+        result.drifted,
+    )
 
 
 def compare_frames(
@@ -55,7 +92,7 @@ def compare_frames(
     cur_norm = normalize(sampled, specs)
     cur_values = prepare_side(cur_norm, specs, "current")
 
-    results = [run_test(profile.values[s.name], cur_values[s.name]) for s in specs]
+    results = [column_drift(s, profile.values[s.name], cur_values[s.name]) for s in specs]
     plotted = sorted(results, key=lambda r: not r.drifted)[:MAX_PLOTS]
     distributions = {
         r.name: distribution(profile.values[r.name], cur_values[r.name]) for r in plotted
@@ -81,7 +118,7 @@ def build_summary(
 ) -> dict[str, Any]:
     """The plain-dict summary; the same keys as a service's ``GET /monitoring/drift``."""
     return {
-        **dataset_verdict(results, SHARE_THRESHOLD),
+        **dataset_verdict([r.drifted for r in results]),
         "reference_rows": reference_rows,
         "current_rows": current_rows,
         "columns": {r.name: r.to_dict() for r in results},

@@ -17,11 +17,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from mlops_nb.monitoring.errors import DriftDataError
+from mlops_nb.monitoring.stats import integer_kind
 
 Kind = Literal["num", "cat"]
 Role = Literal["feature", "target", "prediction"]
 
-INTEGER_CARDINALITY_LIMIT = 10  # Evidently 0.7: integer columns with <= 10 values are categorical
 TEXT_UNIQUE_SHARE = 0.5  # Evidently 0.7: string columns with more distinct values are free text
 
 
@@ -74,7 +74,7 @@ def infer_kind(series: pd.Series) -> Kind | str:
     if pd.api.types.is_float_dtype(dtype):
         return "num"
     if pd.api.types.is_integer_dtype(dtype):
-        return "cat" if series.nunique() <= INTEGER_CARDINALITY_LIMIT else "num"
+        return integer_kind(series.nunique())
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         return f"is a date/time column ({name})"
     if pd.api.types.is_complex_dtype(dtype):
