@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from mlops_nb.monitoring.distributions import distribution
 from mlops_nb.monitoring.errors import DriftDataError
 from mlops_nb.monitoring.frames import ColumnSpec, as_frame, check_current, normalize
@@ -78,11 +76,11 @@ def compare_frames(
         profile = reference
         _check_profile_matches(profile, columns, target, prediction)
     else:
-        ref_frame = _str_columns(as_frame(reference, "reference"))
+        ref_frame = as_frame(reference, "reference")
         profile = reference_profile(
             ref_frame, columns=columns, target=target, prediction=prediction, cap=cap, seed=seed
         )
-    cur_frame = _str_columns(as_frame(current, "current"))
+    cur_frame = as_frame(current, "current")
     specs = list(profile.specs)
     if columns is not None:  # a prepared profile can serve any subset of its columns
         keep = {*columns, target, prediction}
@@ -91,6 +89,7 @@ def compare_frames(
     sampled, cur_note = sample_rows(cur_frame, cap, side="current", seed=seed + 1)
     cur_norm = normalize(sampled, specs)
     cur_values = prepare_side(cur_norm, specs, "current")
+    _check_same_values_kind(specs, profile.values, cur_values)
 
     results = [column_drift(s, profile.values[s.name], cur_values[s.name]) for s in specs]
     plotted = sorted(results, key=lambda r: not r.drifted)[:MAX_PLOTS]
@@ -128,10 +127,31 @@ def build_summary(
     }
 
 
-def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    if all(isinstance(c, str) for c in frame.columns):
-        return frame
-    return frame.rename(columns=str)
+def _values_kind(values: ColumnValues) -> str:
+    kinds = {
+        "text" if isinstance(k, str) else "flag" if isinstance(k, bool) else "number"
+        for k in (values.counts or {})
+    }
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _check_same_values_kind(
+    specs: Sequence[ColumnSpec], ref: dict[str, ColumnValues], cur: dict[str, ColumnValues]
+) -> None:
+    """A categorical column holds the same kind of values (text, numbers, flags) on both sides:
+    ``"1"`` against ``1`` would be reported as total drift."""
+    problems = []
+    for spec in specs:
+        if spec.kind != "cat":
+            continue
+        r, c = _values_kind(ref[spec.name]), _values_kind(cur[spec.name])
+        if r != c and "mixed" not in (r, c):
+            problems.append(
+                f"'{spec.name}' holds {r} values in the reference but {c} values in the current "
+                "data; make both sides the same type (e.g. .astype(str) on both)"
+            )
+    if problems:
+        raise DriftDataError("cannot compare these columns:\n  - " + "\n  - ".join(problems))
 
 
 def _check_profile_matches(
