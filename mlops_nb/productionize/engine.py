@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -115,6 +116,9 @@ def choose_engine(model: Any, X_sample: Any, requested: str = "auto") -> EngineC
 # --- conversion -------------------------------------------------------------------------------
 
 
+_MISSING_CONVERTER = re.compile(r"(?:shape calculator|converter) for type '<class '([\w.]+)'>'")
+
+
 def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
     import onnxruntime  # noqa: F401  (fail early, as ImportError, when the runtime is missing)
 
@@ -124,6 +128,10 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
         try:
             onnx_bytes, outputs, names = _convert(model, spec)
         except Exception as exc:  # the converters raise many kinds: each is a reason to fall back
+            missing = _MISSING_CONVERTER.search(str(exc))
+            if missing:  # the same for every input layout: say it once
+                name = missing.group(1).rsplit(".", 1)[-1]
+                return EngineChoice("sklearn", f"ONNX not used: no ONNX converter for {name}")
             reasons.append(f"{spec.dtypes_label()}: {_first_line(exc)}")
             continue
         # skl2onnx may rename inputs (e.g. "/" -> "_"); the graph's names are the ones to feed
@@ -367,7 +375,7 @@ def check_parity(
     rows = len(got[0])
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        expected = np.asarray(model.predict(X))
+        expected = one_per_row(model.predict(X))
     if outputs["kind"] == "regressor":
         ours = np.asarray(got[0], dtype=np.float64).reshape(expected.shape)
         theirs = expected.astype(np.float64)
@@ -404,6 +412,13 @@ def check_parity(
     else:
         detail = f"probabilities differ by up to {diff:.3g} (tolerance {PROBA_TOLERANCE:g})"
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
+
+
+def one_per_row(predictions: Any) -> np.ndarray:
+    """``predict``'s answer as one value per row: CatBoost's classifiers (and any estimator that
+    answers with a column vector) give shape (n, 1)."""
+    values = np.asarray(predictions)
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
 
 def _labels(raw: Any, model: Any) -> list[Any]:
