@@ -27,10 +27,9 @@ def make_app(
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from mlops_nb.monitoring.drift import build_summary
+    from mlops_nb.monitoring.drift import build_summary, column_drift
     from mlops_nb.monitoring.frames import normalize
     from mlops_nb.monitoring.profile import build_profile, prepare_side
-    from mlops_nb.monitoring.drift import column_drift
 
     profile = build_profile(reference, cap=None)
     recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=window)
