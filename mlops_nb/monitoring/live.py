@@ -39,6 +39,11 @@ def compare_service(
         f"report use the latest {len(current):,} of {total_seen:,} inputs seen and "
         f"{len(reference):,} of {total_ref:,} reference rows."
     )
+    skipped = summary.get("skipped_columns") or {}
+    if skipped:  # e.g. an optional input never sent: the service says why it was left out
+        summary["sampling_note"] += " Not compared: " + "; ".join(
+            f"{name} ({reason})" for name, reason in skipped.items()
+        )
     specs = [
         ColumnSpec(name, "num" if col["type"] == "num" else "cat", col.get("role", "feature"))
         for name, col in summary["columns"].items()
