@@ -348,17 +348,16 @@ def _ks_exact(m: int, n: int, d: float) -> float:
     bound = h * g
     log_fact = np.array([math.lgamma(k + 1) for k in range(m + n + 1)])
     log_total = log_fact[m + n] - log_fact[m] - log_fact[n]
-
-    def share_from(i: int, j: np.ndarray, log_paths: np.ndarray) -> float:
-        """The share of all paths that reach (i, j) by ``exp(log_paths)`` ways, then go on."""
-        rest = log_fact[m - i + n - j] - log_fact[m - i] - log_fact[n - j]
-        return float(np.sum(np.exp(log_paths + rest - log_total)))
-
-    # Row i's points inside the band are j in [lo, hi]; both ends only move up with i.
+    # Row i's points inside the band are j in [lo, hi]; both ends only move up with i. alive[k]
+    # counts the paths reaching (i, lo + k) without leaving the band, times exp(-log_scale).
     lo, hi = 0, min(n, -(-bound // m) - 1)
-    alive = np.ones(hi + 1)  # paths reaching (i, lo..hi) without leaving the band, scaled
+    alive = np.ones(hi + 1)
     log_scale = 0.0
-    outside = share_from(0, np.array([hi + 1]), np.zeros(1)) if hi < n else 0.0
+    outside = 0.0
+    if hi < n:  # along the first row, out of the band's top
+        outside += math.exp(
+            log_fact[m + n - hi - 1] - log_fact[m] - log_fact[n - hi - 1] - log_total
+        )
     for i in range(1, m + 1):
         new_lo = max(0, (i * n - bound) // m + 1)
         new_hi = min(n, -(-(i * n + bound) // m) - 1)
@@ -366,20 +365,24 @@ def _ks_exact(m: int, n: int, d: float) -> float:
             gone = alive[: new_lo - lo]
             kept = np.flatnonzero(gone)
             if kept.size:
-                j = np.arange(lo, new_lo)[kept]
-                outside += share_from(i, j, np.log(gone[kept]) + log_scale)
+                j = lo + kept
+                rest = log_fact[m - i + n - j] - log_fact[m - i] - log_fact[n - j]
+                terms = np.log(gone[kept]) + (log_scale - log_total) + rest
+                outside += float(np.sum(np.exp(terms)))
         if new_lo > new_hi:
             break  # every path has left the band
-        from_below = np.zeros(new_hi - new_lo + 1)
-        carried = alive[max(0, new_lo - lo) :]
-        from_below[: carried.size] = carried
-        alive = np.cumsum(from_below)
+        carried = alive[new_lo - lo :]
+        alive = np.empty(new_hi - new_lo + 1)
+        np.cumsum(carried, out=alive[: carried.size])
+        alive[carried.size :] = alive[carried.size - 1]  # new points: reached from the left only
         lo, hi = new_lo, new_hi
-        if hi < n and alive[-1] > 0:  # paths from the left out of the band's top
-            outside += share_from(i, np.array([hi + 1]), np.log(alive[-1:]) + log_scale)
-        top = alive.max()
+        top = float(alive[-1])  # the largest: counts only grow along a row
         if top == 0.0:
             break
-        alive /= top
-        log_scale += math.log(top)
+        if hi < n:  # paths from the left, out of the band's top
+            rest = log_fact[m - i + n - hi - 1] - log_fact[m - i] - log_fact[n - hi - 1]
+            outside += math.exp(math.log(top) + log_scale - log_total + rest)
+        if top > 1e200:
+            alive /= top
+            log_scale += math.log(top)
     return float(min(1.0, outside))
