@@ -460,10 +460,12 @@ def _read(features: Any, used: set[Any] | None) -> Any:
 
 
 def used_columns(model: Any) -> set[Any] | None:
-    """Columns a Pipeline's leading ColumnTransformer reads (``remainder="drop"``), else None."""
-    step = model
+    """Columns a Pipeline's leading ColumnTransformer reads (``remainder="drop"``), else None.
+    A search or a target transformer around the pipeline is looked through to the fitted model
+    it predicts with (``best_estimator_``, ``regressor_``)."""
+    step = _predicting(model)
     while hasattr(step, "steps") and step.steps:
-        step = step.steps[0][1]
+        step = _predicting(step.steps[0][1])
     transformers = getattr(step, "transformers_", None)
     names = getattr(step, "feature_names_in_", None)
     if transformers is None or getattr(step, "remainder", "drop") != "drop":
@@ -482,6 +484,19 @@ def used_columns(model: Any) -> set[Any] | None:
             else:
                 used.add(column)
     return used
+
+
+def _predicting(model: Any) -> Any:
+    """The fitted estimator a wrapper predicts with: a search's ``best_estimator_`` (refit), a
+    ``TransformedTargetRegressor``'s ``regressor_``; the model itself otherwise."""
+    for _ in range(8):
+        inner = getattr(model, "best_estimator_", None)
+        if inner is None:
+            inner = getattr(model, "regressor_", None)
+        if inner is None:
+            return model
+        model = inner
+    return model
 
 
 def _other_values(series: pd.Series) -> pd.Series:
