@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,9 +117,6 @@ def choose_engine(model: Any, X_sample: Any, requested: str = "auto") -> EngineC
 # --- conversion -------------------------------------------------------------------------------
 
 
-_MISSING_CONVERTER = re.compile(r"(?:shape calculator|converter) for type '<class '([\w.]+)'>'")
-
-
 def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
     import onnxruntime  # noqa: F401  (fail early, as ImportError, when the runtime is missing)
 
@@ -130,10 +126,6 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
         try:
             onnx_bytes, outputs, names = _convert(model, spec)
         except Exception as exc:  # the converters raise many kinds: each is a reason to fall back
-            missing = _MISSING_CONVERTER.search(str(exc))
-            if missing:  # the same for every input layout: say it once
-                name = missing.group(1).rsplit(".", 1)[-1]
-                return EngineChoice("sklearn", f"ONNX not used: no ONNX converter for {name}")
             reasons.append(f"{spec.dtypes_label()}: {_first_line(exc)}")
             continue
         outputs = _label_rule(model, sample, outputs)
