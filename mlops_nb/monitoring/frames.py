@@ -67,8 +67,9 @@ def as_frame(data: Any, side: str) -> pd.DataFrame:
             frame = pd.DataFrame(data)
         except Exception as exc:
             raise DriftDataError(
-                f"the {side} data is a {type(data).__name__}, not a table; "
-                "pass a pandas DataFrame, a list of records, or a .csv/.parquet path"
+                f"the {side} data is a {type(data).__name__} that pandas cannot make a table of "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__});"
+                " pass a pandas DataFrame, a list of records, or a .csv/.parquet path"
             ) from exc
     return _named_columns(frame, side)
 

@@ -68,8 +68,10 @@ def test_bad_arguments() -> None:
     _fails(customers(50), customers(50), "columns=\\[\\] selects nothing", columns=[])
     with pytest.raises(DriftDataError, match="needs reference and current"):
         mlops_nb.drift(customers(50))
-    with pytest.raises(DriftDataError, match="not a table"):
+    with pytest.raises(DriftDataError, match="is a int that pandas cannot make a table of"):
         mlops_nb.drift(42, customers(50))
+    with pytest.raises(DriftDataError, match=r"dict .*\(All arrays must be of the same length\)"):
+        mlops_nb.drift(customers(50), {"age": [1.0, 2.0], "plan": ["a"]})
     with pytest.raises(DriftDataError, match="either service=URL or"):
         mlops_nb.drift(customers(50), customers(50), service="http://127.0.0.1:1")
 
