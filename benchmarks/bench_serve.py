@@ -12,9 +12,10 @@ with ``ENGINE=sklearn``, with micro-batching on and off, and the very same fitte
 to MLflow and served with ``mlflow models serve --env-manager local``. Every server runs one worker
 on 127.0.0.1; load comes from ``wrk``. Figures are medians of ``--repeat`` runs, alternating between
 servers. Resident memory is the worker's VmRSS after the load. The cost of recording inputs for
-drift is the single-request latency with recording on minus with ``MONITOR_CAPACITY=0``, also as a
-share of the request. Unless ``--no-docker``, the simple service is also built as an image (no
-network, local base image): its size, what is in it (layers and the largest installed
+drift is the single-request latency with recording on minus with ``MONITOR_CAPACITY=0``, and the
+recording call timed alone (``InputStore.record``, in microseconds), each as a share of the
+request. Unless ``--no-docker``, the simple service is also built as an image (no network, local
+base image): its size, what is in it (layers and the largest installed
 distributions) and container start to ``/readyz``. ``--quick``: one run of 3 s per scenario (to
 check the benchmark works; figures from a loaded machine mean little). Results are printed and
 written to benchmarks/results/serve-<time>.json.
@@ -286,6 +287,27 @@ def build_stage_images() -> set[str]:
     return set(listed.split())
 
 
+# Run in a service directory: microseconds per InputStore.record call of one row (the request
+# path's whole cost of recording inputs for drift), median of 5 rounds of 100,000 calls.
+_RECORD_COST = """
+import json, statistics, timeit
+from app.monitoring import InputStore
+from app.schema import INPUT_COLUMNS
+record = json.load(open("model/input_example.json"))["records"][0]
+row = [tuple(record[c] for c in INPUT_COLUMNS)]
+store = InputStore(10_000)
+print(statistics.median(timeit.repeat(lambda: store.record(row), number=100_000, repeat=5)) * 10)
+"""
+
+
+def recording_cost_us(service: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _RECORD_COST], cwd=service, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    return float(out.strip())
+
+
 def container_start(tag: str, repeat: int) -> dict[str, float]:
     """Image size and container start to /readyz (median of ``repeat``)."""
     from mlops_nb.productionize import docker
@@ -472,6 +494,7 @@ def main() -> int:
             print(f"  layer {layer['size']:>8s}  {layer['command']}")
         print("  largest: " + ", ".join(f"{d['name']} {d['mb']} MB"
                                         for d in image["largest_distributions"]))  # fmt: skip
+    recording_us = recording_cost_us(simple_dir)
     r = results["servers"]
     recording_ms = r["onnx"]["single_c1"]["p50_ms"] - r["onnx_no_recording"]["single_c1"]["p50_ms"]
     summary = {
@@ -489,6 +512,8 @@ def main() -> int:
         / r["mlflow"]["batch1000_c4"]["rps"],
         "recording_p50_overhead_ms": recording_ms,
         "recording_share_of_request": recording_ms / r["onnx"]["single_c1"]["p50_ms"],
+        "recording_us_per_request": recording_us,
+        "recording_us_share_of_p50": recording_us / 1000 / r["onnx"]["single_c1"]["p50_ms"],
         "mixed_onnx_batch1000_rps": r["mixed_onnx"]["batch1000_c4"]["rps"],
         "onnx_batch1000_rps": r["onnx"]["batch1000_c4"]["rps"],
         "mlflow_batch1000_rps": r["mlflow"]["batch1000_c4"]["rps"],
