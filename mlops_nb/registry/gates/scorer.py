@@ -6,7 +6,8 @@ scikit-learn estimator (~2 s more). A process that has not loaded them yet (``ml
 just started) starts a worker process at once (:func:`start`): it imports them on the second
 core while this one imports MLflow's store, registers the version and checks drift, then loads
 and scores the candidate and the alias holder. A process that already holds them (a notebook,
-the panel's server) scores in place. Both ways run :func:`score_uri`: the same pyfunc model,
+the panel's server), or a machine with no idle core (the worker's imports would only add CPU
+time), scores in place. Both ways run :func:`score_uri`: the same pyfunc model,
 the same data, the same metric.
 """
 
@@ -152,10 +153,20 @@ def warm_here() -> bool:
     return "mlflow.pyfunc" in sys.modules
 
 
+def idle_core() -> bool:
+    """Whether a second process would get a core of its own: more than one core, and fewer
+    processes running (the last minute's load average) than cores. On a busy machine the
+    worker's own imports would only add CPU time (~2 s): the models are scored in place."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    return cpus > 1 and os.getloadavg()[0] < cpus
+
+
 def start() -> Executor:
-    """A worker process already importing the model loaders, or :class:`InPlace` when this
-    process has them."""
-    return InPlace() if warm_here() else Worker()
+    """A worker process already importing the model loaders when this process has not and a
+    core is idle; else :class:`InPlace`."""
+    return Worker() if not warm_here() and idle_core() else InPlace()
 
 
 def _serve() -> None:
