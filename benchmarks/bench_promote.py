@@ -87,12 +87,11 @@ def _setup(root: Path, rows: int, candidates: int) -> dict[str, object]:
 def _subreaper() -> None:
     """Adopt the processes our commands leave running (mlops-nb's scoring worker ends just
     after the CLI): waited for, their CPU time is counted in RUSAGE_CHILDREN too (Linux)."""
+    import contextlib
     import ctypes
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
 
 
 def _reap() -> None:

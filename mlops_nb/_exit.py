@@ -14,6 +14,7 @@ goes, and :func:`now` then falls back to a normal exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -41,8 +42,6 @@ def now(code: int) -> None:
             thread.join()
     run_hooks()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code)
