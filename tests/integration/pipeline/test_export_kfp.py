@@ -30,19 +30,25 @@ steps:
   - {name: report, notebook: a.ipynb, inputs: [out/A b.csv], needs: [load_data]}
 """
 
+# in the kfp SDK's environment, one process: compile each exported DSL module (MODULE OUT ...) as
+# `python MODULE OUT` does, then load each IR mlops-nb wrote (after --load) back with kfp
 KFP_CHECK = """
-import json, sys
-import kfp
-from kfp import components
-print(json.dumps({"kfp": kfp.__version__, "pipelines": [
+import json, runpy, sys
+from kfp import compiler, components
+args = sys.argv[1:]
+split = args.index("--load")
+pairs, written = args[:split], args[split + 1:]
+for module, out in zip(pairs[::2], pairs[1::2]):
+    compiler.Compiler().compile(runpy.run_path(module)["pipeline"], out)
+print(json.dumps([
     {"name": c.name, "inputs": sorted(c.component_spec.inputs or {})}
-    for c in map(components.load_component_from_file, sys.argv[1:])
-]}))
+    for c in map(components.load_component_from_file, written)
+]))
 """
 
 
-def _sdk(orchestrators: Path, *args: str, code: str | None = None) -> str:
-    command = [str(orchestrators / "bin" / "python"), *(("-c", code) if code else ()), *args]
+def _sdk(orchestrators: Path, *args: str) -> str:
+    command = [str(orchestrators / "bin" / "python"), "-c", KFP_CHECK, *args]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
@@ -67,18 +73,22 @@ def test_kfp_export_is_the_ir_the_kfp_sdk_compiles(
                tracking_uri="http://tracking:5000"),
     ]  # fmt: skip
     compiled = [tmp_path / "sdk-wine.yaml", tmp_path / "sdk-odd.yaml"]
+    modules = [
+        str(path) for r, c in zip(results, compiled, strict=True) for path in (r.files[1], c)
+    ]
+    loaded = json.loads(
+        _sdk(orchestrators, *modules, "--load", *(str(r.main_file) for r in results))
+        .strip()
+        .splitlines()[-1]
+    )
     for result, target in zip(results, compiled, strict=True):
-        _sdk(orchestrators, str(result.files[1]), str(target))  # python <name>_kfp.py OUT.yaml
         ours = yaml.safe_load(result.main_file.read_text())
         assert ours["sdkVersion"].startswith("mlops-nb-")
         assert _without_sdk_version(ours) == _without_sdk_version(
             yaml.safe_load(target.read_text())
         ), result.main_file
-    loaded = json.loads(
-        _sdk(orchestrators, *(str(r.main_file) for r in results), code=KFP_CHECK).splitlines()[-1]
-    )
-    assert [p["name"] for p in loaded["pipelines"]] == ["wine-pipeline", "odd-names"]
-    assert loaded["pipelines"][0]["inputs"] == [
+    assert [p["name"] for p in loaded] == ["wine-pipeline", "odd-names"]
+    assert loaded[0]["inputs"] == [
         "prepare__seed", "prepare__test_size", "train__max_depth", "train__n_estimators",
     ]  # fmt: skip
 
