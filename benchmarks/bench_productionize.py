@@ -58,12 +58,25 @@ def execute_once(notebook: Path) -> float:
 
 
 def productionize_once(notebook: Path, out: Path) -> tuple[float, dict[str, float]]:
-    from mlops_nb.productionize.api import productionize
+    from mlops_nb.productionize import api
 
     events: list[Any] = []
-    started = time.perf_counter()
-    result = productionize(notebook, out=out, progress=events.append)
-    total = time.perf_counter() - started
+    probes: list[dict[str, Any]] = []
+    collect = api.collect_probe
+
+    def collect_and_keep(*args: Any) -> dict[str, Any]:
+        # the probe's own timings (train, prepare, wait for the kernel, after the wait)
+        probe = collect(*args)
+        probes.append(probe)
+        return probe
+
+    api.collect_probe = collect_and_keep  # type: ignore[assignment]
+    try:
+        started = time.perf_counter()
+        result = api.productionize(notebook, out=out, progress=events.append)
+        total = time.perf_counter() - started
+    finally:
+        api.collect_probe = collect  # type: ignore[assignment]
     assert result.ok, result.checks
     begun: dict[str, float] = {}
     steps: dict[str, float] = {}
@@ -72,6 +85,8 @@ def productionize_once(notebook: Path, out: Path) -> tuple[float, dict[str, floa
             begun[event.step] = event.elapsed
         elif event.status == "done":
             steps[event.step] = round(event.elapsed - begun.get(event.step, event.elapsed), 3)
+    for probe in probes:
+        steps.update({f"probe.{k}": v for k, v in probe.get("timings", {}).items()})
     return total, steps
 
 
@@ -79,10 +94,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", help="only the notebooks whose name contains this")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-productionize-") as tmp:
-        for notebook in NOTEBOOKS:
+        for notebook in [n for n in NOTEBOOKS if not args.only or args.only in n.name]:
             plain, made, steps = [], [], {}
             for i in range(args.repeat):
                 nb = _copy(notebook, Path(tmp) / f"{notebook.stem}-{i}")

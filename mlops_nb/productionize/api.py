@@ -315,7 +315,6 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
                 base_image=base_image,
                 wheelhouse=o.wheelhouse,
                 run_id=source.run_id,
-                engine=o.engine,
             )
             served = json.loads((stage / "model" / "engine.json").read_text())
             done.append(

@@ -167,6 +167,7 @@ def generate(
             _feature_program(ex, fp, aliases, paths)
         )
         x_fit, y_fit = fp.x_fit, fp.y_fit
+        model_input = _model_input(x_fit, aliases, paths, ex.fit.stmt.cell.number)
         evaluation = fp.evaluation
         model_stmts = fp.model_stmts
         cells = fp.cells
@@ -176,6 +177,7 @@ def generate(
             _engineered_program(ex, paths)
         )
         x_fit, y_fit = ex.fit.x_src, ex.fit.y_src
+        model_input = f"_X = {x_fit}"
         evaluation = None
         cells = sorted({s.cell.number for s in ex.statements if not _is_def(s)})
     data_dests = {a.dest for a in data_args}
@@ -196,6 +198,7 @@ def generate(
         parameter_names=sorted(program_params),
         body=textwrap.indent("\n".join(program_lines), "    ") if program_lines else "    pass",
         x_fit=x_fit,
+        model_input=model_input,
         y_fit=y_fit,
         x_eval=eval_x,
         y_eval=eval_y,
@@ -260,6 +263,22 @@ def _feature_program(
     imports = [s.source for s in fp.imports if s.binds & needed]
     training = [s.source for s in fp.imports if not s.binds & needed]
     return lines, functions, imports, list(fp.parameters), training
+
+
+def _model_input(source: str, aliases: Aliases, paths: _Paths, cell: int) -> str:
+    """``_X = <the fit's input>`` in its fitting/serving form: ``X[:300]`` in ``fit(X[:300], y)``
+    selects training rows, so at serving it is every request row; a transformer fitted inside
+    the argument (``fit(scaler.fit_transform(X), y)``) records its state like any other."""
+    assign = ast.parse(f"_X = ({source})").body[0]
+    new = rewrite_statement(
+        assign,
+        tag=f"cell{cell}-fit",
+        aliases=aliases,
+        primary=None,
+        constant=paths.constant(cell),
+        serving=True,
+    )
+    return unparse(new)
 
 
 def _names_in(source: str) -> set[str]:
@@ -354,6 +373,18 @@ class _ConstantPaths(ast.NodeTransformer):
         return self.replace(node) or node
 
 
+def _called_functions(uses: set[str], defined: dict[str, Stmt], moved: set[str]) -> set[str]:
+    found: set[str] = set()
+    todo = [n for n in uses if n in defined and n not in moved]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        todo += [n for n in defined[name].uses if n in defined and n not in moved]
+    return found
+
+
 def _train_source(
     ex: Extraction,
     flow: DataFlow,
@@ -372,9 +403,11 @@ def _train_source(
         if _is_def(s)
     }
     moved = {getattr(s.node, "name", "") for s in (fp.functions if fp and not engineered else [])}
-    local_functions = [
-        s.source for n, s in defined_functions.items() if n in model_uses and n not in moved
-    ]
+    # notebook functions the model code calls (FunctionTransformer(add_ratio), a scorer), with the
+    # functions they call in turn; their imports go into train.py too
+    local_names = _called_functions(model_uses, defined_functions, moved)
+    local_functions = [s.source for n, s in defined_functions.items() if n in local_names]
+    needed = model_uses.union(*(defined_functions[n].uses for n in local_names))
     from_features = sorted(model_uses & moved)
     data_dests = {a.dest for a in data_args}
     train_params = [
@@ -385,7 +418,7 @@ def _train_source(
     flags = [
         _param_spec(p.name, p.value, p.cell) for p in ex.parameters if p.name not in data_dests
     ]
-    import_stmts = [s for s in ex.all_statements if _is_import(s) and s.binds & model_uses]
+    import_stmts = [s for s in ex.all_statements if _is_import(s) and s.binds & needed]
     imports = [s.source for s in import_stmts]
     import_binds = set().union(*(s.binds for s in import_stmts)) if import_stmts else set()
     from_names = sorted(

@@ -17,8 +17,8 @@ sample, and compared with the model's own ``predict``/``predict_proba``:
 Numeric inputs are converted in double precision first (exact for linear models, scalers and
 trees), then in single precision. ``auto`` serves ONNX when one conversion passes, else scikit-learn
 with the reason; ``onnx`` raises :class:`EngineError` instead of falling back; ``sklearn`` skips the
-conversion. :func:`write_engine` is the adapter productionize calls: it writes ``model.onnx`` and
-``engine.json`` into the service's ``model/`` folder.
+conversion. :func:`save_choice` writes a choice into the service's ``model/`` folder
+(``model.onnx``, ``engine.json``); productionize's fidelity probe chooses where the model is loaded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +39,9 @@ REQUESTS = ("auto", "onnx", "sklearn")
 PROBA_TOLERANCE = 1e-5  # absolute, per class probability
 VALUE_TOLERANCE = 1e-6  # regression: |onnx - model| <= VALUE_TOLERANCE * max(1, |model|)
 PARITY_ROWS = 2000  # rows of the sample the parity check uses (at most)
+#: classes whose probabilities lie this close to the highest count as tied; the first one wins,
+#: as scikit-learn's argmax does (forests' votes tie exactly, ONNX's float32 sums do not)
+TIE_TOLERANCE = PROBA_TOLERANCE
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
@@ -126,6 +128,7 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
         except Exception as exc:  # the converters raise many kinds: each is a reason to fall back
             reasons.append(f"{spec.dtypes_label()}: {_first_line(exc)}")
             continue
+        outputs = _label_rule(model, sample, outputs)
         # skl2onnx may rename inputs (e.g. "/" -> "_"); the graph's names are the ones to feed
         spec = _Candidate(
             InputSpec(spec.input.mode, names, spec.input.dtypes, spec.input.columns), spec.precision
@@ -147,8 +150,17 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
                 spec.precision,
             )
         reasons.append(f"{spec.dtypes_label()}: {parity.detail}")
-    reason = "; ".join(reasons) if reasons else "no input layout could be derived from the sample"
+    reason = _summary(reasons) if reasons else "no input layout could be derived from the sample"
     return EngineChoice("sklearn", f"ONNX not used: {reason}"[:1000])
+
+
+def _summary(reasons: list[str]) -> str:
+    """``layout: why`` per layout tried, the same why said once with the layouts it stopped."""
+    by_why: dict[str, list[str]] = {}
+    for reason in reasons:
+        layout, _, why = reason.partition(": ")
+        by_why.setdefault(why, []).append(layout)
+    return "; ".join(f"{why} ({', '.join(layouts)})" for why, layouts in by_why.items())
 
 
 @dataclass(frozen=True)
@@ -375,13 +387,17 @@ def check_parity(
         allowed = VALUE_TOLERANCE * np.maximum(1.0, np.abs(theirs))
         passed = bool(np.all(np.abs(ours - theirs) <= allowed))
         detail = (
-            f"predictions on {rows} reference rows within {VALUE_TOLERANCE:g} * max(1, |y|) "
+            f"predictions on {rows} sample rows within {VALUE_TOLERANCE:g} * max(1, |y|) "
             f"(max difference {diff:.2g})"
             if passed
-            else f"predictions differ by up to {diff:.3g} on {rows} reference rows"
+            else f"predictions differ by up to {diff:.3g} on {rows} sample rows"
         )
         return Parity(rows, passed, None, diff, VALUE_TOLERANCE, detail)
-    labels = _labels(got[0], model)
+    if outputs.get("labels_from") == "probabilities":
+        classes = np.asarray(_final_estimator(model).classes_)
+        labels = classes[first_max(np.asarray(got[1]), TIE_TOLERANCE)].tolist()
+    else:
+        labels = _labels(got[0], model)
     want = expected.tolist()
     pairs = zip(labels, want, strict=True)
     mismatched = sum(1 for a, b in pairs if type(a) is not type(b) or a != b)
@@ -394,7 +410,12 @@ def check_parity(
     labels_ok = mismatched == 0 and len(labels) == len(want)
     passed = labels_ok and diff <= PROBA_TOLERANCE
     if passed:
-        detail = f"identical labels on {rows} reference rows" + (
+        ties = (
+            " (classes tied in probability go to the first, as in the model)"
+            if outputs.get("labels_from") == "probabilities"
+            else ""
+        )
+        detail = f"identical labels on {rows} sample rows{ties}" + (
             f", probabilities within {PROBA_TOLERANCE:g} (max difference {diff:.2g})"
             if outputs["probabilities"]
             else ""
@@ -404,6 +425,32 @@ def check_parity(
     else:
         detail = f"probabilities differ by up to {diff:.3g} (tolerance {PROBA_TOLERANCE:g})"
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
+
+
+def first_max(proba: np.ndarray, tolerance: float) -> np.ndarray:
+    """Per row, the first class whose probability is within ``tolerance`` of the highest."""
+    top = proba.max(axis=1, keepdims=True)
+    return np.argmax(proba >= top - tolerance, axis=1)
+
+
+def _label_rule(model: Any, X: Any, outputs: dict[str, str | None]) -> dict[str, Any]:
+    """Serve a classifier's label from its ONNX probabilities (ties to the first class) when
+    the model's own ``predict`` is the first highest of its ``predict_proba`` on ``X``: then an
+    exact tie in the model (votes of a forest) is not broken by float32 rounding in ONNX."""
+    if outputs["kind"] != "classifier" or not outputs.get("probabilities"):
+        return outputs
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+            predicted = np.asarray(model.predict(X))
+        classes = np.asarray(_final_estimator(model).classes_)
+        agrees = bool(np.array_equal(classes[np.argmax(proba, axis=1)], predicted))
+    except Exception:  # a model whose predict_proba cannot run here keeps ONNX's labels
+        return outputs
+    if not agrees:
+        return outputs
+    return {**outputs, "labels_from": "probabilities", "tie_tolerance": TIE_TOLERANCE}
 
 
 def _labels(raw: Any, model: Any) -> list[Any]:
@@ -452,97 +499,14 @@ def write_engine(
     model_dir: Path, model: Any, X_sample: Any, requested: str = "auto"
 ) -> EngineChoice:
     """Choose the engine; write ``model_dir/model.onnx`` (when ONNX) and ``engine.json``."""
-    choice = choose_engine(model, X_sample, requested)
+    return save_choice(model_dir, choose_engine(model, X_sample, requested))
+
+
+def save_choice(model_dir: Path, choice: EngineChoice) -> EngineChoice:
+    """Write a made choice: ``model_dir/model.onnx`` (when ONNX) and ``engine.json``."""
     onnx_path = model_dir / "model.onnx"
     onnx_path.unlink(missing_ok=True)
     if choice.onnx_bytes is not None:
         onnx_path.write_bytes(choice.onnx_bytes)
     (model_dir / "engine.json").write_text(json.dumps(choice.describe(), indent=2))
     return choice
-
-
-def model_inputs(service: Path, reference: Any) -> Any:
-    """The model's inputs for raw reference rows: ``features.py`` of the service when it has one
-    (``transform(raw, load_state(model/features.pkl))``, or the older ``build_features(raw)``)."""
-    if not (service / "features.py").is_file():
-        return reference
-    import importlib.util
-    import sys
-
-    sys.path.insert(0, str(service))
-    try:
-        module_spec = importlib.util.spec_from_file_location("features", service / "features.py")
-        assert module_spec is not None and module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        if hasattr(module, "transform") and hasattr(module, "load_state"):
-            state = module.load_state(service / "model" / "features.pkl")
-            return module.transform(reference, state)
-        return module.build_features(reference)
-    finally:
-        sys.path.remove(str(service))
-
-
-def choose_in_subprocess(service: Path, requested: str = "auto") -> dict[str, Any]:
-    """Run :func:`main` for a service directory in a fresh interpreter; returns engine.json's
-    content. Raises :class:`EngineError` when ``requested`` is ``onnx`` and cannot be honoured."""
-    import subprocess
-    import sys
-
-    if requested not in REQUESTS:
-        raise ConfigError(f"--engine {requested!r}: choose one of {', '.join(REQUESTS)}")
-    run = subprocess.run(
-        [sys.executable, "-m", "mlops_nb.productionize.engine", str(service), requested],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise EngineError(
-            "choosing the engine failed: " + (run.stderr.strip().splitlines() or ["no output"])[-1]
-        )
-    result: dict[str, Any] = json.loads(lines[-1])
-    if "error" in result:
-        raise EngineError(result["error"])
-    return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mlops_nb.productionize.engine SERVICE_DIR [auto|onnx|sklearn]``: choose and
-    write the engine of a service directory (run in a fresh process: the conversion libraries stay
-    out of the caller, and ``features.py`` is imported in isolation). Prints engine.json."""
-    import pickle
-    import sys
-
-    import pandas as pd
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    service = Path(args[0])
-    requested = args[1] if len(args) > 1 else "auto"
-    model_dir = service / "model"
-    with (model_dir / "model.pkl").open("rb") as handle:
-        model = pickle.load(handle)  # the service's own model, digest-checked by productionize
-    schema_file = model_dir / "schema.json"
-    columns = json.loads(schema_file.read_text())["columns"] if schema_file.is_file() else []
-    strings = {c["name"]: str for c in columns if c.get("type") == "string"}
-    # string columns stay strings ("1", "2" would otherwise be read as numbers)
-    reference = pd.read_csv(model_dir / "reference.csv", dtype=strings or None)
-    example_file = model_dir / "input_example.json"
-    if example_file.is_file():  # the parity check covers the rows the smoke test posts too
-        records = json.loads(example_file.read_text())["records"]
-        reference = pd.concat([pd.DataFrame.from_records(records), reference], ignore_index=True)
-    try:
-        sample = model_inputs(service, reference)
-        if sample is reference and getattr(model, "feature_names_in_", None) is None:
-            sample = reference.to_numpy()  # a model fitted on an array takes one
-        choice = write_engine(model_dir, model, sample, requested)
-    except EngineError as exc:
-        print(json.dumps({"error": str(exc)}))
-        return 1
-    print(json.dumps(choice.describe()))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

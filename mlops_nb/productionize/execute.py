@@ -19,13 +19,15 @@ from pathlib import Path
 
 from mlops_nb.exceptions import ExecutionError, NotebookError
 
+# cloudpickle saves what the notebook defines (a function in a FunctionTransformer, a class) by
+# value, so the model loads outside this kernel; library objects are saved by reference as pickle
+# would; plain pickle only when cloudpickle is not installed in the kernel
 _DUMP = """
-import pickle as _mlops_pickle
 try:
-    _mlops_bytes = _mlops_pickle.dumps({var}, protocol=5)
-except Exception:
-    import cloudpickle as _mlops_cloudpickle
-    _mlops_bytes = _mlops_cloudpickle.dumps({var}, protocol=5)
+    import cloudpickle as _mlops_pickle
+except ImportError:
+    import pickle as _mlops_pickle
+_mlops_bytes = _mlops_pickle.dumps({var}, protocol=5)
 with open({path!r}, "wb") as _mlops_handle:
     _mlops_handle.write(_mlops_bytes)
 """

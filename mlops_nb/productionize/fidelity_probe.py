@@ -238,6 +238,7 @@ def prepare(fitted: Any, model: Any, transform: Any, rtol: float) -> dict[str, A
     return {
         "report": report,
         "x_served": x_served,
+        "requests": requests,
         "x_notebook": x_notebook,
         "retrained": model.predict(x_served),
         "scores": (method, ours),
@@ -264,27 +265,47 @@ def compare(prepared: dict[str, Any], notebook_model: Any, rtol: float) -> dict[
     return report
 
 
-def _engine(
-    requested: str | None, service: Path, model: Any, example: Any, reference: Any, state: Any
-) -> dict[str, Any] | None:
-    """Choose the served engine on the input example and the reference rows (engine.py), here
-    where the model and the features are already loaded."""
+def _engine_rows(requested: str | None, state: Any, *frames: Any) -> Any:
+    """The model inputs the engine is chosen on: the input example, the reference rows and the
+    rows the fidelity check compares (held-out rows, when the notebook holds some out)."""
     if not requested:
         return None
     import features
     import pandas as pd
 
-    from mlops_nb.productionize.engine import EngineError, write_engine
+    columns = list(frames[0].columns)
+    rows = pd.concat([frame[columns] for frame in frames], ignore_index=True)
+    return features.transform(rows, state)
 
-    rows = pd.concat([example, reference[list(example.columns)]], ignore_index=True)
+
+def _choose(requested: str | None, model: Any, rows: Any) -> Any:
+    """engine.py's choice for ``model`` on ``rows`` (an EngineError is kept as the answer)."""
+    if not requested:
+        return None
+    from mlops_nb.productionize.engine import EngineError, choose_engine
+
+    try:
+        return choose_engine(model, rows, requested)
+    except EngineError as exc:
+        return exc
+
+
+def _engine(
+    requested: str | None, service: Path, model: Any, retrained: Any, early: Any, rows: Any
+) -> dict[str, Any] | None:
+    """Write the served engine (engine.py) for the notebook's ``model``: the choice made early
+    for train.py's model when both are the same fitted object, else a fresh one."""
+    if not requested:
+        return None
+    from mlops_nb.productionize.engine import EngineError, save_choice
+    from mlops_nb.productionize.same_fit import same_fit
+
+    choice = early if same_fit(model, retrained) else _choose(requested, model, rows)
+    if isinstance(choice, EngineError):
+        return {"error": str(choice)}
     model_dir = service / "model"
     model_dir.mkdir(exist_ok=True)
-    try:
-        return dict(
-            write_engine(model_dir, model, features.transform(rows, state), requested).describe()
-        )
-    except EngineError as exc:
-        return {"error": str(exc)}
+    return dict(save_choice(model_dir, choice).describe())
 
 
 def _qualname(obj: Any) -> str:
@@ -302,27 +323,40 @@ def main() -> int:
     args = parser.parse_args()
     service = Path(args.service)
     sys.path.insert(0, str(service))
+    import feature_runtime
     import features
     import train
 
     started = time.perf_counter()
     result = train.main(["--out", args.out, *args.train_args])
     train_seconds = time.perf_counter() - started
+    timings: dict[str, float] = {"train": train_seconds}
     fitted = result["fitted"]
     prepared = prepare(fitted, result["model"], features.transform, args.rtol)
-    if args.engine and args.engine != "sklearn":
-        import mlops_nb.productionize.engine  # noqa: F401 - its imports, while the kernel runs
+    state = fitted.state
+    # the input example: held-out rows, else rows training kept (not ones its filters dropped)
+    example_rows = (
+        fitted.raw.loc[list(fitted.heldout)[:5]]
+        if fitted.heldout
+        else feature_runtime.training_rows(fitted).head(5)
+    )
+    example = example_rows[state.inputs].reset_index(drop=True)
+    engine_rows = _engine_rows(
+        args.engine, state, example, result["reference"], prepared["requests"]
+    )
+    # while the kernel still runs: the engine for train.py's model, kept only when the notebook's
+    # model turns out to be the very same fitted object (byte-identical pickle)
+    early = _choose(args.engine, result["model"], engine_rows)
+    timings["prepare"] = time.perf_counter() - started
+    waited = time.perf_counter()
     _wait_for(Path(args.notebook_model))
+    timings["wait"] = time.perf_counter() - waited
+    finishing = time.perf_counter()
     with open(args.notebook_model, "rb") as handle:
         notebook_model = pickle.load(handle)
     report = compare(prepared, notebook_model, args.rtol)
-    state = fitted.state
-    example_rows = (
-        fitted.raw.loc[list(fitted.heldout)[:5]] if fitted.heldout else fitted.raw.head(5)
-    )
-    example = example_rows[state.inputs].reset_index(drop=True)
     expected = notebook_model.predict(features.transform(example, state))
-    engine = _engine(args.engine, service, notebook_model, example, result["reference"], state)
+    engine = _engine(args.engine, service, notebook_model, result["model"], early, engine_rows)
     serving_modules = _pickle_modules(args.notebook_model) | imports_of(service / "features.py")
     serving_modules |= _pickle_modules(str(Path(args.out) / "features.pkl"))
     params = notebook_model.get_params(deep=True) if hasattr(notebook_model, "get_params") else {}
@@ -347,6 +381,10 @@ def main() -> int:
                 "placeholders": sorted(state.placeholders),
                 "reference_rows": len(result["reference"]),
                 "train_seconds": round(train_seconds, 3),
+                "timings": {
+                    **{k: round(v, 3) for k, v in timings.items()},
+                    "after_wait": round(time.perf_counter() - finishing, 3),
+                },
                 "model_class": _qualname(notebook_model),
                 "serving_distributions": _distributions(serving_modules),
                 "python": ".".join(map(str, sys.version_info[:3])),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlops_nb.exceptions import NotebookError
 from mlops_nb.productionize.estimators import SEARCHES, called_name, unseeded
-from mlops_nb.productionize.slicing import Stmt
+from mlops_nb.productionize.slicing import Stmt, base_name
 
 #: classes fitted with ``(X, y)`` that transform or select rather than predict
 _NOT_MODELS = {
@@ -50,7 +50,7 @@ class ExtractionError(NotebookError):
 class ModelNote:
     """Something the user should know about the chosen model; ``model_var`` is what to pass."""
 
-    kind: str  # "candidates" | "loop" | "function_in_loop" | "only_in_loop" | "unseeded"
+    kind: str  # candidates | loop | function_in_loop | only_in_loop | picked | unseeded | alias
     message: str
     cell: int | None = None
     line: int | None = None
@@ -267,6 +267,65 @@ def _aliases(site: FitSite, stmts: list[Stmt]) -> tuple[dict[str, int], dict[str
     return bound, canonical
 
 
+def _container(target: ast.expr, iterated: ast.expr, name: str) -> str | None:
+    """The container whose elements the loop variable ``name`` takes: ``models`` in
+    ``for m in models``, ``models.values()``, ``models.items()``, ``enumerate(models)`` and
+    ``zip(names, models)`` (matched by position)."""
+    if isinstance(target, ast.Name):
+        if target.id != name:
+            return None
+        if isinstance(iterated, ast.Call):
+            func = iterated.func
+            if isinstance(func, ast.Attribute) and func.attr == "values" and not iterated.args:
+                return base_name(func.value)
+            return None
+        return base_name(iterated)
+    if not isinstance(target, ast.Tuple | ast.List) or not isinstance(iterated, ast.Call):
+        return None
+    slots = [e.id if isinstance(e, ast.Name) else None for e in target.elts]
+    if name not in slots:
+        return None
+    at = slots.index(name)
+    func = iterated.func
+    if isinstance(func, ast.Attribute) and func.attr == "items" and len(slots) == 2 and at == 1:
+        return base_name(func.value)
+    if isinstance(func, ast.Name) and func.id == "enumerate" and len(slots) == 2 and at == 1:
+        return _container(target.elts[1], iterated.args[0], name) if iterated.args else None
+    if isinstance(func, ast.Name) and func.id == "zip" and len(iterated.args) == len(slots):
+        return _container(target.elts[at], iterated.args[at], name)
+    return None
+
+
+def _picked_from_container(site: FitSite, stmts: list[Stmt]) -> dict[str, int]:
+    """Names bound after a loop of fits to one of the fitted estimators it iterated over:
+    ``for name, m in models.items(): m.fit(X, y)`` then ``best = models[winner]`` (or
+    ``models.get(winner)``): ``best`` holds a fitted model, made by that later statement."""
+    containers: set[str] = set()
+    for node in ast.walk(site.stmt.node):
+        if not isinstance(node, ast.For):
+            continue
+        holds_fit = any(n is site.call for n in ast.walk(node))
+        container = _container(node.target, node.iter, site.primary) if holds_fit else None
+        if container:
+            containers.add(container)
+    picked: dict[str, int] = {}
+    for stmt in stmts[site.stmt.index + 1 :]:
+        node = stmt.node
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        target, value = node.targets[0], node.value
+        if not isinstance(target, ast.Name):
+            continue
+        source: ast.expr | None = None
+        if isinstance(value, ast.Subscript):
+            source = value.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+            source = value.func.value if value.func.attr == "get" else None
+        if isinstance(source, ast.Name) and source.id in containers:
+            picked[target.id] = stmt.index
+    return picked
+
+
 def find_sites(stmts: list[Stmt]) -> tuple[list[FitSite], list[ModelNote]]:
     """Every fit of a model in notebook order, and notes on fits inside loops/functions."""
     sites: list[FitSite] = []
@@ -284,6 +343,9 @@ def find_sites(stmts: list[Stmt]) -> tuple[list[FitSite], list[ModelNote]]:
         if site.exploratory:
             site.aliases = {n: site.stmt.index for n in site.names}
             site.canonical = {n: n for n in site.names}
+            if site.in_loop and site.function is None:
+                for name, index in _picked_from_container(site, stmts).items():
+                    site.aliases[name], site.canonical[name] = index, name
         else:
             site.aliases, site.canonical = _aliases(site, stmts)
         models.append(site)
@@ -312,12 +374,10 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
     loops = [s for s in sites if s.in_loop and s.function is None]
     if model_var:
         mine = [s for s in top if model_var in s.aliases] or [
-            s for s in loops if model_var in s.names
+            s for s in loops if model_var in s.aliases
         ]
         if not mine:
-            known = sorted(
-                {n for s in top for n in s.aliases} | {n for s in loops for n in s.names}
-            )
+            known = sorted({n for s in [*top, *loops] for n in s.aliases})
             raise ExtractionError(
                 f"no fitted model is bound to `{model_var}` (fitted models are bound to: "
                 f"{', '.join(known) or 'none'}); pass one of them with --model-var",
@@ -339,6 +399,19 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
     elif top:
         site = top[-1]
         name = site.primary
+    elif loops and _picks(loops[-1]):
+        site = loops[-1]
+        name = _picks(site)[-1]
+        notes.append(
+            ModelNote(
+                "picked",
+                f"serving `{name}` (cell {stmts[site.aliases[name]].cell.number}), picked from "
+                f"the models the loop in cell {site.cell} fits; pass --model-var to choose "
+                "another",
+                cell=stmts[site.aliases[name]].cell.number,
+                model_var=name,
+            )
+        )
     elif loops:
         site = loops[-1]
         name = site.primary
@@ -384,6 +457,11 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             )
         )
     return Choice(site, name, end, notes, found)
+
+
+def _picks(site: FitSite) -> list[str]:
+    """Names picked from a loop's fitted models after it, in notebook order."""
+    return sorted((n for n in site.aliases if n not in site.names), key=site.aliases.__getitem__)
 
 
 def _unseeded(site: FitSite, stmts: list[Stmt]) -> list[tuple[int, int, str]]:

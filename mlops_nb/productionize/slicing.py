@@ -88,17 +88,31 @@ def _target_names(target: ast.AST, binds: set[str], mutates: set[str]) -> None:
 
 
 def _loads(node: ast.AST) -> set[str]:
-    """Names read by ``node`` (comprehension variables are local to their comprehension)."""
-    local: set[str] = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.comprehension):
-            local |= {t.id for t in ast.walk(n.target) if isinstance(t, ast.Name)}
-        elif isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
-            local.discard(n.target.id)
-    loads = {
-        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-    }
-    return loads - local
+    """Names ``node`` reads from the notebook's namespace: a lambda's parameters and a
+    comprehension's variables are local to them (``df.apply(lambda r: r.a, axis=1)`` reads
+    ``df``, not ``r``)."""
+    if isinstance(node, ast.Lambda):
+        return _function_free_names(node)
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        bound = {
+            t.id for gen in node.generators for t in ast.walk(gen.target) if isinstance(t, ast.Name)
+        }
+        inner: set[str] = set()
+        for gen in node.generators:
+            inner |= _loads(gen.iter)
+            for cond in gen.ifs:
+                inner |= _loads(cond)
+        parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        for part in parts:
+            inner |= _loads(part)
+        # the first iterable is evaluated outside the comprehension
+        return (inner - bound) | _loads(node.generators[0].iter)
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    found: set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        found |= _loads(child)
+    return found
 
 
 def _function_free_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:

@@ -15,7 +15,7 @@ from mlops_nb._version import __version__
 from mlops_nb.exceptions import ConfigError
 from mlops_nb.productionize import codegen, packaging, schema
 from mlops_nb.productionize.dataflow import DataFlow
-from mlops_nb.productionize.engine import EngineError, choose_in_subprocess
+from mlops_nb.productionize.engine import EngineError
 from mlops_nb.productionize.extract import Extraction
 from mlops_nb.productionize.render import render_tree
 
@@ -144,13 +144,12 @@ def render_service(
     base_image: str,
     wheelhouse: bool,
     run_id: str | None,
-    engine: str = "auto",
 ) -> list[tuple[str, str]]:
     first = example["records"][0]
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
     has_features = True
-    # the served engine (writes model/model.onnx and model/engine.json): see engine.py
-    chosen = probe.get("engine") or choose_in_subprocess(stage, engine)
+    # the served engine, chosen by the fidelity probe (model/model.onnx, model/engine.json)
+    chosen = probe["engine"]
     if "error" in chosen:
         raise EngineError(chosen["error"])
     served = chosen["engine"]

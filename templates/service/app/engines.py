@@ -61,7 +61,13 @@ class OnnxEngine:
         self.columns: list[str] = inputs["columns"]
         self._plans: dict[tuple[str, ...], list[tuple[str, Any, int]]] = {}
         outputs = description["outputs"]
-        self.output = [outputs["label"]]
+        # labels from the probabilities, ties to the first class (as the model's own argmax)
+        self.tie: float | None = (
+            outputs["tie_tolerance"]
+            if outputs.get("labels_from") == "probabilities" and classes
+            else None
+        )
+        self.output = [outputs["probabilities"] if self.tie is not None else outputs["label"]]
         self.regressor = outputs["kind"] == "regressor"
         self.classes = classes
         plain = (
@@ -121,6 +127,10 @@ class OnnxEngine:
             if not np.all(np.isfinite(values)):
                 raise PredictionError("the model produced a non-finite prediction for this input")
             return list(values.astype(np.float64).tolist())
+        if self.tie is not None and self.classes is not None:
+            top = result.max(axis=1, keepdims=True)
+            chosen = np.argmax(result >= top - self.tie, axis=1)
+            return [self.classes[i] for i in chosen.tolist()]
         labels = result.ravel().tolist()
         if self.lookup is not None:
             return [self.lookup.get(_key(v), v) for v in labels]

@@ -5,6 +5,7 @@ converted faithfully falls back to scikit-learn with the reason; ``onnx`` refuse
 from __future__ import annotations
 
 import pickle
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
     GradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -196,3 +198,50 @@ def test_onnx_requirements_leave_out_the_model_library(tmp_path: Any) -> None:
     assert packaging.feature_distributions(tmp_path) == []
     (tmp_path / "model" / "features.pkl").write_bytes(pickle.dumps(StandardScaler().fit([[1.0]])))
     assert packaging.feature_distributions(tmp_path) == ["scikit-learn"]
+
+
+def test_a_forest_s_tied_votes_go_to_the_first_class_as_in_scikit_learn() -> None:
+    # fully grown trees vote; on rows unlike the training rows half of them often disagree, and
+    # scikit-learn's argmax gives an exact 0.5/0.5 tie to the first class while ONNX's float32
+    # sums break it either way: labels must come from the probabilities with the same rule
+    rng = np.random.default_rng(7)
+    scale = np.array([1.0, 100.0, 0.01, 1e4])
+    X = pd.DataFrame(rng.normal(size=(400, 4)) * scale, columns=list("abcd"))
+    y = (X.a + X.b / 100 + rng.normal(size=400) > 0).astype(int)
+    model = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(X, y)
+    choice = choose_engine(model, X)
+    assert choice.engine == "onnx" and choice.outputs["labels_from"] == "probabilities"
+    rows = pd.DataFrame(rng.normal(size=(5000, 4)) * scale, columns=list("abcd"))
+    tied = int((model.predict_proba(rows)[:, 0] == 0.5).sum())
+    assert tied > 50
+    assert check_parity(model, rows, choice.onnx_bytes, choice.inputs, choice.outputs).passed
+    onnx_labels = {
+        k: v for k, v in choice.outputs.items() if k not in ("labels_from", "tie_tolerance")
+    }
+    differing = check_parity(model, rows, choice.onnx_bytes, choice.inputs, onnx_labels)
+    assert not differing.passed and differing.detail.startswith(f"{tied} of 5000 labels differ")
+
+
+def test_labels_stay_onnx_s_own_when_predict_is_not_the_argmax_of_predict_proba() -> None:
+    # SVC(probability=True): predict uses the decision function, predict_proba Platt scaling
+    from sklearn.svm import SVC
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # probability=True is deprecated in 1.9
+        model = SVC(probability=True, random_state=0).fit(X_CLS, Y_CLS)
+    proba_argmax = model.classes_[np.argmax(model.predict_proba(X_CLS), axis=1)]
+    assert (proba_argmax != model.predict(X_CLS)).sum() > 0  # the two disagree on some rows
+    choice = choose_engine(model, X_CLS)
+    assert "labels_from" not in choice.outputs
+
+
+def test_a_model_without_a_converter_says_why_once_with_the_layouts_tried() -> None:
+    from sklearn.compose import TransformedTargetRegressor
+
+    model = TransformedTargetRegressor(regressor=Ridge(), func=np.log1p, inverse_func=np.expm1).fit(
+        X_REG.abs(), Y_REG
+    )
+    choice = choose_engine(model, X_REG.abs())
+    assert choice.engine == "sklearn"
+    assert choice.reason.count("TransformedTargetRegressor") == 1, choice.reason
+    assert "matrix input, float64" in choice.reason and "columns input, float32" in choice.reason

@@ -135,3 +135,43 @@ def test_a_fit_only_inside_a_function_is_explained(tmp_path: Path) -> None:
         extract(tmp_path / "f.ipynb")
     with pytest.raises(ExtractionError, match="no fitted model is bound to `m`"):
         extract(tmp_path / "f.ipynb", model_var="m")
+
+
+@pytest.mark.parametrize(
+    ("loop", "pick"),
+    [
+        ("for name, m in models.items():", "best = models[max(scores, key=scores.get)]"),
+        ("for name, m in models.items():", "best = models.get(max(scores, key=scores.get))"),
+        ("for name, m in zip(names, models):", "best = models[names.index(max(scores))]"),
+        ("for i, m in enumerate(models):", "best = models[0]"),
+    ],
+)
+def test_the_model_picked_from_a_loop_of_fits_is_served(
+    tmp_path: Path, loop: str, pick: str
+) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "X, y = [[0], [1], [2], [3]], [0, 0, 1, 1]",
+        "names = ['lr', 'tree']\n"
+        "models = {'lr': LogisticRegression(), 'tree': DecisionTreeClassifier(random_state=0)}\n"
+        + ("models = list(models.values())\n" if "zip" in loop or "enumerate" in loop else "")
+        + f"scores = {{}}\n{loop}\n    m.fit(X, y)\n    scores[str(m)] = m.score(X, y)",
+        f"{pick}\nprint(best)",
+    ]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), tmp_path / "m.ipynb")
+    ex = extract(tmp_path / "m.ipynb")
+    assert ex.model_var == "best"
+    assert ex.statements[-1].source == pick
+    [note] = [n for n in ex.notes if n.kind == "picked"]
+    assert "picked from the models the loop in cell 2 fits" in note.message
+    assert extract(tmp_path / "m.ipynb", model_var="m").model_var == "m"  # the loop's own name
+    if "zip" in loop:  # an element of the other zipped list is a name, not a model
+        with pytest.raises(ExtractionError, match="no fitted model is bound to `first`"):
+            path = tmp_path / "n.ipynb"
+            more = [*cells, "first = names[0]"]
+            nbformat.write(new_notebook(cells=[new_code_cell(c) for c in more]), path)
+            extract(path, model_var="first")

@@ -67,7 +67,11 @@ def titanic(rng: np.random.Generator, n: int = 620) -> pd.DataFrame:
     cabin = np.where(rng.random(n) < 0.25, [f"C{k}" for k in rng.integers(1, 150, n)], None)
     logit = 1.2 * (sex == "female") - 0.8 * (pclass - 2) - 0.02 * np.nan_to_num(age, nan=30) + 0.3
     survived = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    names = [f"Passenger {i}, Mr. X" for i in range(n)]
+    titles = ["Mrs" if i % 3 else "Miss" for i in range(n)]
+    names = [
+        f"Passenger {i}, {titles[i] if sex[i] == 'female' else 'Mr' if i % 5 else 'Master'}. X"
+        for i in range(n)
+    ]
     return pd.DataFrame(
         {
             "PassengerId": np.arange(1, n + 1),
@@ -595,6 +599,193 @@ ORACLE_PRED = reg.predict(X_test)
     fidelity="identical",
     evaluated_on="held-out",
     requires="lightgbm",
+)
+
+notebook(
+    "inplace_cleaning",
+    [
+        md("# Titanic, cleaned in place"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import GradientBoostingClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code("df = pd.read_csv('titanic.csv')\ndf.describe()"),
+        code(
+            "df['Age'].fillna(df['Age'].median(), inplace=True)\ndf['Embarked'].fillna(df['Embarked'].mode()[0], inplace=True)\ndf['Sex'] = df['Sex'].map({'male': 0, 'female': 1})\ndf['Embarked'] = df['Embarked'].map({'S': 0, 'C': 1, 'Q': 2})\ndf.drop(['Name', 'PassengerId', 'Ticket', 'Cabin'], axis=1, inplace=True)"
+        ),
+        code(
+            "X = df.drop('Survived', axis=1)\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=7)"
+        ),
+        code(
+            "gb = GradientBoostingClassifier(n_estimators=60, max_depth=3, random_state=0)\ngb.fit(X_train, y_train)\nprint(gb.score(X_test, y_test))"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = gb.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "positional_arrays",
+    [
+        md("# Titanic as arrays: the first 450 passengers train, the rest test"),
+        code(
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.preprocessing import StandardScaler"
+        ),
+        code(
+            "data = pd.read_csv('titanic.csv')\ndata.loc[data.Age.isnull(), 'Age'] = data.Age.mean()\ndata['title'] = data.Name.str.extract(r', (\\w+)\\.', expand=False)\ndata['is_mr'] = (data['title'] == 'Mr').astype(int)\ndata['female'] = (data.Sex == 'female').astype(int)\ndata['log_fare'] = np.log1p(data['Fare'])"
+        ),
+        code(
+            "features = ['Pclass', 'Age', 'log_fare', 'SibSp', 'is_mr', 'female']\nX = data[features].values\ny = data['Survived'].values\nscaler = StandardScaler()\nX = scaler.fit_transform(X)"
+        ),
+        code("clf = LogisticRegression(max_iter=500)\nclf.fit(X[:450], y[:450])\nclf.score(X[450:], y[450:])"),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').iloc[450:]
+ORACLE_PRED = clf.predict(X[450:])
+""",
+    inputs=["Pclass", "Name", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="drawn",
+)
+
+notebook(
+    "search_column_subset",
+    [
+        md("# A searched pipeline that reads five of the columns"),
+        code(
+            "import pandas as pd\nfrom sklearn.compose import make_column_transformer\nfrom sklearn.impute import SimpleImputer\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import GridSearchCV, train_test_split\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import OneHotEncoder, StandardScaler"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ny = df.pop('Survived')\nX_train, X_test, y_train, y_test = train_test_split(df, y, test_size=0.25, random_state=3)"
+        ),
+        code(
+            "numeric = make_pipeline(SimpleImputer(strategy='median'), StandardScaler())\nprep = make_column_transformer((numeric, ['Age', 'Fare']), (OneHotEncoder(handle_unknown='ignore'), ['Sex', 'Embarked', 'Pclass']))\nsearch = GridSearchCV(make_pipeline(prep, LogisticRegression(max_iter=1000)), {'logisticregression__C': [0.1, 1.0, 10.0]}, cv=3)\nsearch.fit(X_train, y_train)\nprint(search.best_params_, search.score(X_test, y_test))"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = search.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "apply_lambda_dummies",
+    [
+        md("# Titanic: row-wise features, an imputer on two columns, dummies of every text column"),
+        code(
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import LabelEncoder\nfrom sklearn.impute import SimpleImputer\nfrom sklearn.ensemble import ExtraTreesClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf = df.drop(columns=['PassengerId', 'Name', 'Ticket', 'Cabin'])\ndf['Sex'] = LabelEncoder().fit_transform(df['Sex'])\nnum_cols = ['Age', 'Fare']\nimp = SimpleImputer(strategy='median')\ndf[num_cols] = imp.fit_transform(df[num_cols])\ndf['rich'] = np.where(df['Fare'] > df['Fare'].quantile(0.75), 1, 0)\ndf['fare_per_year'] = df.apply(lambda r: r['Fare'] / (r['Age'] + 1), axis=1)\ndf['party'] = [s + p for s, p in zip(df['SibSp'], df['Parch'])]\ndf = pd.get_dummies(df)"
+        ),
+        code(
+            "X = df.drop('Survived', axis=1)\ny = df.Survived\nX_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)\nm = ExtraTreesClassifier(n_estimators=40, random_state=0).fit(X_tr, y_tr)\nm.score(X_te, y_te)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_te.index]
+ORACLE_PRED = m.predict(X_te)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "function_transformer",
+    [
+        md("# A notebook function inside the Pipeline"),
+        code(
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.compose import ColumnTransformer\nfrom sklearn.ensemble import HistGradientBoostingClassifier\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import Pipeline\nfrom sklearn.preprocessing import FunctionTransformer, OneHotEncoder"
+        ),
+        code(
+            "def add_log_fare(frame):\n    frame = frame.copy()\n    frame['log_fare'] = np.log1p(frame['Fare'])\n    return frame\n\ndf = pd.read_csv('titanic.csv')\nX = df[['Pclass', 'Sex', 'Age', 'Fare', 'Embarked']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, random_state=2)"
+        ),
+        code(
+            "ct = ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore', sparse_output=False), ['Sex', 'Embarked'])], remainder='passthrough')\npipe = Pipeline([('fe', FunctionTransformer(add_log_fare)), ('ct', ct), ('hgb', HistGradientBoostingClassifier(max_iter=60, random_state=0))])\npipe.fit(X_train, y_train)\npipe.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = pipe.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "Fare", "Embarked"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "cross_validated_fit_all",
+    [
+        md("# Cross-validate, then fit on every row with an age"),
+        code(
+            "import pandas as pd\nfrom sklearn.model_selection import cross_val_score\nfrom sklearn.neighbors import KNeighborsClassifier\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv').dropna(subset=['Age'])\nX = df[['Age', 'Fare', 'Pclass']]\ny = df['Survived']\nknn = make_pipeline(StandardScaler(), KNeighborsClassifier(7))\nprint(cross_val_score(knn, X, y, cv=5).mean())\nknn.fit(X, y)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').dropna(subset=['Age']).iloc[::5]
+ORACLE_PRED = knn.predict(X.iloc[::5])
+""",
+    inputs=["Pclass", "Age", "Fare"],
+    fidelity="identical",
+    evaluated_on="drawn",
+)
+
+notebook(
+    "pick_best_of_loop",
+    [
+        md("# Three models, keep the best"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nfrom sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.tree import DecisionTreeClassifier"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\nX = df[['Pclass', 'SibSp', 'Parch', 'Fare']].copy()\nX['Age'] = df['Age'].fillna(df['Age'].median())\nX['female'] = (df['Sex'] == 'female').astype(int)\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=11)"
+        ),
+        code(
+            "models = {\n    'logistic': LogisticRegression(max_iter=2000),\n    'tree': DecisionTreeClassifier(max_depth=4, random_state=0),\n    'forest': RandomForestClassifier(n_estimators=60, max_depth=6, random_state=0),\n}\nscores = {}\nfor name, model in models.items():\n    model.fit(X_train, y_train)\n    scores[name] = model.score(X_test, y_test)\npd.Series(scores).sort_values()"
+        ),
+        code("best = models[max(scores, key=scores.get)]\nprint('best:', best)"),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = best.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "title_group_median",
+    [
+        md("# Titanic: fill each age with the median of the passenger's title"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf['Title'] = df['Name'].str.extract(r',\\s*([^.]+)\\.', expand=False)\ndf['Age'] = df['Age'].fillna(df.groupby('Title')['Age'].transform('median'))\ndf['FareRatio'] = df['Fare'] / df.groupby('Pclass')['Fare'].transform('mean')\ndf['Female'] = (df['Sex'] == 'female').astype(int)\ndf.groupby('Title')['Age'].median()"
+        ),
+        code(
+            "X = df[['Pclass', 'Age', 'FareRatio', 'Female', 'SibSp']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=5)\nforest = RandomForestClassifier(n_estimators=50, max_depth=5, random_state=0).fit(X_train, y_train)\nforest.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = forest.predict(X_test)
+""",
+    inputs=["Pclass", "Name", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
 )
 
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
