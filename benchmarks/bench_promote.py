@@ -64,6 +64,8 @@ def _setup(root: Path, rows: int, candidates: int) -> dict[str, object]:
     evaluation.drop(columns=["y"]).to_csv(root / "current.csv", index=False)
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
+    # the models' artifacts in the temporary folder too (the default is ./mlruns in the cwd)
+    mlflow.create_experiment("bench", artifact_location=(root / "artifacts").as_uri())
     mlflow.set_experiment("bench")
     models = [
         LogisticRegression(C=0.001 * 3**i, max_iter=500).fit(train, y[:rows])
