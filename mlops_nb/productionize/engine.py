@@ -83,6 +83,9 @@ class EngineChoice:
     outputs: dict[str, str | None] = field(default_factory=dict)
     parity: Parity | None = None
     precision: str | None = None
+    #: model-input columns (positions) where the model refuses a missing value: ONNX would
+    #: answer anyway, so the service refuses them as the model does
+    refuses_missing: list[int] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         """What ``engine.json`` and ``/metadata`` report (no model bytes)."""
@@ -93,6 +96,7 @@ class EngineChoice:
             out["inputs"] = asdict(self.inputs)
             out["outputs"] = self.outputs
             out["precision"] = self.precision
+            out["refuses_missing"] = self.refuses_missing
         out["parity"] = asdict(self.parity) if self.parity is not None else None
         return out
 
@@ -148,6 +152,7 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
                 outputs,
                 parity,
                 spec.precision,
+                refuses_missing(model, sample),
             )
         reasons.append(f"{spec.dtypes_label()}: {parity.detail}")
     reason = _summary(reasons) if reasons else "no input layout could be derived from the sample"
@@ -425,6 +430,40 @@ def check_parity(
     else:
         detail = f"probabilities differ by up to {diff:.3g} (tolerance {PROBA_TOLERANCE:g})"
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
+
+
+def refuses_missing(model: Any, X: Any) -> list[int]:
+    """Positions of the numeric model-input columns where ``model.predict`` raises on a missing
+    value (a scaler and a linear model, KNN): one row of ``X`` with NaN in each in turn."""
+    import pandas as pd
+
+    frame = isinstance(X, pd.DataFrame)
+    row: Any = X.iloc[[0]].copy() if frame else np.array(np.asarray(X)[:1], dtype=np.float64)
+    if frame:
+        numeric = [i for i, c in enumerate(X.columns) if X[c].dtype.kind in "fiub"]
+    else:
+        numeric = list(range(row.shape[1]))
+
+    def refused(positions: list[int]) -> bool:
+        probe: Any = row.copy()
+        if frame:
+            for i in positions:
+                column = probe.columns[i]
+                probe[column] = probe[column].astype("float64")
+                probe.iloc[0, i] = np.nan
+        else:
+            probe[0, positions] = np.nan
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                model.predict(probe)
+        except Exception:
+            return True
+        return False
+
+    if not numeric or not refused(numeric):
+        return []
+    return [i for i in numeric if refused([i])]
 
 
 def first_max(proba: np.ndarray, tolerance: float) -> np.ndarray:
