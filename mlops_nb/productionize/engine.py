@@ -384,7 +384,7 @@ def check_parity(
     rows = len(got[0])
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        expected = np.asarray(model.predict(X))
+        expected = one_per_row(model.predict(X))
     if outputs["kind"] == "regressor":
         ours = np.asarray(got[0], dtype=np.float64).reshape(expected.shape)
         theirs = expected.astype(np.float64)
@@ -430,6 +430,13 @@ def check_parity(
     else:
         detail = f"probabilities differ by up to {diff:.3g} (tolerance {PROBA_TOLERANCE:g})"
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
+
+
+def one_per_row(predictions: Any) -> np.ndarray:
+    """``predict``'s answer as one value per row: CatBoost's classifiers (and any estimator that
+    answers with a column vector) give shape (n, 1)."""
+    values = np.asarray(predictions)
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
 
 def refuses_missing(model: Any, X: Any) -> list[int]:
@@ -482,7 +489,7 @@ def _label_rule(model: Any, X: Any, outputs: dict[str, str | None]) -> dict[str,
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-            predicted = np.asarray(model.predict(X))
+            predicted = one_per_row(model.predict(X))
         classes = np.asarray(_final_estimator(model).classes_)
         agrees = bool(np.array_equal(classes[np.argmax(proba, axis=1)], predicted))
     except Exception:  # a model whose predict_proba cannot run here keeps ONNX's labels

@@ -34,7 +34,14 @@ class SklearnEngine:
                 predictions = self.estimator.predict(data)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise PredictionError(_first_line(exc)) from None
-        return list(np.asarray(predictions).tolist())
+        return list(one_per_row(predictions).tolist())
+
+
+def one_per_row(predictions: Any) -> np.ndarray:
+    """One value per row: CatBoost's classifiers (and any estimator answering with a column
+    vector) give shape (n, 1)."""
+    values = np.asarray(predictions)
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
 
 class OnnxEngine:
