@@ -1,7 +1,7 @@
 """The generated service vs ``mlflow models serve``: same model, same machine, same run.
 
     apt-get install wrk
-    .venv/bin/python benchmarks/bench_serve.py [--repeat 3] [--duration 8]
+    .venv/bin/python benchmarks/bench_serve.py [--repeat 3] [--duration 8] [--quick] [--no-docker]
 
 Models: (1) StandardScaler + LogisticRegression over 20 features (the FACTS.md setup); (2) a
 ColumnTransformer pipeline with missing numbers and categorical columns (median imputer + scaler,
@@ -11,8 +11,14 @@ service (engine ``auto``: onnxruntime when it reproduces the model); the same se
 with ``ENGINE=sklearn``, with micro-batching on and off, and the very same fitted object is logged
 to MLflow and served with ``mlflow models serve --env-manager local``. Every server runs one worker
 on 127.0.0.1; load comes from ``wrk``. Figures are medians of ``--repeat`` runs, alternating between
-servers. Resident memory is the worker's VmRSS after the load. Results are printed and written to
-benchmarks/results/serve-<time>.json.
+servers. Resident memory is the worker's VmRSS after the load. The cost of recording inputs for
+drift is the single-request latency with recording on minus with ``MONITOR_CAPACITY=0``, and the
+recording call timed alone (``InputStore.record``, in microseconds), each as a share of the
+request. Unless ``--no-docker``, the simple service is also built as an image (no network, local
+base image): its size, what is in it (layers and the largest installed
+distributions) and container start to ``/readyz``. ``--quick``: one run of 3 s per scenario (to
+check the benchmark works; figures from a loaded machine mean little). Results are printed and
+written to benchmarks/results/serve-<time>.json.
 """
 
 from __future__ import annotations
@@ -178,14 +184,19 @@ def median_runs(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def make_service(work: Path, cells: list[str], name: str) -> tuple[Path, Any, list[dict[str, Any]]]:
+def make_service(
+    work: Path, cells: list[str], name: str, *, wheelhouse: bool = False
+) -> tuple[Path, Any, list[dict[str, Any]]]:
     from mlops_nb.productionize.api import productionize
 
     folder = work / name
     folder.mkdir()
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     nbformat.write(nb, folder / f"{name}.ipynb")
-    result = productionize(folder / f"{name}.ipynb", out=folder / "service")
+    result = productionize(
+        folder / f"{name}.ipynb", out=folder / "service", wheelhouse=wheelhouse,
+        base_image=BASE_IMAGE if wheelhouse else None,
+    )  # fmt: skip
     model = pickle.loads((result.service_dir / "model" / "model.pkl").read_bytes())
     engine = json.loads((result.service_dir / "model" / "engine.json").read_text())
     print(f"{name}: engine {engine['engine']} ({engine['reason']})", flush=True)
@@ -218,6 +229,85 @@ def log_to_mlflow(model: Any, work: Path, example: Any, name: str = "model") -> 
     return str(info.model_uri)
 
 
+BASE_IMAGE = os.environ.get("MLOPS_NB_BASE_IMAGE", "mlops-nb/python-base:3.11-bookworm")
+
+# Run inside the image: the installed distributions by size on disk, largest first.
+_SITE_SIZES = """
+import importlib.metadata as md, json, os
+sizes = {}
+for dist in md.distributions():
+    total = 0
+    for f in dist.files or []:
+        p = f.locate()
+        if os.path.isfile(p):
+            total += os.path.getsize(p)
+    sizes[dist.metadata["Name"]] = total
+print(json.dumps(sorted(sizes.items(), key=lambda kv: -kv[1])))
+"""
+
+
+def build_image(service: Path, tag: str) -> None:
+    """``docker build`` of a service directory made with a wheelhouse (no network)."""
+    from mlops_nb.productionize import docker
+
+    docker.build(service, tag, BASE_IMAGE, lambda _line: None, offline=True)
+
+
+def image_contents(tag: str) -> dict[str, Any]:
+    """The image's layers (size, command) and its largest installed distributions."""
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", tag],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    layers = [
+        {"size": size, "command": command[:110]}
+        for size, _, command in (line.partition("\t") for line in history)
+        if size not in ("0B", "0")
+    ]
+    listed = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "python3", tag, "-c", _SITE_SIZES],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    dists = [{"name": n, "mb": round(b / 1e6, 1)} for n, b in json.loads(listed)[:12]]
+    return {"layers": layers, "largest_distributions": dists}
+
+
+def remove_image(tag: str, build_stages_before: set[str]) -> None:
+    """Remove the image and the build stage this run left behind (nobody else's)."""
+    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+    for image_id in build_stage_images() - build_stages_before:
+        subprocess.run(["docker", "image", "rm", "-f", image_id], capture_output=True, timeout=120)
+
+
+def build_stage_images() -> set[str]:
+    listed = subprocess.run(
+        ["docker", "images", "-q", "--no-trunc", "--filter", "label=mlops-nb.stage=build"],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return set(listed.split())
+
+
+# Run in a service directory: microseconds per InputStore.record call of one row (the request
+# path's whole cost of recording inputs for drift), median of 5 rounds of 100,000 calls.
+_RECORD_COST = """
+import json, statistics, timeit
+from app.monitoring import InputStore
+from app.schema import INPUT_COLUMNS
+record = json.load(open("model/input_example.json"))["records"][0]
+row = [tuple(record[c] for c in INPUT_COLUMNS)]
+store = InputStore(10_000)
+print(statistics.median(timeit.repeat(lambda: store.record(row), number=100_000, repeat=5)) * 10)
+"""
+
+
+def recording_cost_us(service: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _RECORD_COST], cwd=service, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    return float(out.strip())
+
+
 def container_start(tag: str, repeat: int) -> dict[str, float]:
     """Image size and container start to /readyz (median of ``repeat``)."""
     from mlops_nb.productionize import docker
@@ -234,11 +324,11 @@ def container_start(tag: str, repeat: int) -> dict[str, float]:
     return {"image_mb": docker.image_size(tag) / 1e6, "start_to_ready_s": statistics.median(times)}
 
 
-def uvicorn_cmd(port: int) -> list[str]:
+def service_cmd(port: int) -> list[str]:
+    """What the image and ``mlops-nb serve`` run (uvicorn with the header deadline), one worker."""
     return [
-        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--no-access-log", "--log-level", "warning",
+        sys.executable, "-m", "app.server", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1",
     ]  # fmt: skip
 
 
@@ -275,9 +365,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument(
-        "--image", help="also measure this service image: size and container start to /readyz"
+        "--image", help="only measure this service image: size and container start to /readyz"
     )
+    parser.add_argument("--quick", action="store_true", help="one 3 s run per scenario")
+    parser.add_argument("--no-docker", action="store_true", help="skip the image figures")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.duration = 1, 3
     if args.image:
         figures = container_start(args.image, max(args.repeat, 5))
         print(f"image {args.image}: {figures}")
@@ -288,7 +382,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     import pandas as pd
 
-    simple_dir, simple_model, simple_records = make_service(work, NOTEBOOK_CELLS, "simple")
+    docker_wanted = not args.no_docker
+    simple_dir, simple_model, simple_records = make_service(
+        work, NOTEBOOK_CELLS, "simple", wheelhouse=docker_wanted
+    )
     mixed_dir, _, mixed_records = make_service(work, MIXED_CELLS, "mixed")
     # MLflow serves the fitted object itself: its requests use the model's own column names
     names = list(getattr(simple_model, "feature_names_in_", simple_records[0]))
@@ -341,7 +438,7 @@ def main() -> int:
             servers[key] = Server(name, mlflow_cmd(where, port), work, env,
                                   (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
         else:
-            servers[key] = Server(name, uvicorn_cmd(port), where, {**env, **extra},
+            servers[key] = Server(name, service_cmd(port), where, {**env, **extra},
                                   (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
     results: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "servers": {}}
     try:
@@ -381,7 +478,25 @@ def main() -> int:
     finally:
         for server in servers.values():
             server.stop()
+    if docker_wanted:
+        tag = f"mlops-nb-bench/serve-simple:{os.getpid()}"
+        stages_before = build_stage_images()
+        try:
+            build_image(simple_dir, tag)
+            image = container_start(tag, 1 if args.quick else max(args.repeat, 5))
+            image.update(image_contents(tag))
+        finally:
+            remove_image(tag, stages_before)
+        results["image"] = image
+        print(f"image (onnx, simple): {image['image_mb']:.0f} MB, container start to /readyz "
+              f"{image['start_to_ready_s']:.2f} s")  # fmt: skip
+        for layer in image["layers"]:
+            print(f"  layer {layer['size']:>8s}  {layer['command']}")
+        print("  largest: " + ", ".join(f"{d['name']} {d['mb']} MB"
+                                        for d in image["largest_distributions"]))  # fmt: skip
+    recording_us = recording_cost_us(simple_dir)
     r = results["servers"]
+    recording_ms = r["onnx"]["single_c1"]["p50_ms"] - r["onnx_no_recording"]["single_c1"]["p50_ms"]
     summary = {
         "onnx_single_c8_rps": r["onnx"]["single_c8"]["rps"],
         "onnx_single_c8_p99_ms": r["onnx"]["single_c8"]["p99_ms"],
@@ -395,11 +510,23 @@ def main() -> int:
         "mixed_sklearn_single_c8_rps": r["mixed_sklearn"]["single_c8"]["rps"],
         "batch1000_vs_mlflow_x": r["onnx"]["batch1000_c4"]["rps"]
         / r["mlflow"]["batch1000_c4"]["rps"],
-        "recording_p50_overhead_ms": r["onnx"]["single_c1"]["p50_ms"]
-        - r["onnx_no_recording"]["single_c1"]["p50_ms"],
+        "recording_p50_overhead_ms": recording_ms,
+        "recording_share_of_request": recording_ms / r["onnx"]["single_c1"]["p50_ms"],
+        "recording_us_per_request": recording_us,
+        "recording_us_share_of_p50": recording_us / 1000 / r["onnx"]["single_c1"]["p50_ms"],
+        "mixed_onnx_batch1000_rps": r["mixed_onnx"]["batch1000_c4"]["rps"],
+        "onnx_batch1000_rps": r["onnx"]["batch1000_c4"]["rps"],
+        "mlflow_batch1000_rps": r["mlflow"]["batch1000_c4"]["rps"],
+        "mlflow_single_c8_rps": r["mlflow"]["single_c8"]["rps"],
+        "mlflow_single_c8_p99_ms": r["mlflow"]["single_c8"]["p99_ms"],
         "rss_mb": {k: round(v["rss_mb"], 1) for k, v in r.items()},
         "start_s": {k: round(v["start_to_first_answer_s"], 2) for k, v in r.items()
                     if "start_to_first_answer_s" in v},
+        **({"image_mb": round(results["image"]["image_mb"], 1),
+            "container_start_to_ready_s": round(results["image"]["start_to_ready_s"], 2)}
+           if "image" in results else {}),
+        "load_average": os.getloadavg(),
+        "quick": args.quick,
     }  # fmt: skip
     results["summary"] = summary
     print(json.dumps(summary, indent=2))

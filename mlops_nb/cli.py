@@ -78,6 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The ``mlops-nb`` console script: :func:`main`, then exit (promptly when the command
+    allowed it, see :mod:`mlops_nb._exit`)."""
+    from mlops_nb import _exit
+
+    code = main()
+    if _exit.allowed():
+        _exit.now(code)
+    sys.exit(code)
+
+
 def _usage_error(exc: typer.TyperException) -> int:
     """The short usage message and the error, as click prints them; exit code 2 for usage."""
     show = getattr(exc, "show", None)  # typer's click exceptions (UsageError, NoSuchOption, ...)

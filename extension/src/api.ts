@@ -4,14 +4,18 @@
  * The payload types are generated from the server's pydantic models (schema.ts).
  */
 import type {
+  CardResponse,
   CompareResponse,
   DriftReportResponse,
   DriftResponse,
   Job,
   JobsResponse,
+  ModelResponse,
+  ModelsResponse,
   PipelineResponse,
   PipelineResult,
   ProductionizeResult,
+  PromotionResult,
   RunsPage,
   ServiceInfo,
   ServicesResponse,
@@ -21,7 +25,8 @@ import type {
 
 export * from './schema';
 
-/** Each route's response type: requests and fakes are checked against it. */
+/** Each route's response type: requests and fakes are checked against it (`*`: one path
+ * segment, like a job id or a model's name). */
 export interface IRoutes {
   version: VersionResponse;
   runs: RunsPage;
@@ -35,7 +40,9 @@ export interface IRoutes {
   'drift/report': DriftReportResponse;
   'drift/widget': WidgetModuleResponse;
   services: Job | ServicesResponse;
-  /** the registry's routes (models, models/<name>, .../card) have no schema yet */
+  models: ModelsResponse;
+  'models/*': ModelResponse;
+  'models/*/versions/*/card': CardResponse;
   promote: Job;
 }
 
@@ -55,6 +62,10 @@ export function pipelineResult(job: Job | null): PipelineResult | null {
 
 export function serviceResult(job: Job | null): ServiceInfo | null {
   return job?.kind === 'serve' && job.state === 'succeeded' ? (job.result as ServiceInfo) : null;
+}
+
+export function promotionResult(job: Job | null): PromotionResult | null {
+  return job?.kind === 'promote' && job.state === 'succeeded' ? (job.result as PromotionResult) : null;
 }
 
 /** An error answered by the server (or the network): status 0 when there was no answer. */

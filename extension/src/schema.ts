@@ -11,6 +11,14 @@ export interface ArtifactQuery {
   path: string;
 }
 
+export interface CardResponse {
+  name: string;
+  version: string;
+  aliases: string[];
+  markdown: string;
+  html: string;
+}
+
 export interface Check {
   name: string;
   passed: boolean;
@@ -25,6 +33,27 @@ export interface CompareQuery {
 export interface CompareResponse {
   notebook: string;
   runs: RunDetail[];
+}
+
+/** The last promotion decision recorded on a version (its compact tag). */
+export interface Decision {
+  alias: string;
+  from_version: string | null;
+  to_version: string;
+  passed: boolean;
+  moved: boolean;
+  forced: boolean;
+  reason: string | null;
+  by: string;
+  at: string;
+  gates: DecisionGate[];
+}
+
+export interface DecisionGate {
+  gate: string;
+  status: "passed" | "failed" | "skipped";
+  value: number | null;
+  threshold: number | null;
 }
 
 export interface DriftColumn {
@@ -95,6 +124,30 @@ export interface Figure {
   path: string;
 }
 
+/** One gate's verdict (:class:`mlops_nb.registry.result.GateResult`): ``value`` is what was measured, ``threshold`` the bound it was held to (or the alias holder's score). */
+export interface GateResult {
+  gate: string;
+  status: "passed" | "failed" | "skipped";
+  summary: string;
+  metric: string | null;
+  value: number | null;
+  threshold: number | null;
+  details: { [key: string]: unknown };
+}
+
+export interface HistoryEntry {
+  at: string;
+  alias: string;
+  from_version: string | null;
+  to_version: string;
+  moved: boolean;
+  passed: boolean;
+  forced: boolean;
+  by: string;
+  reason: string | null;
+  failed_gates: string[];
+}
+
 export interface Job {
   id: string;
   kind: "productionize" | "pipeline" | "serve" | "promote";
@@ -102,7 +155,7 @@ export interface Job {
   state: "queued" | "running" | "succeeded" | "failed";
   events: (ProductionizeEvent | PipelineEvent | ServiceEvent | PromotionEvent)[];
   n_events: number;
-  result: ProductionizeResult | PipelineResult | ServiceInfo | { [key: string]: unknown } | null;
+  result: ProductionizeResult | PipelineResult | ServiceInfo | PromotionResult | null;
   error: string | null;
   created: number;
   finished: number | null;
@@ -124,6 +177,26 @@ export interface MetricPoint {
   step: number;
   value: number | null;
   timestamp: number;
+}
+
+export interface ModelResponse {
+  name: string;
+  tracking_uri: string;
+  versions: VersionSummary[];
+  history: HistoryEntry[];
+}
+
+export interface ModelSummary {
+  name: string;
+  aliases: { [key: string]: string };
+  latest_version: string | null;
+  description: string;
+  updated: number;
+}
+
+export interface ModelsResponse {
+  tracking_uri: string;
+  models: ModelSummary[];
 }
 
 export interface NotebookQuery {
@@ -193,10 +266,55 @@ export interface ProductionizeResult {
   ok: boolean;
 }
 
-/** A gate's result while ``promote`` runs (its fields: :mod:`mlops_nb.registry`). */
+/** ``mlops-nb promote SOURCE --name NAME ...`` as a JSON body (paths relative to the root). */
+export interface PromoteRequest {
+  source: string;
+  name: string;
+  alias?: string;
+  require?: string[];
+  no_regression?: boolean;
+  eval_data?: string | null;
+  target?: string | null;
+  metric?: string | null;
+  tolerance?: number | null;
+  max_drift_share?: number | null;
+  reference?: string | null;
+  current?: string | null;
+  service?: string | null;
+  force?: boolean;
+  reason?: string | null;
+  notebook?: string | null;
+}
+
+/** One step of a promotion while it runs (``register``, each gate, ``alias``, ``card``): :class:`mlops_nb.registry.api.PromotionEvent`. */
 export interface PromotionEvent {
   event: "PromotionEvent";
-  [key: string]: unknown;
+  step: string;
+  status: "started" | "passed" | "failed" | "skipped" | "done";
+  message: string;
+}
+
+/** :class:`mlops_nb.registry.result.PromotionResult`, with its one-line ``verdict``. */
+export interface PromotionResult {
+  name: string;
+  version: string;
+  alias: string;
+  passed: boolean;
+  moved: boolean;
+  gates: GateResult[];
+  previous_version: string | null;
+  source: string;
+  run_id: string | null;
+  model_uri: string;
+  registered: boolean;
+  forced: boolean;
+  reason: string | null;
+  decided_by: string;
+  decided_at: string;
+  tracking_uri: string;
+  card_uri: string | null;
+  decision_uri: string | null;
+  verdict: string;
 }
 
 export interface Run {
@@ -288,9 +406,25 @@ export interface StepState {
   failed_cell: FailedCell | null;
 }
 
+/** The registry of the store a notebook's kernel uses (default: the server's store). */
+export interface StoreQuery {
+  notebook?: string | null;
+}
+
 export interface VersionResponse {
   version: string;
   tracking_uri: string;
+}
+
+export interface VersionSummary {
+  version: string;
+  aliases: string[];
+  run_id: string | null;
+  model_id: string | null;
+  created: number;
+  gates_passed: boolean | null;
+  last_decision: Decision | null;
+  has_card: boolean;
 }
 
 export interface WidgetModuleResponse {

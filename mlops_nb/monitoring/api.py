@@ -91,11 +91,10 @@ def reference_profile(
     seed: int = DEFAULT_SEED,
 ) -> ReferenceProfile:
     """Prepare a reference once (validated, sampled, per-column statistics) for repeated checks."""
-    from mlops_nb.monitoring.drift import _str_columns
     from mlops_nb.monitoring.frames import as_frame
     from mlops_nb.monitoring.profile import build_profile
 
-    frame = _str_columns(as_frame(reference, "reference"))
+    frame = as_frame(reference, "reference")
     return build_profile(
         frame,
         columns=columns,

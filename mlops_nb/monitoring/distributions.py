@@ -22,7 +22,7 @@ OTHER = "(other)"
 
 def distribution(ref: ColumnValues, cur: ColumnValues) -> dict[str, Any]:
     """The plot data of one column: ``{"kind", "edges"|"labels", "reference", "current"}``."""
-    if ref.spec.kind == "num" and ref.sorted_values is not None and ref.counts is None:
+    if ref.kind == "num" and ref.sorted_values is not None and ref.counts is None:
         return _numeric(ref, cur)
     return _categorical(ref, cur)
 
@@ -75,7 +75,7 @@ def _categorical(ref: ColumnValues, cur: ColumnValues) -> dict[str, Any]:
 
 def _counts(side: ColumnValues) -> pd.Series:
     if side.counts is not None:
-        return side.counts.astype("float64")
+        return pd.Series(list(side.counts.values()), index=list(side.counts), dtype="float64")
     assert side.sorted_values is not None
     uniq, cnt = np.unique(side.sorted_values, return_counts=True)
     return pd.Series(cnt.astype("float64"), index=uniq)

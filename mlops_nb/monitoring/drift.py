@@ -9,20 +9,55 @@ the same sampled frames and column kinds, only when it is asked for (``DriftResu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from mlops_nb.monitoring.distributions import distribution
 from mlops_nb.monitoring.errors import DriftDataError
-from mlops_nb.monitoring.frames import as_frame, check_current, normalize
+from mlops_nb.monitoring.frames import ColumnSpec, as_frame, check_current, normalize
 from mlops_nb.monitoring.profile import ReferenceProfile, prepare_side, reference_profile
 from mlops_nb.monitoring.result import DriftResult, ReportSource
 from mlops_nb.monitoring.sampling import DEFAULT_SEED, resolve_cap, sample_rows
-from mlops_nb.monitoring.stats import ColumnDrift, dataset_verdict, run_test
+from mlops_nb.monitoring.stats import SHARE_THRESHOLD, ColumnValues, dataset_verdict, run_test
 
-SHARE_THRESHOLD = 0.5
 MAX_PLOTS = 40  # distributions kept for the widget: drifted columns first
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """The outcome of one column's test (the shape of the summary's ``columns`` entries)."""
+
+    name: str
+    kind: str
+    role: str
+    stattest: str
+    score: float
+    threshold: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "type": self.kind,
+            "role": self.role,
+            "stattest": self.stattest,
+            "score": self.score,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+        }
+
+
+def column_drift(spec: ColumnSpec, ref: ColumnValues, cur: ColumnValues) -> ColumnDrift:
+    """Run the column's default test (:func:`.stats.run_test`) and name the outcome."""
+    result = run_test(ref, cur)
+    return ColumnDrift(
+        spec.name,
+        spec.kind,
+        spec.role,
+        result.stattest,
+        result.score,
+        result.threshold,
+        result.drifted,
+    )
 
 
 def compare_frames(
@@ -41,11 +76,11 @@ def compare_frames(
         profile = reference
         _check_profile_matches(profile, columns, target, prediction)
     else:
-        ref_frame = _str_columns(as_frame(reference, "reference"))
+        ref_frame = as_frame(reference, "reference")
         profile = reference_profile(
             ref_frame, columns=columns, target=target, prediction=prediction, cap=cap, seed=seed
         )
-    cur_frame = _str_columns(as_frame(current, "current"))
+    cur_frame = as_frame(current, "current")
     specs = list(profile.specs)
     if columns is not None:  # a prepared profile can serve any subset of its columns
         keep = {*columns, target, prediction}
@@ -54,8 +89,9 @@ def compare_frames(
     sampled, cur_note = sample_rows(cur_frame, cap, side="current", seed=seed + 1)
     cur_norm = normalize(sampled, specs)
     cur_values = prepare_side(cur_norm, specs, "current")
+    _check_same_values_kind(specs, profile.values, cur_values)
 
-    results = [run_test(profile.values[s.name], cur_values[s.name]) for s in specs]
+    results = [column_drift(s, profile.values[s.name], cur_values[s.name]) for s in specs]
     plotted = sorted(results, key=lambda r: not r.drifted)[:MAX_PLOTS]
     distributions = {
         r.name: distribution(profile.values[r.name], cur_values[r.name]) for r in plotted
@@ -81,7 +117,7 @@ def build_summary(
 ) -> dict[str, Any]:
     """The plain-dict summary; the same keys as a service's ``GET /monitoring/drift``."""
     return {
-        **dataset_verdict(results, SHARE_THRESHOLD),
+        **dataset_verdict([r.drifted for r in results]),
         "reference_rows": reference_rows,
         "current_rows": current_rows,
         "columns": {r.name: r.to_dict() for r in results},
@@ -91,10 +127,31 @@ def build_summary(
     }
 
 
-def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    if all(isinstance(c, str) for c in frame.columns):
-        return frame
-    return frame.rename(columns=str)
+def _values_kind(values: ColumnValues) -> str:
+    kinds = {
+        "text" if isinstance(k, str) else "flag" if isinstance(k, bool) else "number"
+        for k in (values.counts or {})
+    }
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def _check_same_values_kind(
+    specs: Sequence[ColumnSpec], ref: dict[str, ColumnValues], cur: dict[str, ColumnValues]
+) -> None:
+    """A categorical column holds the same kind of values (text, numbers, flags) on both sides:
+    ``"1"`` against ``1`` would be reported as total drift."""
+    problems = []
+    for spec in specs:
+        if spec.kind != "cat":
+            continue
+        r, c = _values_kind(ref[spec.name]), _values_kind(cur[spec.name])
+        if r != c and "mixed" not in (r, c):
+            problems.append(
+                f"'{spec.name}' holds {r} values in the reference but {c} values in the current "
+                "data; make both sides the same type (e.g. .astype(str) on both)"
+            )
+    if problems:
+        raise DriftDataError("cannot compare these columns:\n  - " + "\n  - ".join(problems))
 
 
 def _check_profile_matches(

@@ -2,9 +2,12 @@
 
 Column kinds follow Evidently 0.7's own inference (``evidently.core.datasets.infer_column_type``)
 applied to the reference: floats are numerical; integers are categorical up to 10 distinct values,
-numerical above; booleans, ``category`` and string columns are categorical. The kinds are then
-handed to Evidently explicitly, so the summary and the full report always agree.
-Everything else (dates, free text, lists, mixed objects) is refused, saying what to do.
+numerical above; booleans, ``category`` and string columns are categorical, except string columns
+whose values are mostly distinct (free text or ids; only judged from 20 values on, where
+Evidently would also call a 1-row column text). The kinds are then handed to Evidently
+explicitly, so the summary and the full report always agree. Everything else (dates, free text,
+lists, numbers stored as objects, mixed types, duplicate column names) is refused,
+saying what to do.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from mlops_nb.monitoring.errors import DriftDataError
+from mlops_nb.monitoring.stats import integer_kind
 
 Kind = Literal["num", "cat"]
 Role = Literal["feature", "target", "prediction"]
 
-INTEGER_CARDINALITY_LIMIT = 10  # Evidently 0.7: integer columns with <= 10 values are categorical
 TEXT_UNIQUE_SHARE = 0.5  # Evidently 0.7: string columns with more distinct values are free text
+TEXT_MIN_VALUES = 20  # below this many values, distinct strings are categories, not free text
+MIN_REFERENCE_ROWS = 2
 
 
 @dataclass(frozen=True)
@@ -51,18 +56,40 @@ def read_frame(path: str | Path) -> pd.DataFrame:
 
 
 def as_frame(data: Any, side: str) -> pd.DataFrame:
-    """Accept a DataFrame, a path, or anything ``pd.DataFrame`` takes (records, dict of lists)."""
+    """A DataFrame, a path, or anything ``pd.DataFrame`` takes (records, dict of lists), as a
+    frame with unique string column names."""
     if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, Path)):
-        return read_frame(data)
-    try:
-        return pd.DataFrame(data)
-    except Exception as exc:
+        frame = data
+    elif isinstance(data, (str, Path)):
+        frame = read_frame(data)
+    else:
+        try:
+            frame = pd.DataFrame(data)
+        except Exception as exc:
+            raise DriftDataError(
+                f"the {side} data is a {type(data).__name__} that pandas cannot make a table of "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__});"
+                " pass a pandas DataFrame, a list of records, or a .csv/.parquet path"
+            ) from exc
+    return _named_columns(frame, side)
+
+
+def _named_columns(frame: pd.DataFrame, side: str) -> pd.DataFrame:
+    if isinstance(frame.columns, pd.MultiIndex):
         raise DriftDataError(
-            f"the {side} data is a {type(data).__name__}, not a table; "
-            "pass a pandas DataFrame, a list of records, or a .csv/.parquet path"
-        ) from exc
+            f"the {side} data has multi-level column names; flatten them first "
+            "(e.g. frame.columns = ['_'.join(map(str, c)) for c in frame.columns])"
+        )
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    repeated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if repeated:
+        raise DriftDataError(
+            f"the {side} data has more than one column named {', '.join(map(repr, repeated))}; "
+            "give each column a unique name (e.g. frame.columns = [...]) or drop the copies "
+            "(frame.loc[:, ~frame.columns.duplicated()])"
+        )
+    return frame
 
 
 def infer_kind(series: pd.Series) -> Kind | str:
@@ -74,20 +101,46 @@ def infer_kind(series: pd.Series) -> Kind | str:
     if pd.api.types.is_float_dtype(dtype):
         return "num"
     if pd.api.types.is_integer_dtype(dtype):
-        return "cat" if series.nunique() <= INTEGER_CARDINALITY_LIMIT else "num"
+        return integer_kind(series.nunique())
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         return f"is a date/time column ({name})"
     if pd.api.types.is_complex_dtype(dtype):
         return f"has complex numbers ({name})"
     if pd.api.types.is_string_dtype(dtype):  # object or string
         values = series.dropna()
-        if not all(isinstance(v, str) for v in (values.iloc[0], values.iloc[-1])):
-            return f"holds {type(values.iloc[0]).__name__} objects, not numbers or strings"
+        inferred = pd.api.types.infer_dtype(values, skipna=True)
+        if inferred != "string":
+            return _object_problem(values, inferred)
         distinct, count = values.nunique(), len(values)
-        if distinct > count * TEXT_UNIQUE_SHARE:
+        if count >= TEXT_MIN_VALUES and distinct > count * TEXT_UNIQUE_SHARE:
             return f"looks like free text or an id ({distinct} distinct values in {count} rows)"
         return "cat"
     return f"has an unsupported type ({name})"
+
+
+_CONVERSIONS = {
+    "integer": "numbers stored as Python objects; convert them with .astype('int64')",
+    "floating": "numbers stored as Python objects; convert them with .astype('float64')",
+    "decimal": "Decimal numbers; convert them with .astype('float64')",
+    "boolean": "booleans stored as Python objects; convert them with .astype(bool)",
+    "bytes": "bytes; decode them to strings (e.g. .str.decode('utf-8'))",
+}
+
+
+def _object_problem(values: pd.Series, inferred: str) -> str:
+    """Why an object column of non-strings cannot be compared, and the conversion that fixes it."""
+    if inferred in _CONVERSIONS:
+        return "holds " + _CONVERSIONS[inferred]
+    if inferred in ("date", "datetime", "datetime64", "time", "period", "timedelta"):
+        return f"holds {inferred} values; convert them to numbers or categories"
+    types = values.map(lambda v: type(v).__name__).value_counts()
+    if len(types) == 1:
+        return f"holds {types.index[0]} objects, which drift cannot compare"
+    mixed = ", ".join(f"{count} {kind}" for kind, count in types.items())
+    return (
+        f"mixes value types ({mixed}); make it one type, e.g. .astype(str) for a category "
+        "or pd.to_numeric(...) for a number"
+    )
 
 
 def select_columns(
@@ -113,6 +166,11 @@ def infer_specs(
 ) -> list[ColumnSpec]:
     """The columns to compare and their kinds, from the reference alone."""
     _check_not_empty(reference, "reference")
+    if len(reference) < MIN_REFERENCE_ROWS:
+        raise DriftDataError(
+            f"the reference data has only {len(reference)} row; drift compares each column's "
+            "distribution, which takes many rows (hundreds are typical): pass more reference rows"
+        )
     if isinstance(columns, str):
         columns = [columns]
     if columns is None:
@@ -144,10 +202,8 @@ def infer_specs(
         if kind in ("num", "cat"):
             specs.append(ColumnSpec(name, kind, roles.get(name, "feature")))  # type: ignore[arg-type]
         else:
-            problems.append(
-                f"'{name}' {kind}; convert it (e.g. to a category or a number) or leave it "
-                "out with columns=[...]"
-            )
+            fix = "" if "; " in kind else "; convert it (e.g. to a category or a number)"
+            problems.append(f"'{name}' {kind}{fix}, or leave it out with columns=[...]")
     _raise_problems(problems)
     specs.sort(key=lambda s: s.role != "feature")
     return specs

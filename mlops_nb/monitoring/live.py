@@ -12,9 +12,9 @@ from typing import Any
 
 from mlops_nb.monitoring.distributions import distribution
 from mlops_nb.monitoring.frames import ColumnSpec, normalize
+from mlops_nb.monitoring.profile import prepare_column
 from mlops_nb.monitoring.result import DriftResult, ReportSource
 from mlops_nb.monitoring.service import API_KEY_ENV, ServiceClient
-from mlops_nb.monitoring.stats import ColumnValues
 
 DEFAULT_FETCH = 5_000
 MAX_FETCH = 10_000  # the most rows a service hands out per request
@@ -39,6 +39,11 @@ def compare_service(
         f"report use the latest {len(current):,} of {total_seen:,} inputs seen and "
         f"{len(reference):,} of {total_ref:,} reference rows."
     )
+    skipped = summary.get("skipped_columns") or {}
+    if skipped:  # e.g. an optional input never sent: the service says why it was left out
+        summary["sampling_note"] += " Not compared: " + "; ".join(
+            f"{name} ({reason})" for name, reason in skipped.items()
+        )
     specs = [
         ColumnSpec(name, "num" if col["type"] == "num" else "cat", col.get("role", "feature"))
         for name, col in summary["columns"].items()
@@ -49,8 +54,8 @@ def compare_service(
     ref, cur = normalize(reference, specs), normalize(current, specs)
     distributions: dict[str, Any] = {}
     for spec in specs:
-        r = ColumnValues.prepare(spec, ref[spec.name])
-        c = ColumnValues.prepare(spec, cur[spec.name])
+        r = prepare_column(spec, ref[spec.name])
+        c = prepare_column(spec, cur[spec.name])
         if r.n and c.n:
             distributions[spec.name] = distribution(r, c)
     complete = len(distributions) == len(specs)  # every column has values on both sides

@@ -14,6 +14,7 @@ import pandas as pd
 
 from mlops_nb.exceptions import require
 from mlops_nb.monitoring.frames import ColumnSpec
+from mlops_nb.monitoring.stats import SHARE_THRESHOLD
 
 _REMOTE_ASSET = re.compile(
     r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.I
@@ -24,7 +25,7 @@ def run_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     specs: Sequence[ColumnSpec],
-    share_threshold: float = 0.5,
+    share_threshold: float = SHARE_THRESHOLD,
 ) -> Any:
     """Evidently's ``Report([DataDriftPreset()]).run(current, reference)``: the snapshot."""
     require("evidently", "drift", "The full drift report")

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from mlops_nb.monitoring.frames import ColumnSpec
-from mlops_nb.monitoring.stats import STATTEST_NAMES
+from mlops_nb.monitoring.stats import SHARE_THRESHOLD, STATTEST_NAMES
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ReportSource:
     reference: pd.DataFrame
     current: pd.DataFrame
     specs: Sequence[ColumnSpec]
-    share_threshold: float = 0.5
+    share_threshold: float = SHARE_THRESHOLD
 
 
 class DriftResult:

@@ -83,6 +83,9 @@ class EngineChoice:
     outputs: dict[str, str | None] = field(default_factory=dict)
     parity: Parity | None = None
     precision: str | None = None
+    #: model-input columns (positions) where the model refuses a missing value: ONNX would
+    #: answer anyway, so the service refuses them as the model does
+    refuses_missing: list[int] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         """What ``engine.json`` and ``/metadata`` report (no model bytes)."""
@@ -93,6 +96,7 @@ class EngineChoice:
             out["inputs"] = asdict(self.inputs)
             out["outputs"] = self.outputs
             out["precision"] = self.precision
+            out["refuses_missing"] = self.refuses_missing
         out["parity"] = asdict(self.parity) if self.parity is not None else None
         return out
 
@@ -148,6 +152,7 @@ def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
                 outputs,
                 parity,
                 spec.precision,
+                refuses_missing(model, sample),
             )
         reasons.append(f"{spec.dtypes_label()}: {parity.detail}")
     reason = _summary(reasons) if reasons else "no input layout could be derived from the sample"
@@ -379,7 +384,7 @@ def check_parity(
     rows = len(got[0])
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        expected = np.asarray(model.predict(X))
+        expected = one_per_row(model.predict(X))
     if outputs["kind"] == "regressor":
         ours = np.asarray(got[0], dtype=np.float64).reshape(expected.shape)
         theirs = expected.astype(np.float64)
@@ -427,6 +432,47 @@ def check_parity(
     return Parity(rows, passed, labels_ok, diff, PROBA_TOLERANCE, detail)
 
 
+def one_per_row(predictions: Any) -> np.ndarray:
+    """``predict``'s answer as one value per row: CatBoost's classifiers (and any estimator that
+    answers with a column vector) give shape (n, 1)."""
+    values = np.asarray(predictions)
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
+
+
+def refuses_missing(model: Any, X: Any) -> list[int]:
+    """Positions of the numeric model-input columns where ``model.predict`` raises on a missing
+    value (a scaler and a linear model, KNN): one row of ``X`` with NaN in each in turn."""
+    import pandas as pd
+
+    frame = isinstance(X, pd.DataFrame)
+    row: Any = X.iloc[[0]].copy() if frame else np.array(np.asarray(X)[:1], dtype=np.float64)
+    if frame:
+        numeric = [i for i, c in enumerate(X.columns) if X[c].dtype.kind in "fiub"]
+    else:
+        numeric = list(range(row.shape[1]))
+
+    def refused(positions: list[int]) -> bool:
+        probe: Any = row.copy()
+        if frame:
+            for i in positions:
+                column = probe.columns[i]
+                probe[column] = probe[column].astype("float64")
+                probe.iloc[0, i] = np.nan
+        else:
+            probe[0, positions] = np.nan
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                model.predict(probe)
+        except Exception:
+            return True
+        return False
+
+    if not numeric or not refused(numeric):
+        return []
+    return [i for i in numeric if refused([i])]
+
+
 def first_max(proba: np.ndarray, tolerance: float) -> np.ndarray:
     """Per row, the first class whose probability is within ``tolerance`` of the highest."""
     top = proba.max(axis=1, keepdims=True)
@@ -443,7 +489,7 @@ def _label_rule(model: Any, X: Any, outputs: dict[str, str | None]) -> dict[str,
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-            predicted = np.asarray(model.predict(X))
+            predicted = one_per_row(model.predict(X))
         classes = np.asarray(_final_estimator(model).classes_)
         agrees = bool(np.array_equal(classes[np.argmax(proba, axis=1)], predicted))
     except Exception:  # a model whose predict_proba cannot run here keeps ONNX's labels

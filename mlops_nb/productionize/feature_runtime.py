@@ -150,6 +150,33 @@ class _Api:
         """``obj.fit_predict(X)``: at serving, the training object's ``predict(X)``."""
         return _fitting_call(site, obj, "fit_predict", "predict", args, kwargs)
 
+    def group_transform(
+        self, site: str, frame: Any, by: Any, selection: Any, how: str, **kwargs: Any
+    ) -> Any:
+        """``frame.groupby(by)[selection].transform("mean")``: each row gets its group's
+        statistic. At training the notebook's own result (and the statistic per group is kept);
+        at serving a request row gets the training value of its group (NaN for a group training
+        never saw, as for a missing key)."""
+        run = _run()
+        key = run.key(site)
+        grouped = frame.groupby(by, **kwargs)
+        if selection is not None:
+            grouped = grouped[selection]
+        if run.fitting:
+            run.state.learned[key] = grouped.agg(how)
+            return grouped.transform(how)
+        table = run.recall(key, site)
+        keys = [by] if isinstance(by, str) else list(by)
+        values = table.to_frame() if isinstance(table, pd.Series) else table
+        values = values.reset_index()
+        matched = frame[keys].merge(values, how="left", on=keys)
+        matched.index = frame.index
+        if isinstance(table, pd.Series):
+            return _like(matched[table.name], table)
+        return pd.DataFrame(
+            {c: _like(matched[c], table[c]) for c in table.columns}, index=frame.index
+        )
+
     def fitted(self, site: str, obj: Any) -> Any:
         """The object fitted at ``site`` (after ``x = obj.fit_transform(...)``)."""
         run = _run()
@@ -497,6 +524,13 @@ def _predicting(model: Any) -> Any:
             return model
         model = inner
     return model
+
+
+def _like(values: pd.Series, learned: pd.Series) -> pd.Series:
+    """``values`` in the dtype of what training learned, unless a missing group made NaN."""
+    if values.isna().any() or values.dtype == learned.dtype:
+        return values
+    return values.astype(learned.dtype)
 
 
 def _other_values(series: pd.Series) -> pd.Series:

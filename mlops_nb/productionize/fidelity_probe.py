@@ -127,9 +127,11 @@ def _columns(frame: Any) -> list[dict[str, Any]]:
 
 
 def _jsonable(values: Any) -> list[Any]:
+    """Predictions as the service answers them: one value per row (CatBoost gives (n, 1))."""
     import numpy as np
 
-    return np.asarray(values).tolist()
+    array = np.asarray(values)
+    return list((array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array).tolist())
 
 
 def _rows(fitted: Any, sample_rows: int) -> tuple[Any, Any, str]:

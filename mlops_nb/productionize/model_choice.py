@@ -432,7 +432,7 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             f" (`.fit` is called only inside notebook function(s) {', '.join(inside)}, whose "
             "variables are local: fit the model at the top level of a cell)"
             if inside
-            else ""
+            else _native_hint(stmts)
         )
         raise ExtractionError(
             f"no model found: no cell calls `.fit(X, y)` outside a notebook function{hint}; fit "
@@ -457,6 +457,40 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             )
         )
     return Choice(site, name, end, notes, found)
+
+
+#: native training APIs, and the scikit-learn style estimator productionize serves instead
+_NATIVE = {
+    "xgboost": "xgboost.XGBClassifier / XGBRegressor",
+    "lightgbm": "lightgbm.LGBMClassifier / LGBMRegressor",
+    "catboost": "catboost.CatBoostClassifier / CatBoostRegressor",
+}
+
+
+def _native_hint(stmts: list[Stmt]) -> str:
+    """`` (xgb.train(...) in cell 3 is XGBoost's native API: ...)`` when the notebook trains
+    that way; empty otherwise."""
+    modules: dict[str, str] = {}
+    for stmt in stmts:
+        if isinstance(stmt.node, ast.Import):
+            for alias in stmt.node.names:
+                modules[alias.asname or alias.name] = alias.name.split(".")[0]
+    for stmt in stmts:
+        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
+            func = call.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "train"
+                and isinstance(func.value, ast.Name)
+                and modules.get(func.value.id) in _NATIVE
+            ):
+                library = modules[func.value.id]
+                return (
+                    f" (`{func.value.id}.train(...)` in cell {stmt.cell.number} is {library}'s "
+                    f"native API; productionize serves estimators with fit/predict: train "
+                    f"{_NATIVE[library]} instead)"
+                )
+    return ""
 
 
 def _picks(site: FitSite) -> list[str]:

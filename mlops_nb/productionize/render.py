@@ -11,6 +11,8 @@ from typing import Any
 from mlops_nb._resources import templates_dir
 
 _SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+# Library modules a service carries verbatim: service path -> the module's file.
+_FROM_LIBRARY = {"app/statistics.py": "mlops_nb.monitoring.stats"}
 
 
 def service_templates() -> Path:
@@ -52,4 +54,18 @@ def render_tree(out: Path, context: dict[str, Any], *, skip: set[str] | None = N
         else:
             shutil.copyfile(source, target)
         written.append(target)
+    for name, module in _FROM_LIBRARY.items():
+        if not (skip and name in skip):
+            written.append(_copy_module(module, out / name))
     return written
+
+
+def _copy_module(module: str, target: Path) -> Path:
+    """Copy a library module's source file, byte for byte (it imports only what a service has)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(spec.origin, target)
+    return target

@@ -249,6 +249,11 @@ class _Rewriter(ast.NodeTransformer):
         if original is self.primary or (is_source_call(original) and self.ship_sources):
             how = "source" if original is self.primary else "value"
             wrapped = _call(how, site, _thunk(node))
+        elif (grouped := _group_transform(node)) is not None:
+            frame, by, selection, statistic, keywords = grouped
+            wrapped = _call(
+                "group_transform", site, frame, by, selection, statistic, keywords=keywords
+            )
         elif isinstance(func, ast.Attribute) and name in ("fit", "partial_fit"):
             wrapped = _call("fit", site, func.value, *node.args, keywords=node.keywords)
         elif isinstance(func, ast.Attribute) and name in ("fit_transform", "fit_predict"):
@@ -298,6 +303,60 @@ class _Rewriter(ast.NodeTransformer):
             return None
         keywords = [k for k in node.keywords if k.arg != keyword]
         return _call("cut", site, node.func, node.args[0], bins, keywords=keywords)
+
+
+#: statistics ``groupby(...).transform`` gives every row of a group alike
+GROUP_STATISTICS = {
+    "mean",
+    "median",
+    "sum",
+    "min",
+    "max",
+    "std",
+    "var",
+    "count",
+    "nunique",
+    "size",
+    "first",
+    "last",
+    "prod",
+    "sem",
+}
+
+
+def _group_transform(
+    call: ast.Call,
+) -> tuple[ast.expr, ast.expr, ast.expr, ast.expr, list[ast.keyword]] | None:
+    """``frame.groupby(by)[col].transform("mean")`` (or ``.col``, or no selection): its frame,
+    keys, selection, statistic and groupby keywords; None for anything else (a function passed
+    to transform may return one value per row, so only named statistics are replayed)."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "transform" and len(call.args) == 1):
+        return None
+    how = call.args[0]
+    if call.keywords or not (isinstance(how, ast.Constant) and how.value in GROUP_STATISTICS):
+        return None
+    target = func.value
+    selection: ast.expr = ast.Constant(None)
+    if isinstance(target, ast.Subscript):
+        selection, target = _slice_expr(target.slice), target.value
+    elif isinstance(target, ast.Attribute):
+        selection, target = ast.Constant(target.attr), target.value
+    if not (
+        isinstance(target, ast.Call)
+        and isinstance(target.func, ast.Attribute)
+        and target.func.attr == "groupby"
+        and len(target.args) == 1
+    ):
+        return None
+    by = target.args[0]
+    plain = isinstance(by, ast.Constant) and isinstance(by.value, str)
+    listed = isinstance(by, ast.List) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in by.elts
+    )
+    if not (plain or listed):
+        return None
+    return target.func.value, by, selection, how, list(target.keywords)
 
 
 def _accessor(node: ast.expr) -> bool:

@@ -14,6 +14,9 @@ GRACE_SECONDS = 20.0  # after SIGTERM, uvicorn gets this long to finish its requ
 
 
 def serve_command(service: Path, port: int, host: str = "127.0.0.1", workers: int = 1) -> list[str]:
+    if (service / "app" / "server.py").is_file():  # the service's own runner (header deadline)
+        return [sys.executable, "-m", "app.server", "--host", host, "--port", str(port),
+                "--workers", str(workers)]  # fmt: skip
     return [
         sys.executable,
         "-m",

@@ -8,10 +8,12 @@ just before) → record the decision → write the card.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import re
 import socket
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +24,7 @@ from mlops_nb.registry.constants import CARD_HTML, CARD_MD, DEFAULT_ALIAS, TAG_C
 from mlops_nb.registry.errors import PromotionUsageError, RegistryError
 from mlops_nb.registry.gates import drift as drift_gate
 from mlops_nb.registry.gates import fidelity as fidelity_gate
-from mlops_nb.registry.gates import regression, scoring, thresholds
+from mlops_nb.registry.gates import regression, scorer, scoring, thresholds
 from mlops_nb.registry.result import GateResult, PromotionResult
 from mlops_nb.registry.source import Candidate, ModelRef, register, resolve_source
 
@@ -156,9 +158,14 @@ def promote(
         force,
         reason,
     )
-    client = client_for(tracking_uri)
-    with global_uri.tracking_uri(client.tracking_uri):
-        return _promote(client, source, name, req, intended_use, limitations, emit)
+    # the models' loaders import in a second process meanwhile (a cold CLI start; see scorer)
+    executor = scorer.start() if req.no_regression else scorer.InPlace()
+    try:
+        client = client_for(tracking_uri)
+        with global_uri.tracking_uri(client.tracking_uri):
+            return _promote(client, source, name, req, intended_use, limitations, emit, executor)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _promote(
@@ -169,6 +176,7 @@ def _promote(
     intended_use: str | None,
     limitations: str | None,
     emit: Progress,
+    executor: Executor,
 ) -> PromotionResult:
     target_name = name or _name_from_source(source)
     candidate = resolve_source(client, source, target_name)
@@ -191,7 +199,9 @@ def _promote(
         )
         for attempt in range(MOVE_ATTEMPTS):
             holder = _holder(client, target_name, req.alias)
-            gates = _gates(client, req, candidate, mv, holder, eval_set, run, service_meta, emit)
+            gates = _gates(
+                client, req, candidate, mv, holder, eval_set, run, service_meta, emit, executor
+            )
             passed = all(g.passed for g in gates)
             moved = passed or req.force
             if not moved:
@@ -392,6 +402,7 @@ def _gates(
     run: Any,
     service: tuple[dict[str, Any] | None, str | None],
     emit: Progress,
+    executor: Executor,
 ) -> list[GateResult]:
     gates: list[GateResult] = []
 
@@ -403,21 +414,32 @@ def _gates(
         metrics = dict(run.data.metrics) if run is not None else {}
         for result in thresholds.check(req.requirements, metrics):
             done(result)
-    if eval_set is not None:
+    regression_gate: Callable[[], GateResult] | None = None
+    if eval_set is not None:  # scored meanwhile (in the worker): the result is read below
         emit(PromotionEvent("no_regression", "started", f"scoring on {eval_set.described}"))
         logged = list(run.data.metrics) if run is not None else []
         primary = scoring.choose(req.metric, logged, eval_set.frame[eval_set.target])
+        candidate_uri = f"models:/{mv.name}/{mv.version}"
         holder_uri = f"models:/{mv.name}/{holder.version}" if holder is not None else None
-        done(
-            regression.check(
-                f"models:/{mv.name}/{mv.version}",
-                holder_uri,
-                _holder_version(holder),
-                eval_set,
-                primary,
-                req.tolerance,
-            )
+        scores = (
+            regression.submit(executor, candidate_uri, eval_set, primary, client.tracking_uri),
+            regression.submit(executor, holder_uri, eval_set, primary, client.tracking_uri)
+            if holder_uri is not None
+            else None,
         )
+
+        regression_gate = functools.partial(
+            regression.check,
+            candidate_uri,
+            holder_uri,
+            _holder_version(holder),
+            eval_set,
+            primary,
+            req.tolerance,
+            scores=scores,
+        )
+
+    drift_result: GateResult | None = None
     metadata, where = service
     if req.max_drift_share is not None:
         emit(PromotionEvent("drift", "started", "comparing training data with current data"))
@@ -427,7 +449,11 @@ def _gates(
         else:
             assert req.service is not None
             current = drift_gate.Side(*data.service_traffic(req.service, req.api_key))
-        done(drift_gate.check(reference, current, req.max_drift_share, req.target))
+        drift_result = drift_gate.check(reference, current, req.max_drift_share, req.target)
+    if regression_gate is not None:
+        done(regression_gate())
+    if drift_result is not None:
+        done(drift_result)
     if metadata is not None or req.service is not None or req.service_dir is not None:
         done(fidelity_gate.check(metadata, where, candidate.run_id, mv.name, str(mv.version)))
     return gates

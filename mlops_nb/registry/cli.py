@@ -91,6 +91,9 @@ def promote_command(
         progress=show,
     )
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.text())
+    from mlops_nb import _exit
+
+    _exit.allow()  # the decision and the card are stored: no interpreter teardown to wait for
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

@@ -146,7 +146,7 @@ class PipelineRunHandler(PanelHandler):
                 only=request.only,
                 from_step=request.from_step,
                 force=request.force,
-                progress=lambda e: progress(pipeline.event(e)),
+                progress=lambda e: progress(pipeline.event(root, e)),
             )
             return pipeline.result(root, done)
 

@@ -60,6 +60,13 @@ def confine_pipeline(root: Path, spec: Path) -> None:
     check_all_inside(root, named_paths(spec))
 
 
+def in_root(root: Path, text: str) -> str:
+    """A library message with the server's root left out of its paths (the panel shows paths
+    relative to the root, like the file browser)."""
+    prefix = str(root.resolve()).rstrip("/") + "/"
+    return text.replace(prefix, "")
+
+
 def failed_cell(notebook: Path, error: str | None) -> schemas.FailedCell | None:
     """The failing cell named by a step's last error (``cell #N ... raised ...``)."""
     if not error:
@@ -81,6 +88,7 @@ def failed_cell(notebook: Path, error: str | None) -> schemas.FailedCell | None:
 
 def step_state(root: Path, step: Any) -> schemas.StepState:
     notebook = Path(step.notebook)
+    error = in_root(root, step.last_error) if step.last_error else None
     return schemas.StepState(
         name=step.name,
         needs=list(step.needs),
@@ -89,21 +97,19 @@ def step_state(root: Path, step: Any) -> schemas.StepState:
         last_run_id=step.last_run_id,
         notebook=relative(root, notebook),
         outputs=list(step.outputs),
-        reason=step.reason,
-        last_error=step.last_error,
-        failed_cell=failed_cell(notebook, step.last_error)
-        if step.last_status == "FAILED"
-        else None,
+        reason=in_root(root, step.reason),
+        last_error=error,
+        failed_cell=failed_cell(notebook, error) if step.last_status == "FAILED" else None,
     )
 
 
-def event(value: Any) -> schemas.PipelineEvent:
+def event(root: Path, value: Any) -> schemas.PipelineEvent:
     return schemas.PipelineEvent(
         event="PipelineEvent",
         kind=value.kind,
         step=value.step,
         status=value.status,
-        message=value.message,
+        message=in_root(root, value.message),
         run_id=value.run_id,
         duration=value.duration,
     )
@@ -119,7 +125,7 @@ def result(root: Path, value: Any) -> schemas.PipelineResult:
                 status=s.status,
                 run_id=s.run_id,
                 duration=s.duration,
-                message=s.message,
+                message=in_root(root, s.message),
             )
             for name, s in value.steps.items()
         },

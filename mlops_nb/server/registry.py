@@ -7,16 +7,16 @@ and promotion as a background job. Parse, call :mod:`mlops_nb.registry`, map its
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import tornado
+from pydantic import ValidationError
 from tornado.ioloop import IOLoop
 
 from mlops_nb.config import Settings
+from mlops_nb.server import schemas
 from mlops_nb.server.base import ApiError, PanelHandler, library
 from mlops_nb.server.jobs import Progress, to_jsonable
-from mlops_nb.server.paths import confine
 
 FEATURE = "The model registry"
 
@@ -48,44 +48,87 @@ class RegistryHandler(PanelHandler):
             raise ApiError(400, str(exc)) from exc
 
 
-def _models(settings: Settings) -> dict[str, Any]:
+def _models(settings: Settings) -> schemas.ModelsResponse:
     list_models = library("mlops_nb.registry.query", "list_models", FEATURE)
     models = list_models(_client(settings))
-    return {"tracking_uri": settings.tracking_uri, "models": [m.as_dict() for m in models]}
+    return schemas.ModelsResponse(
+        tracking_uri=settings.tracking_uri,
+        models=[schemas.ModelSummary.model_validate(m.as_dict()) for m in models],
+    )
 
 
-def _model(settings: Settings, name: str) -> dict[str, Any]:
+def decision(raw: dict[str, Any] | None) -> schemas.Decision | None:
+    """A version's compact decision tag as the typed :class:`~.schemas.Decision`; None when
+    there is none or it is unreadable (a tag is free text anyone can write)."""
+    if not raw:
+        return None
+    try:
+        gates = [
+            schemas.DecisionGate(
+                gate=str(g[0]),
+                status=g[1],
+                value=g[2] if len(g) > 2 else None,
+                threshold=g[3] if len(g) > 3 else None,
+            )
+            for g in raw.get("gates", [])
+        ]
+        return schemas.Decision(
+            alias=raw["alias"],
+            from_version=raw.get("from"),
+            to_version=str(raw["to"]),
+            passed=bool(raw.get("passed")),
+            moved=bool(raw.get("moved")),
+            forced=bool(raw.get("forced")),
+            reason=raw.get("reason"),
+            by=str(raw.get("by", "")),
+            at=str(raw.get("at", "")),
+            gates=gates,
+        )
+    except (KeyError, IndexError, TypeError, ValidationError):
+        return None
+
+
+def _model(settings: Settings, name: str) -> schemas.ModelResponse:
     from mlops_nb.registry import query
 
     client = _client(settings)
-    versions = query.versions(client, name)
+    versions = []
+    for v in query.versions(client, name):
+        data = v.as_dict()
+        data["last_decision"] = decision(data["last_decision"])
+        versions.append(schemas.VersionSummary.model_validate(data))
     history = query.history(client, name, attempts=True)
-    return {
-        "name": name,
-        "tracking_uri": settings.tracking_uri,
-        "versions": [v.as_dict() for v in versions],
-        "history": [h.as_dict() for h in history],
-    }
+    return schemas.ModelResponse(
+        name=name,
+        tracking_uri=settings.tracking_uri,
+        versions=versions,
+        history=[schemas.HistoryEntry.model_validate(h.as_dict()) for h in history],
+    )
 
 
-def _card(settings: Settings, name: str, version: str) -> dict[str, Any]:
+def _card(settings: Settings, name: str, version: str) -> schemas.CardResponse:
     from mlops_nb.registry import query
 
-    found: dict[str, Any] = query.card(_client(settings), f"{name}/{version}").as_dict()
-    return found
+    found = query.card(_client(settings), f"{name}/{version}")
+    return schemas.CardResponse.model_validate(found.as_dict())
+
+
+def promotion_result(result: Any) -> schemas.PromotionResult:
+    """A :class:`mlops_nb.registry.result.PromotionResult` as the typed reply."""
+    return schemas.PromotionResult.model_validate({**result.as_dict(), "verdict": result.verdict()})
 
 
 class ModelsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        settings = self.store(self.get_argument("notebook", None))
+        settings = self.store(self.query(schemas.StoreQuery).notebook)
         self.reply(await self.call(_models, settings))
 
 
 class ModelHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
-        settings = self.store(self.get_argument("notebook", None))
+        settings = self.store(self.query(schemas.StoreQuery).notebook)
         self.reply(await self.call(_model, settings, name))
 
 
@@ -94,55 +137,30 @@ class CardHandler(RegistryHandler):
     async def get(self, name: str, version: str) -> None:
         if not version.isdigit():
             raise ApiError(400, f"version must be a number, got {version!r}")
-        settings = self.store(self.get_argument("notebook", None))
+        settings = self.store(self.query(schemas.StoreQuery).notebook)
         self.reply(await self.call(_card, settings, name, version))
 
 
-_TEXT = ("source", "name", "alias", "target", "metric", "service", "reason")
+#: request fields passed to ``promote`` as they are; the paths are confined to the root first
 _PATHS = ("eval_data", "reference", "current")
 
 
 class PromoteHandler(RegistryHandler):
-    """Run a promotion's gates as a background job; each gate's result is a progress event."""
+    """Run a promotion's gates as a background job; each step's result is a progress event."""
 
     @tornado.web.authenticated
     def post(self) -> None:
-        body = self.json_body()
-        settings = self.store(body.get("notebook"))
-        kwargs: dict[str, Any] = {}
-        for key in _TEXT:
-            value = body.get(key)
-            if value is not None and not isinstance(value, str):
-                raise ApiError(400, f"'{key}' must be a string")
-            if value:
-                kwargs[key] = value
-        if "source" not in kwargs or "name" not in kwargs:
-            raise ApiError(
-                400, "'source' (a run id) and 'name' (the registered model) are required"
-            )
+        request = self.body(schemas.PromoteRequest)
+        settings = self.store(request.notebook)
+        kwargs: dict[str, Any] = request.model_dump(
+            exclude={"source", "name", "notebook", *_PATHS}, exclude_none=True
+        )
         for key in _PATHS:
-            value = body.get(key)
-            if value:
-                if not isinstance(value, str):
-                    raise ApiError(400, f"'{key}' must be a path string")
-                kwargs[key] = self._path(value, key)
-        require = body.get("require", [])
-        if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
-            raise ApiError(400, "'require' must be a list of strings like 'accuracy>=0.9'")
-        kwargs["require"] = require
-        for key in ("no_regression", "force"):
-            value = body.get(key, False)
-            if not isinstance(value, bool):
-                raise ApiError(400, f"'{key}' must be true or false")
-            kwargs[key] = value
-        for key in ("max_drift_share", "tolerance"):
-            value = body.get(key)
+            value = getattr(request, key)
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ApiError(400, f"'{key}' must be a number")
-                kwargs[key] = float(value)
+                kwargs[key] = self.confined(value, what=key)
         promote = library("mlops_nb.registry.api", "promote", FEATURE)
-        source, name = kwargs.pop("source"), kwargs.pop("name")
+        source, name = request.source, request.name
 
         def work(progress: Progress) -> Any:
             def event(e: Any) -> None:
@@ -151,17 +169,11 @@ class PromoteHandler(RegistryHandler):
             result = promote(
                 source, name, tracking_uri=settings.tracking_uri, progress=event, **kwargs
             )
-            return result.as_dict()
+            return promotion_result(result)
 
         from mlops_nb.server.handlers import submit
 
         submit(self, "promote", name, work)
-
-    def _path(self, value: str, what: str) -> Path:
-        try:
-            return confine(self.panel.root, value, what=what)
-        except tornado.web.HTTPError as exc:
-            raise ApiError(exc.status_code, exc.log_message or "bad path") from exc
 
 
 #: (path under /mlops-nb/, handler), added to the panel's routes

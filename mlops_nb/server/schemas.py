@@ -205,10 +205,13 @@ class ServiceEvent(Response):
 
 
 class PromotionEvent(Response):
-    """A gate's result while ``promote`` runs (its fields: :mod:`mlops_nb.registry`)."""
+    """One step of a promotion while it runs (``register``, each gate, ``alias``, ``card``):
+    :class:`mlops_nb.registry.api.PromotionEvent`."""
 
-    model_config = ConfigDict(extra="allow")
     event: Literal["PromotionEvent"]
+    step: str
+    status: Literal["started", "passed", "failed", "skipped", "done"]
+    message: str
 
 
 JobEvent = Annotated[
@@ -264,6 +267,48 @@ class PipelineResult(Response):
     duration: float
 
 
+GateStatus = Literal["passed", "failed", "skipped"]
+
+
+class GateResult(Response):
+    """One gate's verdict (:class:`mlops_nb.registry.result.GateResult`): ``value`` is what was
+    measured, ``threshold`` the bound it was held to (or the alias holder's score)."""
+
+    gate: str
+    status: GateStatus
+    summary: str
+    metric: str | None
+    value: float | None
+    threshold: float | None
+    details: dict[str, Any]
+
+
+class PromotionResult(Response):
+    """:class:`mlops_nb.registry.result.PromotionResult`, with its one-line ``verdict``."""
+
+    name: str
+    version: str
+    alias: str
+    passed: bool
+    #: the alias now points at ``version`` (every gate passed, or forced with a reason)
+    moved: bool
+    gates: list[GateResult]
+    previous_version: str | None
+    source: str
+    run_id: str | None
+    model_uri: str
+    registered: bool
+    forced: bool
+    reason: str | None
+    decided_by: str
+    decided_at: str
+    tracking_uri: str
+    card_uri: str | None
+    decision_uri: str | None
+    #: "PROMOTED: @champion moved from version 1 to version 2", or why it did not move
+    verdict: str
+
+
 class ServiceInfo(Response):
     service_dir: str
     url: str
@@ -279,8 +324,7 @@ class Job(Response):
     state: JobState
     events: list[JobEvent]
     n_events: int
-    #: a promotion's result is a plain object (the registry routes have no schema yet)
-    result: ProductionizeResult | PipelineResult | ServiceInfo | dict[str, Any] | None
+    result: ProductionizeResult | PipelineResult | ServiceInfo | PromotionResult | None
     error: str | None
     created: float
     finished: float | None
@@ -300,6 +344,124 @@ class JobQuery(Request):
 
 class ServicesResponse(Response):
     services: list[ServiceInfo]
+
+
+# --- registry ----------------------------------------------------------------------------------
+ModelName = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class StoreQuery(Request):
+    """The registry of the store a notebook's kernel uses (default: the server's store)."""
+
+    notebook: Path_ | None = None
+
+
+class ModelSummary(Response):
+    name: str
+    #: alias -> version
+    aliases: dict[str, str]
+    latest_version: str | None
+    description: str
+    #: ms since the epoch
+    updated: int
+
+
+class ModelsResponse(Response):
+    tracking_uri: str
+    models: list[ModelSummary]
+
+
+class DecisionGate(Response):
+    gate: str
+    status: GateStatus
+    value: float | None
+    threshold: float | None
+
+
+class Decision(Response):
+    """The last promotion decision recorded on a version (its compact tag)."""
+
+    alias: str
+    from_version: str | None
+    to_version: str
+    passed: bool
+    moved: bool
+    forced: bool
+    reason: str | None
+    by: str
+    #: ISO 8601, UTC
+    at: str
+    gates: list[DecisionGate]
+
+
+class VersionSummary(Response):
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    model_id: str | None
+    created: int
+    #: null: never through ``mlops-nb promote``
+    gates_passed: bool | None
+    last_decision: Decision | None
+    has_card: bool
+
+
+class HistoryEntry(Response):
+    at: str
+    alias: str
+    from_version: str | None
+    to_version: str
+    moved: bool
+    passed: bool
+    forced: bool
+    by: str
+    reason: str | None
+    failed_gates: list[str]
+
+
+class ModelResponse(Response):
+    name: str
+    tracking_uri: str
+    #: newest first
+    versions: list[VersionSummary]
+    #: every decision, oldest first (refused ones too)
+    history: list[HistoryEntry]
+
+
+class CardResponse(Response):
+    name: str
+    version: str
+    aliases: list[str]
+    markdown: str
+    #: every value HTML-escaped by the card's renderer
+    html: str
+
+
+Requirement = Annotated[str, Field(min_length=1, max_length=300)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class PromoteRequest(Body):
+    """``mlops-nb promote SOURCE --name NAME ...`` as a JSON body (paths relative to the root)."""
+
+    source: Annotated[str, Field(min_length=1, max_length=500)]
+    name: ModelName
+    alias: Annotated[str, Field(min_length=1, max_length=255)] = "champion"
+    #: thresholds on the run's logged metrics, like ``accuracy>=0.9``
+    require: Annotated[list[Requirement], Field(max_length=50)] = []
+    no_regression: bool = False
+    eval_data: Path_ | None = None
+    target: Text | None = None
+    metric: Text | None = None
+    tolerance: Annotated[float, Field(ge=0)] | None = None
+    max_drift_share: Annotated[float, Field(ge=0, le=1)] | None = None
+    reference: Path_ | None = None
+    current: Path_ | None = None
+    service: Annotated[str, Field(max_length=2000)] | None = None
+    force: bool = False
+    reason: Text | None = None
+    #: the store of this notebook's kernel (default: the server's)
+    notebook: Path_ | None = None
 
 
 # --- drift -------------------------------------------------------------------------------------
@@ -374,6 +536,10 @@ CONTRACT: dict[str, tuple[type[BaseModel] | None, type[BaseModel]]] = {
     "drift/report": (DriftQuery, DriftReportResponse),
     "drift/widget": (None, WidgetModuleResponse),
     "services": (ServiceRequest, ServicesResponse),
+    "models": (StoreQuery, ModelsResponse),
+    "models/<name>": (StoreQuery, ModelResponse),
+    "models/<name>/versions/<version>/card": (StoreQuery, CardResponse),
+    "promote": (PromoteRequest, Job),
 }
 
 #: models that are not a route's body but travel too (each gets a TypeScript type)

@@ -84,3 +84,14 @@ def test_a_failed_steps_cell_is_found_from_the_runners_message(tmp_path):
     assert found.error == message
     assert failed_cell(path, None) is None
     assert failed_cell(path, "the kernel died").number is None
+
+
+def test_library_messages_name_paths_relative_to_the_root(tmp_path):
+    from mlops_nb.server.pipeline import in_root
+
+    root = tmp_path / "root"
+    root.mkdir()
+    message = f"cell #3 raised ValueError: boom; executed notebook kept at {root}/pipe/out/c.ipynb"
+    assert in_root(root, message).endswith("kept at pipe/out/c.ipynb")
+    # a sibling folder whose name starts like the root's is not inside it
+    assert in_root(root, f"read {root}x/data.csv") == f"read {root}x/data.csv"

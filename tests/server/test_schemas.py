@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 
 from support import REPO
 
@@ -15,11 +16,16 @@ from mlops_nb.server.typescript import render
 GENERATED = REPO / "extension" / "src" / "schema.ts"
 
 
-def test_every_panel_route_has_a_contract_entry():
-    from mlops_nb.server import registry
+#: the routes whose path has a parameter, as the contract names them
+PATTERNS = {
+    r"jobs/([0-9a-f]{1,64})": "jobs/<id>",
+    r"models/([^/]+)": "models/<name>",
+    r"models/([^/]+)/versions/([^/]+)/card": "models/<name>/versions/<version>/card",
+}
 
-    untyped = {path for path, _ in registry.ROUTES}  # the registry's routes: no schema yet
-    paths = {path if "(" not in path else "jobs/<id>" for path, _ in ROUTES if path not in untyped}
+
+def test_every_panel_route_has_a_contract_entry():
+    paths = {PATTERNS.get(path, path) for path, _ in ROUTES}
     assert paths - {"runs/artifact"} == set(schemas.CONTRACT)  # the artifact route answers files
 
 
@@ -60,3 +66,76 @@ def test_the_productionize_result_model_has_the_librarys_fields():
 
     library = {f.name for f in fields(ProductionizeResult)} | {"ok"}
     assert set(schemas.ProductionizeResult.model_fields) == library
+
+
+def test_the_registry_models_have_the_librarys_fields():
+    """The registry's results cross to TypeScript through these models: a field the library
+    adds or renames fails here, not in the browser."""
+    from dataclasses import fields
+
+    from mlops_nb.registry import query, record, result
+    from mlops_nb.registry.api import PromotionEvent
+    from mlops_nb.registry.constants import GateStatus
+
+    def names(cls: type) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+    assert set(schemas.PromotionResult.model_fields) == names(result.PromotionResult) | {"verdict"}
+    assert set(schemas.GateResult.model_fields) == names(result.GateResult)
+    assert set(schemas.PromotionEvent.model_fields) == names(PromotionEvent) | {"event"}
+    assert set(schemas.ModelSummary.model_fields) == names(query.ModelSummary)
+    assert set(schemas.VersionSummary.model_fields) == names(query.VersionSummary)
+    assert set(schemas.CardResponse.model_fields) == names(query.CardText)
+    assert set(schemas.HistoryEntry.model_fields) == names(record.HistoryEntry)
+    assert set(typing.get_args(schemas.GateStatus)) == {s.value for s in GateStatus}
+
+
+def test_a_recorded_decision_tag_reads_as_the_typed_decision():
+    from mlops_nb.server.registry import decision
+
+    tag = {
+        "alias": "champion",
+        "from": "1",
+        "to": "2",
+        "passed": False,
+        "moved": False,
+        "forced": False,
+        "reason": None,
+        "by": "ana@host",
+        "at": "2026-12-03T10:00:00+00:00",
+        "gates": [["threshold", "failed", 0.88, 0.95], ["drift", "passed"]],
+    }
+    found = decision(tag)
+    assert found is not None
+    assert (found.from_version, found.to_version, found.moved) == ("1", "2", False)
+    assert [(g.gate, g.status, g.value, g.threshold) for g in found.gates] == [
+        ("threshold", "failed", 0.88, 0.95),
+        ("drift", "passed", None, None),  # a long decision's tag keeps only name and verdict
+    ]
+    # a tag is free text: an unreadable one is no decision rather than a 500
+    assert decision({"alias": "champion"}) is None
+    assert decision({"alias": "a", "to": "1", "gates": [["x", "maybe"]]}) is None
+    assert decision(None) is None
+
+
+def test_a_promote_body_is_checked_field_by_field():
+    from pydantic import ValidationError
+
+    ok = schemas.PromoteRequest.model_validate(
+        {"source": "abc", "name": "cancer", "require": ["accuracy>=0.9"], "max_drift_share": 0}
+    )
+    assert (ok.alias, ok.force, ok.max_drift_share) == ("champion", False, 0.0)
+    for body, field in (
+        ({"source": "abc"}, "name"),
+        ({"source": "abc", "name": "m", "require": "accuracy>=1"}, "require"),
+        ({"source": "abc", "name": "m", "force": "yes"}, "force"),
+        ({"source": "abc", "name": "m", "max_drift_share": 2}, "max_drift_share"),
+        ({"source": "abc", "name": "m", "aliass": "x"}, "aliass"),
+        ({"source": "abc", "name": "m", "eval_data": "x" * 5000}, "eval_data"),
+    ):
+        try:
+            schemas.PromoteRequest.model_validate(body)
+        except ValidationError as exc:
+            assert exc.errors()[0]["loc"][0] == field
+        else:
+            raise AssertionError(f"{body} was accepted")

@@ -7,13 +7,12 @@ import {
   IRoutes,
   Job,
   ProductionizeResult,
+  PromotionResult,
   Route,
   Run,
   RunsPage
 } from '../api';
 
-/** routes without a schema yet (the registry's): their answers are not checked */
-export type UntypedRoute = 'models' | `models/${string}`;
 export type Handler<R extends Route> = (options: IRequestOptions) => IRoutes[R];
 
 export class FakeServer implements IRequester {
@@ -21,17 +20,28 @@ export class FakeServer implements IRequester {
   routes: Record<string, (options: IRequestOptions) => unknown> = {};
   blobs: Record<string, Blob> = {};
 
-  on<R extends Route>(path: R, handler: Handler<R>): this;
-  on(path: UntypedRoute, handler: (options: IRequestOptions) => unknown): this;
-  on(path: string, handler: (options: IRequestOptions) => unknown): this {
-    this.routes[path] = handler;
+  /** Answer `path` (a route of IRoutes; `*` matches one path segment) with what `handler`
+   * returns: it must be that route's generated response type. */
+  on<R extends Route>(path: R, handler: Handler<R>): this {
+    this.routes[path] = handler as (options: IRequestOptions) => unknown;
     return this;
+  }
+
+  private handler(path: string): ((options: IRequestOptions) => unknown) | undefined {
+    if (this.routes[path]) {
+      return this.routes[path];
+    }
+    const segments = path.split('/');
+    const match = Object.keys(this.routes).find(route => {
+      const parts = route.split('/');
+      return parts.length === segments.length && parts.every((p, i) => p === '*' || p === segments[i]);
+    });
+    return match ? this.routes[match] : undefined;
   }
 
   async request<T>(path: string, options: IRequestOptions = {}): Promise<T> {
     this.requests.push({ path, method: options.method ?? 'GET', params: options.params ?? {}, body: options.body });
-    const routes = this.routes as Record<string, (o: IRequestOptions) => unknown>;
-    const handler = routes[path] ?? routes[path.replace(/\/[^/]+$/, '/*')];
+    const handler = this.handler(path);
     if (!handler) {
       throw new ApiError(404, `no route ${path}`);
     }
@@ -127,6 +137,35 @@ export function productionizeResult(extra: Partial<ProductionizeResult> = {}): P
     next_commands: ['mlops-nb serve /srv/root/nb/a-service'],
     seconds: 12.5,
     ok: true,
+    ...extra
+  };
+}
+
+/** What the real promote returns (mlops_nb/registry/result.py, with the server's verdict). */
+export function promotionResult(extra: Partial<PromotionResult> = {}): PromotionResult {
+  return {
+    name: 'cancer',
+    version: '2',
+    alias: 'champion',
+    passed: true,
+    moved: true,
+    gates: [
+      { gate: 'threshold', status: 'passed', summary: 'accuracy = 0.965, required >= 0.9', metric: 'accuracy',
+        value: 0.965, threshold: 0.9, details: { op: '>=' } }
+    ],
+    previous_version: '1',
+    source: 'r2',
+    run_id: 'r2',
+    model_uri: 'models:/cancer/2',
+    registered: true,
+    forced: false,
+    reason: null,
+    decided_by: 'ana@host',
+    decided_at: '2026-12-03T10:00:00+00:00',
+    tracking_uri: 'sqlite:///mlflow.db',
+    card_uri: null,
+    decision_uri: null,
+    verdict: 'PROMOTED: @champion moved from version 1 to version 2',
     ...extra
   };
 }

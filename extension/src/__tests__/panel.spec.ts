@@ -233,4 +233,18 @@ describe('PipelineModel', () => {
     await model.run('a.ipynb');
     expect(server.requests.filter(r => r.path === 'pipeline')).toHaveLength(2);
   });
+
+  it('says when the pipeline a finished job ran failed at a step', async () => {
+    const { runOutcome } = await import('../model/pipeline');
+    const outcome = (status: string, steps: [string, string][]) =>
+      runOutcome(job({ kind: 'pipeline', state: 'succeeded', result: {
+        pipeline: 'p/pipeline.yaml', status, run_id: 'r', duration: 3,
+        steps: Object.fromEntries(steps.map(([name, s]) => [name, { name, status: s, run_id: null, duration: 1, message: '' }]))
+      } }));
+    expect(outcome('FINISHED', [['a', 'FINISHED'], ['b', 'CACHED']])).toBe('finished');
+    expect(outcome('FAILED', [['a', 'CACHED'], ['b', 'FAILED'], ['c', 'SKIPPED']])).toBe('failed at b');
+    expect(runOutcome(job({ kind: 'pipeline', state: 'running' }))).toBe('running…');
+    expect(runOutcome(job({ kind: 'pipeline', state: 'failed', error: 'bad yaml' }))).toBe('failed');
+    expect(runOutcome(null)).toBe('');
+  });
 });

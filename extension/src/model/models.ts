@@ -1,28 +1,30 @@
 /** The Models tab: registered models, one model's versions and history, a card, a promotion. */
-import { ApiError, IRequester } from '../api';
 import {
-  ICard,
-  IModelDetail,
-  IModels,
-  IPromoteRequest,
-  IPromotionEvent,
-  IPromotionResult
-} from '../registry';
-import { JobModel } from './job';
+  ApiError,
+  CardResponse,
+  IRequester,
+  ModelResponse,
+  ModelsResponse,
+  PromoteRequest,
+  PromotionResult
+} from '../api';
 import { Observable, Sleep, sleep } from './observable';
+import { PromotionModel } from './promotion';
+
+export { parseRequirements } from './promotion';
 
 export class ModelsModel extends Observable {
   constructor(private readonly api: IRequester, wait: Sleep = sleep) {
     super();
-    this.promotion = new JobModel(api, wait);
+    this.promotion = new PromotionModel(api, wait);
     this.promotion.changed.connect(() => this.emit());
   }
 
-  readonly promotion: JobModel;
+  readonly promotion: PromotionModel;
   notebook: string | null = null;
-  models: IModels | null = null;
-  selected: IModelDetail | null = null;
-  card: ICard | null = null;
+  models: ModelsResponse | null = null;
+  selected: ModelResponse | null = null;
+  card: CardResponse | null = null;
   error: string | null = null;
   loading = false;
 
@@ -48,7 +50,7 @@ export class ModelsModel extends Observable {
   /** The registered models of the store the notebook's kernel uses. */
   async load(notebook: string | null = this.notebook): Promise<void> {
     this.notebook = notebook;
-    this.models = await this.call(() => this.api.request<IModels>('models', { params: this.params() }));
+    this.models = await this.call(() => this.api.request<ModelsResponse>('models', { params: this.params() }));
     if (this.selected) {
       await this.select(this.selected.name);
     }
@@ -57,7 +59,7 @@ export class ModelsModel extends Observable {
   async select(name: string): Promise<void> {
     this.card = null;
     this.selected = await this.call(() =>
-      this.api.request<IModelDetail>(`models/${encodeURIComponent(name)}`, { params: this.params() })
+      this.api.request<ModelResponse>(`models/${encodeURIComponent(name)}`, { params: this.params() })
     );
   }
 
@@ -67,39 +69,26 @@ export class ModelsModel extends Observable {
     }
     const name = encodeURIComponent(this.selected.name);
     this.card = await this.call(() =>
-      this.api.request<ICard>(`models/${name}/versions/${version}/card`, { params: this.params() })
+      this.api.request<CardResponse>(`models/${name}/versions/${version}/card`, { params: this.params() })
     );
   }
 
-  /** Each gate's result as the job reported it (one event per gate). */
-  get gateEvents(): IPromotionEvent[] {
-    return (this.promotion.events as unknown as IPromotionEvent[]).filter(
-      e => e.event === 'PromotionEvent' && e.status !== 'started' && e.step !== 'card'
-    );
-  }
-
-  get result(): IPromotionResult | null {
-    const job = this.promotion.job;
-    return job?.state === 'succeeded' ? (job.result as unknown as IPromotionResult) : null;
-  }
-
-  /** Run the gates on the server as a background job, then show the model it concerned. */
-  async promote(request: IPromoteRequest): Promise<IPromotionResult | null> {
-    const body: IPromoteRequest = { ...request };
-    if (this.notebook) {
-      body.notebook = this.notebook;
-    }
-    await this.promotion.start('promote', body as unknown as Record<string, unknown>);
-    const result = this.result;
+  /** After a promotion (from this tab or the Runs tab): show the model it concerned. */
+  async promoted(result: PromotionResult | null): Promise<void> {
     await this.load();
     if (result) {
       await this.select(result.name);
     }
+  }
+
+  /** Run the gates on the server as a background job, then show the model it concerned. */
+  async promote(request: PromoteRequest): Promise<PromotionResult | null> {
+    const body: PromoteRequest = { ...request };
+    if (this.notebook) {
+      body.notebook = this.notebook;
+    }
+    const result = await this.promotion.send(body);
+    await this.promoted(result);
     return result;
   }
-}
-
-/** 'accuracy>=0.9, rmse<3' -> ['accuracy>=0.9', 'rmse<3'] */
-export function parseRequirements(text: string): string[] {
-  return text.split(/[,;\n]/).map(s => s.trim()).filter(s => s.length > 0);
 }

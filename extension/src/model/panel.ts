@@ -1,7 +1,7 @@
 /** The whole panel's state: the open notebook, its runs, pipeline, productionize job, drift. */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IRequester, productionizeResult, serviceResult } from '../api';
+import { IRequester, productionizeResult, Run, serviceResult } from '../api';
 import { versionMismatch } from '../version';
 import { CompareModel } from './compare';
 import { DriftModel, realTimer, Timer } from './drift';
@@ -9,6 +9,7 @@ import { JobModel } from './job';
 import { ModelsModel } from './models';
 import { Observable, Sleep, sleep } from './observable';
 import { PipelineModel } from './pipeline';
+import { IPromoteForm, PromotionModel } from './promotion';
 import { RunsModel } from './runs';
 
 /** a tab's id (the registry of tabs is views/tabs.tsx) */
@@ -29,7 +30,10 @@ export class PanelModel extends Observable {
     this.service = new JobModel(api, wait);
     this.drift = new DriftModel(api, timer, wait);
     this.models = new ModelsModel(api, wait);
-    const parts = [this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift, this.models];
+    this.promotion = new PromotionModel(api, wait);
+    const parts = [
+      this.runs, this.compare, this.pipeline, this.productionize, this.service, this.drift, this.models, this.promotion
+    ];
     for (const part of parts) {
       part.changed.connect(() => this.emit());
     }
@@ -45,6 +49,10 @@ export class PanelModel extends Observable {
   readonly service: JobModel;
   readonly drift: DriftModel;
   readonly models: ModelsModel;
+  /** a promotion started from a run row of the Runs tab */
+  readonly promotion: PromotionModel;
+  /** the run whose Promote form is open */
+  promoteTarget: Run | null = null;
   notebook: string | null = null;
   tab: Tab = 'runs';
   versionWarning: string | null = null;
@@ -85,6 +93,38 @@ export class PanelModel extends Observable {
     this.versionWarning = versionMismatch(this.frontendVersion, server);
     this.emit();
     return this.versionWarning;
+  }
+
+  /** Open the Promote form for `run` (a run row's action); the last promotion is forgotten. */
+  openPromote(run: Run): void {
+    if (this.promotion.running) {
+      return;
+    }
+    this.promotion.reset();
+    this.promoteTarget = run;
+    this.emit();
+  }
+
+  closePromote(): void {
+    if (this.promotion.running) {
+      return;
+    }
+    this.promotion.reset();
+    this.promoteTarget = null;
+    this.emit();
+  }
+
+  /** Promote the run of the open form's model into the registry of the notebook's store; the
+   * Models tab, when it was shown, then shows the model. */
+  async promoteRun(form: IPromoteForm): Promise<void> {
+    const run = this.promoteTarget;
+    if (run === null) {
+      return;
+    }
+    const result = await this.promotion.promote(run.run_id, form, this.notebook);
+    if (this.models.models !== null) {
+      await this.models.promoted(result);
+    }
   }
 
   /** Productionize the open notebook on the server (the result names the service folder). */

@@ -1,5 +1,5 @@
 /** The pipeline.yaml next to the open notebook: its DAG, step states, and live runs. */
-import { errorMessage, IRequester, PipelineEvent, PipelineResponse, StepState } from '../api';
+import { errorMessage, IRequester, Job, PipelineEvent, PipelineResponse, pipelineResult, StepState } from '../api';
 import { JobModel } from './job';
 import { Observable, Sleep, sleep } from './observable';
 
@@ -30,6 +30,25 @@ export function layers(steps: { name: string; needs: string[] }[]): Map<string, 
   };
   steps.forEach(s => visit(s.name, new Set()));
   return depth;
+}
+
+/** A run's outcome in words: the job can succeed while the pipeline it ran failed at a step. */
+export function runOutcome(job: Job | null): string {
+  if (job === null) {
+    return '';
+  }
+  if (job.state === 'queued' || job.state === 'running') {
+    return 'running…';
+  }
+  const result = pipelineResult(job);
+  if (result === null) {
+    return job.state; // failed before any step ran (the error says why)
+  }
+  const failed = Object.values(result.steps).filter(s => s.status === 'FAILED').map(s => s.name);
+  if (result.status === 'FINISHED') {
+    return 'finished';
+  }
+  return failed.length > 0 ? `failed at ${failed.join(', ')}` : result.status.toLowerCase();
 }
 
 export class PipelineModel extends Observable {

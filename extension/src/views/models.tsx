@@ -1,68 +1,11 @@
 /** The Models tab: registered models, a model's versions (aliases, gates), its card, Promote. */
 import * as React from 'react';
 
-import { ModelsModel, parseRequirements } from '../model/models';
-import { IVersionSummary } from '../registry';
+import { VersionSummary } from '../api';
+import { ModelsModel } from '../model/models';
+import { PromoteForm, PromotionOutcome } from './promotion';
 
-const MARK: Record<string, string> = { passed: '✓', failed: '✗', skipped: '–', done: '✓' };
-
-function PromoteForm(props: { model: ModelsModel }): JSX.Element {
-  const { model } = props;
-  const [source, setSource] = React.useState('');
-  const [name, setName] = React.useState(model.selected?.name ?? '');
-  const [alias, setAlias] = React.useState('champion');
-  const [require, setRequire] = React.useState('');
-  const submit = (e: React.FormEvent) => {
-    e.preventDefault();
-    void model.promote({ source: source.trim(), name: name.trim(), alias: alias.trim() || 'champion',
-      require: parseRequirements(require) });
-  };
-  return (
-    <form className="mlops-nb-promote" onSubmit={submit} data-testid="promote-form">
-      <input className="jp-mod-styled" placeholder="run id" aria-label="run id" value={source}
-        onChange={e => setSource(e.target.value)} />
-      <input className="jp-mod-styled" placeholder="model name" aria-label="model name" value={name}
-        onChange={e => setName(e.target.value)} />
-      <input className="jp-mod-styled" placeholder="alias" aria-label="alias" value={alias}
-        onChange={e => setAlias(e.target.value)} />
-      <input className="jp-mod-styled" placeholder="accuracy>=0.9, ..." aria-label="requirements"
-        value={require} onChange={e => setRequire(e.target.value)} />
-      <button className="jp-Button" type="submit" disabled={model.promotion.running || !source || !name}>
-        Promote
-      </button>
-    </form>
-  );
-}
-
-function Promotion(props: { model: ModelsModel }): JSX.Element | null {
-  const { model } = props;
-  const job = model.promotion;
-  if (!job.job && !job.error) {
-    return null;
-  }
-  const result = model.result;
-  return (
-    <div className="mlops-nb-promotion" data-testid="promotion">
-      <ul>
-        {model.gateEvents.map((e, i) => (
-          <li key={i} className={`mlops-nb-gate-${e.status}`} data-testid="gate-event">
-            {MARK[e.status] ?? '·'} {e.step}: {e.message}
-          </li>
-        ))}
-      </ul>
-      {job.running ? <p>Running the gates…</p> : null}
-      {result ? (
-        <p data-testid="promotion-verdict" className={result.moved ? 'mlops-nb-stable' : 'mlops-nb-drifted'}>
-          {result.moved ? 'Promoted' : 'Not promoted'}: {result.name} version {result.version}{' '}
-          {result.moved ? `is now @${result.alias}` : `(@${result.alias} unchanged)`}
-        </p>
-      ) : null}
-      {job.error ? <div className="mlops-nb-error" data-testid="promotion-error">{job.error}</div> : null}
-    </div>
-  );
-}
-
-function gates(v: IVersionSummary): string {
+function gates(v: VersionSummary): string {
   return v.gates_passed === null ? '–' : v.gates_passed ? '✓ passed' : '✗ failed';
 }
 
@@ -74,8 +17,10 @@ export function ModelsView(props: { model: ModelsModel; notebook: string | null 
   const detail = model.selected;
   return (
     <div className="mlops-nb-models">
-      <PromoteForm model={model} />
-      <Promotion model={model} />
+      <PromoteForm askSource initialName={detail?.name ?? ''} running={model.promotion.running}
+        onSubmit={(source, form) =>
+          void model.promotion.promote(source, form, notebook).then(r => model.promoted(r))} />
+      <PromotionOutcome promotion={model.promotion} />
       {model.loading ? <p data-testid="models-loading">Reading the registry…</p> : null}
       {model.error ? <div className="mlops-nb-error" data-testid="models-error">{model.error}</div> : null}
       {model.models && model.models.models.length === 0 ? (
@@ -109,7 +54,7 @@ export function ModelsView(props: { model: ModelsModel; notebook: string | null 
                 <tr key={v.version} data-testid={`version-${v.version}`}>
                   <td>{v.version}</td>
                   <td>{v.aliases.map(a => `@${a}`).join(', ') || '–'}</td>
-                  <td title={v.last_decision?.gates.map(g => `${g[0]}: ${g[1]}`).join('\n') ?? ''}>
+                  <td title={v.last_decision?.gates.map(g => `${g.gate}: ${g.status}`).join('\n') ?? ''}>
                     {gates(v)}
                   </td>
                   <td>{v.run_id ? v.run_id.slice(0, 8) : '–'}</td>

@@ -2,7 +2,7 @@
  * cache state, failures with the failing cell, and Run buttons. */
 import * as React from 'react';
 
-import { ILiveStep, layers, PipelineModel } from '../model/pipeline';
+import { ILiveStep, layers, PipelineModel, runOutcome } from '../model/pipeline';
 
 const NODE_W = 116;
 const NODE_H = 34;
@@ -129,7 +129,7 @@ export function PipelineView(props: { model: PipelineModel; notebook: string | n
         <code>{pipeline.path}</code>
         {job.job ? (
           <span className={`mlops-nb-job-state mlops-nb-job-${job.job.state}`} data-testid="pipeline-job" data-state={job.job.state}>
-            {job.running ? 'running…' : job.job.state}
+            {runOutcome(job.job)}
           </span>
         ) : null}
       </div>

@@ -6,8 +6,10 @@ import { Run } from '../api';
 import { metricOverTime, parallelCoordinates } from '../charts';
 import { cellLabel, formatDuration, formatNumber, formatTime } from '../format';
 import { PanelModel } from '../model/panel';
+import { defaultModelName } from '../model/promotion';
 import { RunsModel, SortKey, Status } from '../model/runs';
 import { Chart } from './chart';
+import { PromoteForm, PromotionOutcome } from './promotion';
 
 const STATUSES: Status[] = ['FINISHED', 'FAILED', 'RUNNING', 'KILLED'];
 
@@ -117,13 +119,27 @@ function Header(props: { model: RunsModel; sortKey: SortKey; label: string; titl
   );
 }
 
-function RunRow(props: { model: RunsModel; run: Run; params: string[]; metrics: string[] }): JSX.Element {
-  const { model, run, params, metrics } = props;
+function RunRow(props: {
+  panel: PanelModel;
+  run: Run;
+  params: string[];
+  metrics: string[];
+}): JSX.Element {
+  const { panel, run, params, metrics } = props;
+  const model = panel.runs;
+  const target = panel.promoteTarget?.run_id === run.run_id;
   return (
-    <tr className="mlops-nb-run" data-run-id={run.run_id}>
+    <tr className={target ? 'mlops-nb-run mlops-nb-selected' : 'mlops-nb-run'} data-run-id={run.run_id}>
       <td>
         <input type="checkbox" aria-label={`select ${run.name}`} checked={model.selected.has(run.run_id)}
           onChange={() => model.toggle(run.run_id)} />
+      </td>
+      <td>
+        <button className="mlops-nb-row-action" aria-label={`promote ${run.name}`}
+          title="Promote this run's model: register it, run the gates, move the alias"
+          disabled={run.status !== 'FINISHED' || panel.promotion.running} onClick={() => panel.openPromote(run)}>
+          ⇧
+        </button>
       </td>
       <td>
         <span className={`mlops-nb-status mlops-nb-status-${run.status.toLowerCase()}`}>{run.status}</span>
@@ -199,6 +215,26 @@ function Charts(props: { model: RunsModel }): JSX.Element | null {
   );
 }
 
+/** The Promote form of a run row, then the gates' results. */
+function Promote(props: { panel: PanelModel }): JSX.Element | null {
+  const { panel } = props;
+  const run = panel.promoteTarget;
+  if (run === null) {
+    return null;
+  }
+  return (
+    <div className="mlops-nb-promote-run" data-testid="promote-run" data-run-id={run.run_id}>
+      <h3>
+        Promote <span data-testid="promote-run-name">{run.name}</span>{' '}
+        <code title="run id">{run.run_id.slice(0, 8)}</code>
+      </h3>
+      <PromoteForm key={run.run_id} initialName={defaultModelName(panel.notebook)} running={panel.promotion.running}
+        onSubmit={(_source, form) => void panel.promoteRun(form)} onCancel={() => panel.closePromote()} />
+      <PromotionOutcome promotion={panel.promotion} />
+    </div>
+  );
+}
+
 export function RunsView(props: { model: PanelModel }): JSX.Element {
   const panel = props.model;
   const model = panel.runs;
@@ -219,6 +255,7 @@ export function RunsView(props: { model: PanelModel }): JSX.Element {
           {model.loaded ? `${model.total} run${model.total === 1 ? '' : 's'}${model.filtered ? ' match' : ''}` : ''}
         </span>
       </div>
+      <Promote panel={panel} />
       <Filters model={model} />
       <MetricPicker model={model} />
       {model.runs.length === 0 ? (
@@ -229,6 +266,7 @@ export function RunsView(props: { model: PanelModel }): JSX.Element {
             <thead>
               <tr>
                 <th />
+                <th title="promote a run's model" />
                 <Header model={model} sortKey="status" label="Status" />
                 <Header model={model} sortKey="name" label="Run" />
                 <Header model={model} sortKey="start_time" label="Started" />
@@ -243,7 +281,7 @@ export function RunsView(props: { model: PanelModel }): JSX.Element {
             </thead>
             <tbody>
               {model.runs.map(run => (
-                <RunRow key={run.run_id} model={model} run={run} params={params} metrics={metrics} />
+                <RunRow key={run.run_id} panel={panel} run={run} params={params} metrics={metrics} />
               ))}
             </tbody>
           </table>

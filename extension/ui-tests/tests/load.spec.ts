@@ -16,7 +16,7 @@ const SERVERS = {
   without: process.env.MLOPS_NB_BASE_URL_WITHOUT ?? ''
 };
 
-async function load(page: Page, base: string): Promise<{ ms: number; panel: boolean }> {
+async function load(page: Page, base: string): Promise<{ ms: number; panel: boolean; kb: number }> {
   await page.goto(`${base}/lab?reset`);
   return page.evaluate(async () => {
     while (!(window as any).jupyterapp) {
@@ -24,7 +24,15 @@ async function load(page: Page, base: string): Promise<{ ms: number; panel: bool
     }
     await (window as any).jupyterapp.restored;
     const ms = performance.now();
-    return { ms, panel: document.querySelector('.lm-TabBar-tab[data-id="mlops-nb-panel"]') !== null };
+    // the panel's own files fetched by then (plotly's 4 MB chunk must not be among them)
+    const bytes = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+      .filter(e => e.name.includes('/extensions/mlops-nb/static/'))
+      .reduce((sum, e) => sum + e.decodedBodySize, 0);
+    return {
+      ms,
+      panel: document.querySelector('.lm-TabBar-tab[data-id="mlops-nb-panel"]') !== null,
+      kb: Math.round(bytes / 1024)
+    };
   });
 }
 
@@ -37,7 +45,10 @@ test('JupyterLab load time with and without mlops-nb', async ({ page }) => {
   test.setTimeout(600_000);
   const ms: Record<'with' | 'without', number[]> = { with: [], without: [] };
   // one warm-up load each (server and browser caches), then alternating pairs
-  expect((await load(page, SERVERS.with)).panel).toBe(true);
+  const first = await load(page, SERVERS.with);
+  expect(first.panel).toBe(true);
+  expect(first.kb).toBeGreaterThan(0); // the files were found (JupyterLab's lab/extensions/ URL)
+  expect(first.kb).toBeLessThan(500);
   expect((await load(page, SERVERS.without)).panel).toBe(false);
   for (let i = 0; i < PAIRS; i++) {
     const order: ('with' | 'without')[] = i % 2 ? ['with', 'without'] : ['without', 'with'];
@@ -48,6 +59,7 @@ test('JupyterLab load time with and without mlops-nb', async ({ page }) => {
   const deltas = ms.with.map((w, i) => w - ms.without[i]);
   const figures = {
     pairs: PAIRS,
+    mlops_nb_kb_at_load: first.kb,
     with_ms: { median: median(ms.with), min: Math.min(...ms.with), all: ms.with },
     without_ms: { median: median(ms.without), min: Math.min(...ms.without), all: ms.without },
     delta_ms: { median_of_pairs: median(deltas), of_medians: median(ms.with) - median(ms.without), all: deltas }

@@ -21,12 +21,13 @@ test('models, promote behind gates, the card', async ({ page }) => {
   const panel = page.locator('#mlops-nb-panel');
   const form = panel.getByTestId('promote-form');
 
-  async function promote(run: string, requirement: string): Promise<void> {
+  /** fill the form, promote, and wait for this promotion's verdict */
+  async function promote(run: string, requirement: string, verdict: string): Promise<void> {
     await form.getByLabel('run id').fill(run);
     await form.getByLabel('model name').fill('cancer');
     await form.getByLabel('requirements').fill(requirement);
     await form.getByRole('button', { name: 'Promote' }).click();
-    await expect(panel.getByTestId('promotion-verdict')).toBeVisible({ timeout: 120_000 });
+    await expect(panel.getByTestId('promotion-verdict')).toHaveText(verdict, { timeout: 120_000 });
   }
 
   await test.step('the Models tab lists the registered model and its champion', async () => {
@@ -40,23 +41,23 @@ test('models, promote behind gates, the card', async ({ page }) => {
   });
 
   await test.step('promoting a better run shows each gate and moves the alias', async () => {
-    await promote(GOOD, 'accuracy>=0.9');
-    const gates = panel.getByTestId('gate-event');
-    await expect(gates.filter({ hasText: 'threshold: accuracy' })).toContainText('✓ threshold: accuracy = 0.9');
-    await expect(panel.getByTestId('promotion-verdict')).toHaveText(
-      'Promoted: cancer version 2 is now @champion'
-    );
+    await promote(GOOD, 'accuracy>=0.9', 'Promoted: cancer version 2 is now @champion');
+    const gate = panel.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'passed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✓');
+    await expect(gate.getByTestId('gate-value')).toHaveText(/^0\.9\d*$/);
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.9');
     await expect(panel.getByTestId('version-2')).toContainText('@champion');
     await expect(panel.getByTestId('version-2')).toContainText('✓ passed');
     await shot(page, 'models-02-promoted');
   });
 
   await test.step('a run that fails a gate is refused and the alias stays', async () => {
-    await promote(WEAK, 'accuracy>=0.99');
-    await expect(panel.getByTestId('gate-event').filter({ hasText: 'threshold: accuracy' })).toContainText('✗');
-    await expect(panel.getByTestId('promotion-verdict')).toHaveText(
-      'Not promoted: cancer version 1 (@champion unchanged)'
-    );
+    await promote(WEAK, 'accuracy>=0.99', 'Not promoted: cancer version 1 (@champion stays on version 2)');
+    const gate = panel.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'failed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✗');
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.99');
     await expect(panel.getByTestId('version-2')).toContainText('@champion');
     await expect(panel.getByTestId('alias-history')).toContainText('v1 refused (threshold failed)');
     await shot(page, 'models-03-refused');

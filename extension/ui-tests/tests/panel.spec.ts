@@ -3,7 +3,9 @@
  * see the runs (the parameters that differ, the metrics, a chart), change the forest's depth in
  * its cell and run it again, compare the two forest runs (parameter diff, metric deltas, the code
  * diff, the figures), productionize, start the service, watch its drift go from "collecting
- * traffic" to a verdict in the notebook's own drift widget.
+ * traffic" to a verdict in the notebook's own drift widget. Also: promote a run from its row
+ * (a passing and a failing gate), and the Pipeline tab of a three-step pipeline.yaml (its DAG,
+ * each step's state, the failing cell, the cached steps of a rerun).
  * Each step asserts what the page shows; screenshots of each state go to $MLOPS_NB_ARTIFACTS.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
@@ -13,6 +15,8 @@ const ARTIFACTS = process.env.MLOPS_NB_ARTIFACTS ?? 'test-artifacts/ui';
 const NOTEBOOK = 'nb/01_quickstart.ipynb';
 const PARAMS_CELL = 2;
 const FOREST_CELL = 10;
+/** a three-step pipeline the harness writes (tests/ui/test_panel_ui.py): check fails in cell #3 */
+const PIPELINE_NOTEBOOK = 'pipe/step.ipynb';
 
 test.use({ autoGoto: true, viewport: { width: 1600, height: 1000 } });
 
@@ -30,7 +34,7 @@ async function headers(page: IJupyterLabPageFixture): Promise<string[]> {
   return (await cells.allTextContents()).map(t => t.replace(/[▲▼]/g, '').trim());
 }
 
-test('track, see runs, compare two, productionize, serve, drift', async ({ page }) => {
+test('track, see runs, promote, compare two, productionize, serve, drift, pipeline', async ({ page }) => {
   await test.step('the panel says what to do while the notebook has no runs', async () => {
     await page.notebook.openByPath(NOTEBOOK);
     await page.sidebar.openTab('mlops-nb-panel');
@@ -52,7 +56,7 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(rows.nth(1)).toContainText('baseline');
     await expect(rows.first().locator('a')).toHaveAttribute('href', /#\/experiments\/\d+\/runs\/\w+/);
     // the first metrics are columns; each run's value is in its row
-    expect(await headers(page)).toEqual(expect.arrayContaining(['Status', 'Run', 'accuracy', 'f1', 'roc_auc']));
+    await expect.poll(() => headers(page)).toEqual(expect.arrayContaining(['Status', 'Run', 'accuracy', 'f1', 'roc_auc']));
     await expect(rows.first().locator('[data-metric=accuracy]')).toHaveText(/^0\.9\d*$/);
     const chart = panel(page).getByTestId('chart-over-time');
     await expect(chart).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
@@ -95,8 +99,15 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
   await test.step('sorting by a metric and filtering by text happen across all runs', async () => {
     await panel(page).getByRole('button', { name: /^accuracy/ }).click();
     await expect(panel(page).locator('th[aria-sort=descending]')).toContainText('accuracy');
-    const values = (await panel(page).locator('.mlops-nb-run [data-metric=accuracy]').allTextContents()).map(Number);
-    expect(values).toEqual([...values].sort((a, b) => b - a));
+    // read again until the rows are those of the sorted answer (never one read after the click)
+    const accuracies = async () =>
+      (await panel(page).locator('.mlops-nb-run [data-metric=accuracy]').allTextContents()).map(Number);
+    await expect
+      .poll(async () => {
+        const values = await accuracies();
+        return values.length === 3 && values.every((v, i) => i === 0 || values[i - 1] >= v);
+      })
+      .toBe(true);
     await panel(page).getByLabel('search runs').fill('baseline');
     await panel(page).getByRole('button', { name: 'Filter' }).click();
     await expect(panel(page).locator('.mlops-nb-run')).toHaveCount(1);
@@ -109,6 +120,57 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(parallel).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
     await expect(parallel.locator('.parcoords')).toHaveCount(1);
     await shot(page, '03b-sorted-parallel');
+  });
+
+  await test.step('promoting a tracked run from its row shows each gate, the version and the alias', async () => {
+    const rows = panel(page).locator('.mlops-nb-run');
+    await rows.filter({ hasText: 'baseline' }).getByRole('button', { name: 'promote baseline' }).click();
+    const box = panel(page).getByTestId('promote-run');
+    await expect(box.getByTestId('promote-run-name')).toHaveText('baseline');
+    const form = box.getByTestId('promote-form');
+    await expect(form.getByLabel('model name')).toHaveValue('01_quickstart'); // the notebook's name
+    await expect(form.getByLabel('alias')).toHaveValue('champion');
+    await form.getByLabel('requirements').fill('accuracy>=0.9');
+    await form.getByRole('button', { name: 'Promote' }).click();
+    const verdict = box.getByTestId('promotion-verdict');
+    await expect(verdict).toHaveText('Promoted: 01_quickstart version 1 is now @champion', { timeout: 180_000 });
+    const gate = box.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'passed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✓');
+    await expect(gate.getByTestId('gate-value')).toHaveText(/^0\.9\d*$/);
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.9');
+    await expect(box.getByTestId('promotion-why')).toContainText('PROMOTED: @champion moved from no version to version 1');
+    await shot(page, '03c-promoted');
+  });
+
+  await test.step('a run that fails its gate is registered but the alias does not move', async () => {
+    const forest = panel(page)
+      .locator('.mlops-nb-run')
+      .filter({ has: page.locator('[data-param=min_samples_leaf]', { hasText: /^\d+$/ }) });
+    const name = (await forest.first().locator('.mlops-nb-run-name').textContent()) ?? '';
+    await forest.first().getByRole('button', { name: `promote ${name}` }).click();
+    const box = panel(page).getByTestId('promote-run');
+    await expect(box.getByTestId('promote-run-name')).toHaveText(name);
+    await expect(box.getByTestId('promotion')).toHaveCount(0); // the last promotion is forgotten
+    const form = box.getByTestId('promote-form');
+    await form.getByLabel('requirements').fill('accuracy>=0.999');
+    await form.getByRole('button', { name: 'Promote' }).click();
+    await expect(box.getByTestId('promotion-verdict')).toHaveText(
+      'Not promoted: 01_quickstart version 2 (@champion stays on version 1)', { timeout: 180_000 });
+    const gate = box.locator('[data-testid=promotion-gates] tr[data-gate=threshold]');
+    await expect(gate).toHaveAttribute('data-status', 'failed');
+    await expect(gate.getByTestId('gate-mark')).toHaveText('✗');
+    await expect(gate.getByTestId('gate-threshold')).toHaveText('0.999');
+    await expect(box.getByTestId('promotion-why')).toContainText('NOT PROMOTED: threshold failed; @champion stays on version 1');
+    await shot(page, '03d-promotion-refused');
+    // the Models tab agrees: version 1 holds @champion, version 2 failed its gates
+    await panel(page).getByRole('tab', { name: 'Models' }).click();
+    await panel(page).getByTestId('models-table').getByText('01_quickstart').click();
+    await expect(panel(page).getByTestId('version-1')).toContainText('@champion');
+    await expect(panel(page).getByTestId('version-2')).toContainText('✗ failed');
+    await panel(page).getByRole('tab', { name: 'Runs' }).click();
+    await box.getByRole('button', { name: 'Close' }).click();
+    await expect(box).toHaveCount(0);
   });
 
   await test.step('comparing the two forest runs shows the parameter, metric and code differences', async () => {
@@ -132,9 +194,9 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(changed.locator('[data-side=right]')).toContainText('n_jobs=1, min_samples_leaf=2');
     const figures = compare.getByTestId('compare-figure');
     await expect(figures).toHaveCount(2, { timeout: 30_000 });
-    for (const img of await figures.all()) {
-      expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(100);
-    }
+    await expect
+      .poll(() => figures.evaluateAll((els: HTMLImageElement[]) => Math.min(...els.map(el => el.naturalWidth))))
+      .toBeGreaterThan(100);
     await shot(page, '04-compare');
   });
 
@@ -195,5 +257,54 @@ test('track, see runs, compare two, productionize, serve, drift', async ({ page 
     await expect(report).toBeVisible({ timeout: 120_000 });
     await expect(report).toHaveAttribute('srcdoc', /mean radius/);
     await shot(page, '10-drift-report');
+  });
+
+  await test.step('the pipeline next to a notebook: its DAG, each step\'s state, the failing cell', async () => {
+    // opened through the command (the sidebar shows the panel, not the file browser)
+    await page.evaluate(async path => {
+      await (window as any).jupyterapp.commands.execute('docmanager:open', { path });
+    }, PIPELINE_NOTEBOOK);
+    await expect(panel(page).getByTestId('panel-notebook')).toHaveText(PIPELINE_NOTEBOOK, { timeout: 30_000 });
+    await panel(page).getByRole('tab', { name: 'Pipeline' }).click();
+    const dag = panel(page).getByTestId('pipeline-dag');
+    const node = (step: string) => dag.locator(`.mlops-nb-dag-node[data-step=${step}]`);
+    await expect(dag.locator('.mlops-nb-dag-node')).toHaveCount(3, { timeout: 60_000 });
+    await expect(dag.locator('.mlops-nb-dag-edge')).toHaveCount(2); // prepare -> train -> check
+    for (const step of ['prepare', 'train', 'check']) {
+      await expect(node(step)).toHaveAttribute('data-state', 'never-run');
+    }
+    await panel(page).getByRole('button', { name: 'Run pipeline' }).click();
+    const job = panel(page).getByTestId('pipeline-job');
+    await expect(job).toHaveAttribute('data-state', /succeeded|failed/, { timeout: 300_000 });
+    await expect(job).toHaveText('failed at check');
+    await expect(node('prepare')).toHaveAttribute('data-state', 'finished');
+    await expect(node('train')).toHaveAttribute('data-state', 'finished');
+    await expect(node('check')).toHaveAttribute('data-state', 'failed');
+    await expect(node('prepare').locator('.mlops-nb-dag-state')).toHaveText('finished');
+    const failure = panel(page).locator('[data-testid=step-failure][data-step=check]');
+    await expect(failure.locator('strong')).toHaveText('check failed in cell #3');
+    await expect(failure.locator('.mlops-nb-cell-source')).toHaveText('raise ValueError(f"boom {x}")');
+    await expect(failure.locator('pre.mlops-nb-error')).toContainText('boom 1');
+    // paths in the library's message are relative to the root, as in the file browser
+    await expect(failure.locator('pre.mlops-nb-error')).toContainText('executed notebook kept at pipe/out/check.ipynb');
+    await shot(page, '11-pipeline-failed-step');
+  });
+
+  await test.step('a rerun takes the unchanged steps from the cache and runs the failed one again', async () => {
+    const dag = panel(page).getByTestId('pipeline-dag');
+    const node = (step: string) => dag.locator(`.mlops-nb-dag-node[data-step=${step}]`);
+    const steps = panel(page).getByTestId('pipeline-steps');
+    await expect(steps.locator('tr[data-step=prepare] td').nth(2)).toHaveText('cached'); // the cache column
+    await panel(page).getByRole('button', { name: 'Run pipeline' }).click();
+    // the live states of this run's events (before them: "queued", never the last run's states)
+    await expect(node('prepare')).toHaveAttribute('data-state', 'cached', { timeout: 120_000 });
+    await expect(node('train')).toHaveAttribute('data-state', 'cached');
+    await expect(node('check')).toHaveAttribute('data-state', 'failed', { timeout: 300_000 });
+    await expect(panel(page).getByTestId('pipeline-job')).toHaveText('failed at check');
+    await expect(steps.locator('tr[data-step=train] td').nth(4)).toHaveText('unchanged, outputs present');
+    await expect(panel(page).locator('[data-testid=step-failure][data-step=check] strong')).toHaveText(
+      'check failed in cell #3'
+    );
+    await shot(page, '12-pipeline-rerun-cached');
   });
 });

@@ -53,8 +53,8 @@ def export(
 
     Parameters
     ----------
-    to : ``"airflow"`` (a DAG file) or ``"kfp"`` (a KFP v2 pipeline: Python source, its compiled
-        IR YAML, and the Dockerfile of the default image)
+    to : ``"airflow"`` (a DAG file) or ``"kfp"`` (a KFP v2 pipeline: its IR YAML, the same
+        pipeline in the KFP DSL, and the Dockerfile of the default image; no kfp SDK needed)
     out : folder for the files (created; an Airflow ``dags_folder`` for ``airflow``)
     schedule : a cron expression or Airflow preset (``@daily``); none = triggered by hand
     image : the container image every KFP step runs on (default: one built from the
@@ -78,10 +78,6 @@ def export(
     if schedule is not None:
         check_schedule(schedule)
     loaded = pipeline if isinstance(pipeline, Pipeline) else spec.load(pipeline)
-    if to == "kfp":  # before anything is written
-        from mlops_nb.pipeline.orchestrators.kfp import compiler_python
-
-        compiler_python()
     folder = Path(out).resolve()
     if folder.exists() and not folder.is_dir():
         raise PipelineError(f"--out {out}: is a file; give a folder")

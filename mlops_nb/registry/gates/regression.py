@@ -3,11 +3,13 @@ held-out data with the same metric; the candidate must be at least as good."""
 
 from __future__ import annotations
 
+from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_nb.registry.constants import Gate, GateStatus
 from mlops_nb.registry.errors import PromotionUsageError, RegistryError
+from mlops_nb.registry.gates.scorer import InPlace, score_uri
 from mlops_nb.registry.gates.scoring import Primary
 from mlops_nb.registry.result import GateResult
 
@@ -28,16 +30,33 @@ class EvalData:
 
 
 def score(model_uri: str, data: EvalData, primary: Primary) -> float:
-    """``model_uri`` loaded with MLflow's pyfunc flavor, predicting ``data``, scored."""
-    import mlflow.pyfunc
+    """``model_uri`` loaded with MLflow's pyfunc flavor, predicting ``data``, scored (here)."""
+    return _result(submit(InPlace(), model_uri, data, primary), model_uri, data, primary)
+
+
+def submit(
+    executor: Executor,
+    model_uri: str,
+    data: EvalData,
+    primary: Primary,
+    tracking_uri: str | None = None,
+) -> Future[float]:
+    """Score ``model_uri`` on ``data`` in ``executor`` (see :mod:`.scorer`); the result is
+    read by :func:`check`."""
+    import mlflow
 
     features, target = data.split()
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    return executor.submit(score_uri, model_uri, features, target, primary.scorer.name, uri)
+
+
+def _result(future: Future[float], model_uri: str, data: EvalData, primary: Primary) -> float:
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
-        predictions = model.predict(features)
-    except Exception as exc:  # a model that cannot score the data is a failed candidate
+        return future.result()
+    except BrokenExecutor:  # the worker process died (killed, out of memory): score here
+        return _result(submit(InPlace(), model_uri, data, primary), model_uri, data, primary)
+    except RegistryError as exc:
         raise RegistryError(f"{model_uri} could not predict {data.described}: {exc}") from exc
-    return float(primary.scorer.fn(target, predictions))
 
 
 def check(
@@ -47,12 +66,22 @@ def check(
     data: EvalData,
     primary: Primary,
     tolerance: float = 0.0,
+    *,
+    scores: tuple[Future[float], Future[float] | None] | None = None,
 ) -> GateResult:
+    """The gate's result; ``scores``: the candidate's and the holder's scores already submitted
+    (:func:`submit`), else both are scored here."""
+    if scores is None:
+        here = InPlace()
+        scores = (
+            submit(here, candidate_uri, data, primary),
+            submit(here, holder_uri, data, primary) if holder_uri is not None else None,
+        )
     metric = primary.scorer.name
     better = "higher" if primary.scorer.higher_is_better else "lower"
     stated = f"{metric} ({better} is better; {primary.why}) on {data.described}"
     try:
-        candidate = score(candidate_uri, data, primary)
+        candidate = _result(scores[0], candidate_uri, data, primary)
     except RegistryError as exc:
         return GateResult(
             Gate.NO_REGRESSION.value,
@@ -81,7 +110,8 @@ def check(
             details=details,
         )
     try:
-        holder = score(holder_uri, data, primary)
+        assert scores[1] is not None
+        holder = _result(scores[1], holder_uri, data, primary)
     except RegistryError as exc:
         return GateResult(
             Gate.NO_REGRESSION.value,

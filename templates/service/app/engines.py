@@ -34,7 +34,14 @@ class SklearnEngine:
                 predictions = self.estimator.predict(data)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise PredictionError(_first_line(exc)) from None
-        return list(np.asarray(predictions).tolist())
+        return list(one_per_row(predictions).tolist())
+
+
+def one_per_row(predictions: Any) -> np.ndarray:
+    """One value per row: CatBoost's classifiers (and any estimator answering with a column
+    vector) give shape (n, 1)."""
+    values = np.asarray(predictions)
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
 
 
 class OnnxEngine:
@@ -70,6 +77,14 @@ class OnnxEngine:
         self.output = [outputs["probabilities"] if self.tie is not None else outputs["label"]]
         self.regressor = outputs["kind"] == "regressor"
         self.classes = classes
+        # columns where the model itself refuses a missing value (ONNX would answer anyway)
+        refused = description.get("refuses_missing", [])
+        self.refused_feeds: list[tuple[str, int | None, str]] = [
+            (self.names[0], i, self.columns[i] if self.columns else str(i))
+            if self.mode == "matrix"
+            else (self.names[i], None, self.columns[i])
+            for i in refused
+        ]
         plain = (
             classes
             and all(type(c) is type(classes[0]) for c in classes)
@@ -117,7 +132,21 @@ class OnnxEngine:
             )
         return out
 
+    def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
+        missing = [
+            column
+            for name, position, column in self.refused_feeds
+            if np.isnan(feeds[name][:, position] if position is not None else feeds[name]).any()
+        ]
+        if missing:
+            raise PredictionError(
+                f"the model does not accept a missing value in {', '.join(missing)} "
+                "(the notebook's model raises on it too)"
+            )
+
     def run(self, feeds: dict[str, np.ndarray]) -> list[Any]:
+        if self.refused_feeds:
+            self._refuse_missing(feeds)
         try:
             result = self.session.run(self.output, feeds)[0]
         except Exception as exc:  # onnxruntime raises its own exception types

@@ -9,6 +9,9 @@ import sys
 
 from fastapi import HTTPException, Request
 
+# The rest of an unread body would be taken for the next request: close the connection instead.
+_CLOSE = {"Connection": "close"}
+
 
 class ScoringSlots:
     """How many requests are being scored (in the threadpool or a micro-batch) at once."""
@@ -35,13 +38,13 @@ async def _read(request: Request, max_bytes: int) -> bytes:
         if not declared.isdigit():
             raise HTTPException(400, "invalid Content-Length header")
         if int(declared) > max_bytes:
-            raise HTTPException(413, f"body over {max_bytes} bytes")
+            raise HTTPException(413, f"body over {max_bytes} bytes", headers=_CLOSE)
         return await request.body()  # the server stops at Content-Length
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise HTTPException(413, f"body over {max_bytes} bytes")
+            raise HTTPException(413, f"body over {max_bytes} bytes", headers=_CLOSE)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -54,4 +57,6 @@ async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
                 return await _read(request, max_bytes)
         return await asyncio.wait_for(_read(request, max_bytes), timeout)
     except TimeoutError:
-        raise HTTPException(408, f"the request body did not arrive within {timeout:g} s") from None
+        raise HTTPException(
+            408, f"the request body did not arrive within {timeout:g} s", headers=_CLOSE
+        ) from None

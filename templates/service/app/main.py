@@ -1,4 +1,4 @@
-"""The app factory: ``uvicorn --factory app.main:create_app``.
+"""The app factory: ``uvicorn --factory app.main:create_app`` (``python -m app.server`` runs it).
 
 The model is loaded once, in ``lifespan``, in the background: ``/healthz`` answers at once and
 ``/readyz`` says 503 until the model file's sha256 is checked and the model is loaded (or says why

@@ -1,14 +1,10 @@
 """Drift monitoring inside the service: a bounded store of the inputs served, the training
-reference sample, and a drift check that reproduces Evidently 0.7's default tests with numpy only
-(``app/statistics.py``; Evidently and SciPy are too large for the image).
+reference sample, and the drift check of Evidently 0.7's default tests.
 
-Default tests (as Evidently's ``DataDriftPreset``): with a reference of <= 1000 rows, numeric
-columns use the Kolmogorov-Smirnov p-value (drift when <= 0.05) and categorical columns the
-chi-square p-value (< 0.05), or a two-proportion z-test for <= 2 values; with > 1000 rows, numeric
-columns use the Wasserstein distance normed by the reference's std (drift when >= 0.1) and
-categorical ones the Jensen-Shannon distance (>= 0.1). Integer columns with <= 10 distinct values in
-the reference are categorical, and numeric columns with <= 5 distinct values are tested like
-categorical ones. The dataset drifts when the share of drifted columns is >= 0.5.
+The tests live in ``app/statistics.py``: a byte-for-byte copy of ``mlops_nb.monitoring.stats``,
+the module ``mlops_nb.drift`` runs (numpy only: Evidently and SciPy are too large for the image).
+Number columns are numerical, integer columns numerical above 10 distinct reference values, and
+everything else categorical (compared as strings).
 """
 
 from __future__ import annotations
@@ -18,19 +14,16 @@ import csv
 import json
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from app import statistics
 from app.schema import COLUMN_TYPES, INPUT_COLUMNS
 
-SHARE_THRESHOLD = 0.5
-MAX_SAMPLE = 10_000  # n is capped here
+MAX_SAMPLE = statistics.EXACT_KS_UP_TO  # n is capped here: KS p-values stay exact (no SciPy)
 
 
 class InputStore:
@@ -81,23 +74,8 @@ class InputStore:
             await asyncio.to_thread(self.flush)
 
 
-INTEGER_CARDINALITY_LIMIT = 10  # integer columns with this few values are categorical
-
-
-def _is_numeric(column: str) -> bool:
-    return COLUMN_TYPES.get(column) in ("number", "integer")
-
-
-@dataclass
-class ColumnReference:
-    name: str
-    numeric: bool
-    values: np.ndarray  # non-missing reference values
-    std: float
-
-
 class Reference:
-    """The training reference sample and its statistics, computed once at startup."""
+    """The training reference sample and each column's side of the tests, prepared at startup."""
 
     def __init__(self, path: Path) -> None:
         with path.open(newline="") as handle:
@@ -112,14 +90,25 @@ class Reference:
                     raw[column].append(value)
                 self.records.append(record)
         self.rows = len(self.records)
-        self.columns: dict[str, ColumnReference] = {}
-        for column in INPUT_COLUMNS:
-            numeric = _is_numeric(column)
-            if numeric and COLUMN_TYPES.get(column) == "integer":  # Evidently 0.7's rule
-                numeric = len({v for v in raw[column] if v is not None}) > INTEGER_CARDINALITY_LIMIT
-            values = _clean(raw[column], numeric)
-            std = float(np.std(values)) if numeric and len(values) else 0.0
-            self.columns[column] = ColumnReference(column, numeric, values, std)
+        self.kinds = {column: _kind(column, raw[column]) for column in INPUT_COLUMNS}
+        self.columns = {
+            column: _prepare(self.kinds[column], raw[column]) for column in INPUT_COLUMNS
+        }
+
+
+def _kind(column: str, values: list[Any]) -> str:
+    json_type = COLUMN_TYPES.get(column)
+    if json_type == "number":
+        return "num"
+    if json_type == "integer":
+        return statistics.integer_kind(len({v for v in values if v is not None}))
+    return "cat"
+
+
+def _prepare(kind: str, values: list[Any]) -> statistics.ColumnValues:
+    if kind == "num":
+        return statistics.ColumnValues.numerical(values)
+    return statistics.ColumnValues.categorical(str(v) for v in values if v is not None)
 
 
 def _parse(value: str | None, kind: str) -> Any:
@@ -134,116 +123,31 @@ def _parse(value: str | None, kind: str) -> Any:
     return value
 
 
-def _clean(values: list[Any], numeric: bool) -> np.ndarray:
-    if numeric:
-        array = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
-        return array[~np.isnan(array)]
-    return np.asarray([str(v) for v in values if v is not None], dtype=object)
-
-
-def _counts(keys: list[Any], values: np.ndarray) -> np.ndarray:
-    uniques, counts = np.unique(values, return_counts=True)
-    lookup = dict(zip(uniques.tolist(), counts.tolist(), strict=True))
-    return np.asarray([lookup.get(k, 0) for k in keys], dtype=np.float64)
-
-
-def _stattest(
-    ref: ColumnReference, cur: np.ndarray, reference_rows: int
-) -> tuple[str, float, float, bool]:
-    """(name, score, threshold, drifted) as Evidently 0.7 chooses and computes them."""
-    n_values = (
-        len(np.unique(np.concatenate([ref.values, cur])))
-        if ref.numeric
-        else len(set(ref.values.tolist()) | set(cur.tolist()))
-    )
-    small = reference_rows <= 1000
-    as_categorical = not ref.numeric or n_values <= 5
-    if small and as_categorical and n_values <= 2:
-        return ("z", *_z_test(ref.values, cur))
-    if small and as_categorical:
-        return ("chisquare", *_chi_square(ref.values, cur))
-    if small:
-        p_value = statistics.ks_pvalue(ref.values, cur)
-        return "ks", p_value, 0.05, p_value <= 0.05
-    if as_categorical:
-        return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
-    if ref.numeric:
-        norm = max(ref.std, 0.001)
-        score = statistics.wasserstein(ref.values, cur) / norm
-        return "wasserstein", score, 0.1, score >= 0.1
-    return ("jensenshannon", *_jensen_shannon(ref, cur, categorical=True))
-
-
-def _keys(ref: np.ndarray, cur: np.ndarray) -> list[Any]:
-    return list(set(ref.tolist()) | set(cur.tolist()))
-
-
-def _z_test(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    keys = sorted(_keys(ref, cur), key=str)
-    if len(set(ref.tolist())) == 1 and len(set(cur.tolist())) == 1 and ref[0] == cur[0]:
-        return 1.0, 0.05, False
-    p1 = float(np.sum(ref != keys[0])) / len(ref)
-    p2 = float(np.sum(cur != keys[0])) / len(cur)
-    pooled = (p1 * len(ref) + p2 * len(cur)) / (len(ref) + len(cur))
-    denom = np.sqrt(pooled * (1 - pooled) * (1.0 / len(ref) + 1.0 / len(cur)))
-    z = (p1 - p2) / denom if denom else 0.0
-    p_value = statistics.normal_sf_two_sided(float(z))
-    return p_value, 0.05, p_value < 0.05
-
-
-def _chi_square(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
-    keys = _keys(ref, cur)
-    expected = _counts(keys, ref) * (len(cur) / len(ref))
-    observed = _counts(keys, cur)
-    with np.errstate(all="ignore"):
-        p_value = statistics.chisquare_pvalue(observed, expected)
-    if np.isnan(p_value):
-        p_value = 0.0
-    return p_value, 0.05, p_value < 0.05
-
-
-def _jensen_shannon(
-    ref: ColumnReference, cur: np.ndarray, categorical: bool
-) -> tuple[float, float, bool]:
-    if ref.numeric and len(np.unique(ref.values)) > 20:
-        combined = np.concatenate([ref.values, cur])
-        bins = np.histogram_bin_edges(combined, bins="sturges")
-        p = np.histogram(ref.values, bins)[0] / len(ref.values)
-        q = np.histogram(cur, bins)[0] / len(cur)
-    else:
-        keys = _keys(ref.values, cur)
-        p = _counts(keys, ref.values) / len(ref.values)
-        q = _counts(keys, cur) / len(cur)
-    score = statistics.jensenshannon(p, q)
-    return score, 0.1, score >= 0.1
-
-
 def compute_drift(reference: Reference, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Each column's default test (``app/statistics.py``, the same module as mlops_nb.drift's)."""
     columns: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     for index, name in enumerate(INPUT_COLUMNS):
         ref = reference.columns[name]
-        current = _clean([row[index] for row in rows], ref.numeric)
-        if len(ref.values) == 0 or len(current) == 0:
+        current = _prepare(reference.kinds[name], [row[index] for row in rows])
+        if ref.n == 0 or current.n == 0:
+            side = "training reference" if ref.n == 0 else "recorded inputs"
+            skipped[name] = f"not compared: no values in the {side} (every one is null)"
             continue
-        stattest, score, threshold, drifted = _stattest(ref, current, reference.rows)
+        result = statistics.run_test(ref, current)
         columns[name] = {
-            "type": "num" if ref.numeric else "cat",
-            "stattest": stattest,
-            "score": score,
-            "threshold": threshold,
-            "drifted": bool(drifted),
+            "type": reference.kinds[name],
+            "stattest": result.stattest,
+            "score": result.score,
+            "threshold": result.threshold,
+            "drifted": result.drifted,
         }
-    n_drifted = sum(1 for c in columns.values() if c["drifted"])
-    share = n_drifted / len(columns) if columns else 0.0
     return {
-        "dataset_drift": bool(columns) and share >= SHARE_THRESHOLD,
-        "drift_share": share,
-        "n_drifted": n_drifted,
-        "n_columns": len(columns),
-        "share_threshold": SHARE_THRESHOLD,
+        **statistics.dataset_verdict([c["drifted"] for c in columns.values()]),
         "reference_rows": reference.rows,
         "current_rows": len(rows),
         "columns": columns,
+        "skipped_columns": skipped,
     }
 
 

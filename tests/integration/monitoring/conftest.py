@@ -27,10 +27,9 @@ def make_app(
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from mlops_nb.monitoring.drift import build_summary
+    from mlops_nb.monitoring.drift import build_summary, column_drift
     from mlops_nb.monitoring.frames import normalize
     from mlops_nb.monitoring.profile import build_profile, prepare_side
-    from mlops_nb.monitoring.stats import run_test
 
     profile = build_profile(reference, cap=None)
     recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=window)
@@ -65,7 +64,7 @@ def make_app(
             return {"dataset_drift": False}
         current = normalize(pd.DataFrame.from_records(list(recent)), profile.specs)
         values = prepare_side(current, profile.specs, "current")
-        results = [run_test(profile.values[s.name], values[s.name]) for s in profile.specs]
+        results = [column_drift(s, profile.values[s.name], values[s.name]) for s in profile.specs]
         summary = build_summary(
             results,
             reference_rows=len(profile.frame),

@@ -97,6 +97,48 @@ def _tolerance(service: Path) -> float:
     return 1e-9
 
 
+_MISSING_PROBE = """
+import json, os, sys, time
+from fastapi.testclient import TestClient
+from app.main import create_app
+records = json.loads(sys.argv[1])
+answers = {}
+for engine in ("onnx", "sklearn"):
+    os.environ["ENGINE"] = engine
+    with TestClient(create_app()) as client:
+        while client.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        answers[engine] = []
+        for record in records:
+            got = client.post("/predict", json=[record])
+            body = got.json()
+            answers[engine].append([got.status_code, body.get("predictions")])
+print(json.dumps(answers))
+"""
+
+
+def _missing_values_answered_alike(service: Path, record: dict[str, Any]) -> None:
+    """A record missing one numeric value (each in turn, then all): the ONNX engine answers, or
+    refuses with a 422, exactly as the scikit-learn model does; never a 5xx."""
+    numeric = [c for c, v in record.items() if isinstance(v, int | float) and v is not None]
+    probes = [{**record, c: None} for c in numeric] + [{**record, **dict.fromkeys(numeric)}]
+    run = subprocess.run(
+        [sys.executable, "-c", _MISSING_PROBE, json.dumps(probes)],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(service)},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    answers = json.loads(run.stdout.strip().splitlines()[-1])
+    for probe, onnx, sklearn in zip(probes, answers["onnx"], answers["sklearn"], strict=True):
+        assert onnx[0] in (200, 422) and sklearn[0] in (200, 422), (probe, onnx, sklearn)
+        assert onnx[0] == sklearn[0], (probe, onnx, sklearn)
+        if onnx[0] == 200:
+            assert _same(onnx[1], sklearn[1], _tolerance(service)) == 0, (probe, onnx, sklearn)
+
+
 def _answers(service: Path, records: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Start the service as a real server; post the records through both APIs."""
     port = free_port()
@@ -160,6 +202,8 @@ def test_service_answers_raw_records_as_the_notebook(name: str, tmp_path: Path) 
     assert _same(answers["predict"], expected, rel) == 0, name
     assert _same(answers["invocations"], expected, rel) == 0, name
     assert _same(answers["one"], expected[:1], rel) == 0
+    if json.loads((result.service_dir / "model" / "engine.json").read_text())["engine"] == "onnx":
+        _missing_values_answered_alike(result.service_dir, records[0])
 
 
 def test_unseeded_model_is_reported_then_seeded(tmp_path: Path) -> None:

@@ -207,6 +207,53 @@ def test_monitoring_sample_reference_and_drift(
     assert drifted["dataset_drift"] is True and drifted["columns"]["bmi"]["drifted"] is True
 
 
+def test_drift_runs_the_library_module_verbatim(made: dict[str, Any]) -> None:
+    """One drift engine: the service's ``app/statistics.py`` is ``mlops_nb.monitoring.stats``,
+    byte for byte, and it imports nothing a service image lacks."""
+    import ast
+
+    from mlops_nb.monitoring import stats
+
+    library = Path(stats.__file__).read_bytes()
+    for name in ("helpers", "parameters"):
+        copy = made[name]["result"].service_dir / "app" / "statistics.py"
+        assert copy.read_bytes() == library, name
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(library))
+        if isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset == 0
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
+    }
+    assert imported <= {"__future__", "math", "collections", "dataclasses", "typing", "numpy"}
+
+
+def test_drift_names_the_columns_it_could_not_compare(
+    client: Any, service_module: Any, made: dict[str, Any], tmp_path: Path
+) -> None:
+    """A column with no values on one side is listed with the reason, not silently dropped;
+    a bad ``n`` is a field-level 422."""
+    monitoring = __import__("app.monitoring", fromlist=["compute_drift"])
+    service = made["helpers"]["result"].service_dir
+    reference = monitoring.Reference(service / "model" / "reference.csv")
+    columns = list(reference.columns)
+    rows = [tuple(r[c] for c in columns) for r in reference.records[:100]]
+    blank = [
+        tuple(None if c == "bmi" else v for c, v in zip(columns, r, strict=True)) for r in rows
+    ]
+    summary = monitoring.compute_drift(reference, blank)
+    assert "bmi" not in summary["columns"] and summary["n_columns"] == len(columns) - 1
+    assert summary["skipped_columns"] == {
+        "bmi": "not compared: no values in the recorded inputs (every one is null)"
+    }
+    assert monitoring.compute_drift(reference, rows)["skipped_columns"] == {}
+    for n in ("0", "-3", "x", str(monitoring.MAX_SAMPLE + 1)):
+        response = client.get("/monitoring/drift", params={"n": n})
+        assert response.status_code == 422, n
+        assert response.json()["detail"][0]["loc"] == ["query", "n"], n
+
+
 def test_fast_paths_stay_strict(client: Any, example: dict[str, Any]) -> None:
     records = [dict(r) for r in example["records"]]
     records[2]["bmi"] = True

@@ -55,7 +55,9 @@ def test_promoting_the_same_run_again_reuses_its_version(registry: Seeded) -> No
     assert by_uri.version == "1" and _alias("cancer", "staging") == "1"
 
 
-def test_no_regression_scores_both_models_on_the_same_held_out_data(registry: Seeded) -> None:
+def test_no_regression_scores_both_models_on_the_same_held_out_data(
+    registry: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     weak = promote(registry.runs["weak"], "cancer")
     assert weak.moved
     good = promote(
@@ -82,7 +84,12 @@ def test_no_regression_scores_both_models_on_the_same_held_out_data(registry: Se
     assert "the run logged accuracy" in gate.summary and "eval.csv (171 rows)" in gate.summary
     assert _alias("cancer") == "2"
 
-    # the weak model again: now it would regress against the champion
+    # the weak model again: now it would regress against the champion. Scored as a cold
+    # `mlops-nb promote` scores, in the worker process (this process has the loaders already)
+    from mlops_nb.registry.gates import scorer
+
+    workers: list[scorer.Worker] = []
+    monkeypatch.setattr(scorer, "start", lambda: workers.append(scorer.Worker()) or workers[-1])
     back = promote(
         registry.runs["weak"],
         "cancer",
@@ -90,8 +97,13 @@ def test_no_regression_scores_both_models_on_the_same_held_out_data(registry: Se
         eval_data=registry.eval_csv,
         target=TARGET,
     )
+    assert len(workers) == 1 and workers[0]._proc.wait(timeout=60) == 0
     assert not back.moved and back.gates[0].status is GateStatus.FAILED
     assert "REGRESSION" in back.gates[0].summary
+    # the same scores as in this process: the weak model's as holder before, the champion's
+    assert (back.gates[0].value, back.gates[0].threshold) == pytest.approx(
+        (gate.threshold, gate.value)
+    )
     assert _alias("cancer") == "2"
 
 

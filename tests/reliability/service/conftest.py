@@ -1,6 +1,6 @@
 """One generated service (the categorical + numeric wine classifier, ONNX engine), run as a real
-``mlops-nb serve`` process with an API key, a small batch limit and a 2 s body deadline; shared by
-the fuzzing, malformed-request and slow-client tests."""
+``mlops-nb serve`` process with an API key, a small batch limit and 2 s header and body deadlines;
+shared by the fuzzing, malformed-request and slow-client tests."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from support import TEST_NOTEBOOKS, free_port, wait_http
 
 API_KEY = "reliability-key"
 BODY_TIMEOUT = 2.0
+HEADER_TIMEOUT = 2.0
 MAX_BATCH_ROWS = 50
 
 
@@ -36,6 +37,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         **os.environ,
         "API_KEY": API_KEY,
         "BODY_TIMEOUT": str(BODY_TIMEOUT),
+        "HEADER_TIMEOUT": str(HEADER_TIMEOUT),
         "MAX_BATCH_ROWS": str(MAX_BATCH_ROWS),
         "MONITOR_MIN_ROWS": "5",
     }
@@ -58,6 +60,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "example": example,
             "api_key": API_KEY,
             "body_timeout": BODY_TIMEOUT,
+            "header_timeout": HEADER_TIMEOUT,
             "max_batch_rows": MAX_BATCH_ROWS,
         }
     finally:

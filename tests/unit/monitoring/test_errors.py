@@ -68,7 +68,54 @@ def test_bad_arguments() -> None:
     _fails(customers(50), customers(50), "columns=\\[\\] selects nothing", columns=[])
     with pytest.raises(DriftDataError, match="needs reference and current"):
         mlops_nb.drift(customers(50))
-    with pytest.raises(DriftDataError, match="not a table"):
+    with pytest.raises(DriftDataError, match="is a int that pandas cannot make a table of"):
         mlops_nb.drift(42, customers(50))
+    with pytest.raises(DriftDataError, match=r"dict .*\(All arrays must be of the same length\)"):
+        mlops_nb.drift(customers(50), {"age": [1.0, 2.0], "plan": ["a"]})
     with pytest.raises(DriftDataError, match="either service=URL or"):
         mlops_nb.drift(customers(50), customers(50), service="http://127.0.0.1:1")
+
+
+def test_duplicate_and_multi_level_column_names() -> None:
+    ref = customers(200)
+    err = _fails(pd.concat([ref, ref[["age"]]], axis=1), ref, "more than one column named 'age'")
+    assert "unique name" in str(err)
+    # 1 and "1" are the same name once columns are compared as strings
+    clash = ref.assign(**{"1": 1.0}).rename(columns={"age": 1})
+    _fails(ref, clash, "the current data has more than one column named '1'")
+    _fails(pd.concat({"a": ref}, axis=1), ref, "multi-level column names; flatten them")
+
+
+def test_one_row_reference_is_refused_for_its_size_not_called_free_text() -> None:
+    err = _fails(customers(200).head(1), customers(200), "reference data has only 1 row")
+    assert "free text" not in str(err)
+    # a one-row current side is compared (its kinds come from the reference)
+    assert mlops_nb.drift(customers(200), customers(200).head(1)).summary["current_rows"] == 1
+    # a few distinct strings are categories, not free text
+    small = pd.DataFrame({"c": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]})
+    assert mlops_nb.drift(small, small.head(2)).summary["columns"]["c"]["type"] == "cat"
+
+
+@pytest.mark.parametrize(
+    "values,match",
+    [
+        (["a", 1, 2.5] * 100, r"'plan' mixes value types \(100 str, 100 int, 100 float\)"),
+        (["a"] + [3] * 298 + ["b"], r"'plan' mixes value types \(298 int, 2 str\)"),
+        (pd.Series([1, 2, 3] * 100, dtype=object), r"numbers stored as Python objects.*int64"),
+        ([{"k": 1}] * 300, "'plan' holds dict objects, which drift cannot compare"),
+        ([b"x", b"y"] * 150, "'plan' holds bytes; decode them"),
+    ],
+    ids=["mixed", "strings-only-at-the-ends", "object-ints", "dicts", "bytes"],
+)
+def test_object_columns_say_what_they_hold_and_how_to_convert(values, match: str) -> None:
+    ref = customers(300).assign(plan=values)
+    err = _fails(ref, customers(300), match)
+    assert "not numbers or strings" not in str(err) and "leave it out with columns=[...]" in str(
+        err
+    )
+
+
+def test_categorical_text_against_numbers_is_refused() -> None:
+    ref = customers(300).assign(plan=["1", "2", "3"] * 100)
+    cur = customers(300).assign(plan=[1, 2, 3] * 100)
+    _fails(ref, cur, "'plan' holds text values in the reference but number values in the current")

@@ -245,3 +245,24 @@ def test_a_model_without_a_converter_says_why_once_with_the_layouts_tried() -> N
     assert choice.engine == "sklearn"
     assert choice.reason.count("TransformedTargetRegressor") == 1, choice.reason
     assert "matrix input, float64" in choice.reason and "columns input, float32" in choice.reason
+
+
+def test_columns_where_the_model_refuses_a_missing_value_are_found() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from mlops_nb.productionize.engine import refuses_missing
+
+    X = X_CLS[["mean radius", "mean texture", "mean area"]]
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X, Y_CLS)
+    assert refuses_missing(knn, X) == [0, 1, 2]
+    assert refuses_missing(HistGradientBoostingClassifier(max_iter=5).fit(X, Y_CLS), X) == []
+    imputed_first = make_pipeline(
+        ColumnTransformer([("fill", SimpleImputer(), ["mean radius"])], remainder="passthrough"),
+        LogisticRegression(max_iter=5000),
+    ).fit(X, Y_CLS)
+    assert refuses_missing(imputed_first, X) == [1, 2]
+    assert refuses_missing(knn, X.to_numpy()) == [0, 1, 2]  # arrays: positions too
+    choice = choose_engine(knn, X)
+    assert choice.engine == "onnx" and choice.describe()["refuses_missing"] == [0, 1, 2]

@@ -178,3 +178,29 @@ def test_quantile_bins_use_the_training_edges(features: Any) -> None:
     served = module.transform(rows, fitted.state)
     assert served["band"].tolist() == x["band"].iloc[:30].tolist()
     assert module.transform(rows.iloc[[3]], fitted.state)["band"].tolist() == [x["band"].iloc[3]]
+
+
+def test_group_statistics_per_row_come_from_the_training_groups(features: Any) -> None:
+    module, fitted = features(
+        "df = pd.read_csv('data.csv')\n"
+        "df['a'] = df['a'].fillna(df.groupby('g')['a'].transform('median'))\n"
+        "df['b_vs_g'] = df['b'] - df.groupby(['g'])['b'].transform('mean')\n"
+        "df['n_g'] = df.groupby('g').a.transform('count')\n"
+        "X = df[['a', 'b_vs_g', 'n_g']]\ny = df['y']\nm = LogisticRegression().fit(X, y)"
+    )
+    training = _frame()
+    medians = training.groupby("g")["a"].median()
+    means = training.groupby("g")["b"].mean()
+    counts = training.groupby("g").size()  # `a` is filled by then: every row counts
+    request = pd.DataFrame({"a": [None, 4.0], "b": [0.5, 0.5], "g": ["red", "purple"]})
+    one = module.transform(request.iloc[:1], fitted.state)
+    # a lone request row gets its training group's statistics, not its own
+    assert one["a"].iloc[0] == pytest.approx(medians["red"])
+    assert one["b_vs_g"].iloc[0] == pytest.approx(0.5 - means["red"])
+    assert one["n_g"].iloc[0] == counts["red"] and one["n_g"].dtype == np.int64
+    both = module.transform(request, fitted.state)
+    assert both["a"].iloc[1] == 4.0  # nothing to fill
+    assert np.isnan(both["b_vs_g"].iloc[1]) and np.isnan(both["n_g"].iloc[1])  # a group never seen
+    assert both.iloc[0].equals(one.iloc[0])
+    # at training the notebook's own values
+    assert fitted.names["df"]["n_g"].tolist() == training["g"].map(counts).tolist()

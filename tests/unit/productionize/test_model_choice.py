@@ -175,3 +175,16 @@ def test_the_model_picked_from_a_loop_of_fits_is_served(
             more = [*cells, "first = names[0]"]
             nbformat.write(new_notebook(cells=[new_code_cell(c) for c in more]), path)
             extract(path, model_var="first")
+
+
+def test_a_native_boosting_api_is_named_with_the_estimator_to_use(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [
+        "import xgboost as xgb\nX, y = [[0], [1]], [0, 1]",
+        "booster = xgb.train({'max_depth': 2}, xgb.DMatrix(X, label=y), num_boost_round=3)",
+    ]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), tmp_path / "x.ipynb")
+    with pytest.raises(ExtractionError, match=r"`xgb.train\(...\)` in cell 2 is xgboost's native"):
+        extract(tmp_path / "x.ipynb")

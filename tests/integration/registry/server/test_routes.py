@@ -11,6 +11,8 @@ import pytest
 from integration.registry.seed import Seeded
 from tornado.httpclient import HTTPClientError
 
+from mlops_nb.server import schemas
+
 pytestmark = pytest.mark.integration
 
 
@@ -56,6 +58,16 @@ async def test_promote_as_a_job_then_models_versions_history_and_card(
     result = job["result"]
     assert result["moved"] and result["version"] == "1"
     assert [g["gate"] for g in result["gates"]] == ["threshold", "no_regression"]
+    assert result["verdict"] == "PROMOTED: @champion moved from no version to version 1"
+    threshold = result["gates"][0]
+    assert (threshold["metric"], threshold["threshold"], threshold["status"]) == (
+        "accuracy",
+        0.9,
+        "passed",
+    )
+    assert threshold["value"] >= 0.9
+    # every reply is its contract's model (what extension/src/schema.ts was generated from)
+    assert schemas.Job.model_validate(job).result == schemas.PromotionResult.model_validate(result)
     gate_events = [e for e in job["events"] if e["step"] in ("threshold", "no_regression")]
     assert {(e["step"], e["status"]) for e in gate_events} >= {
         ("threshold", "passed"),
@@ -79,17 +91,27 @@ async def test_promote_as_a_job_then_models_versions_history_and_card(
         ("1", ["champion"], True),
     ]
     assert [(h["to_version"], h["moved"]) for h in model["history"]] == [("1", True), ("2", False)]
+    refused = model["versions"][0]["last_decision"]
+    assert (refused["from_version"], refused["to_version"], refused["moved"]) == ("1", "2", False)
+    assert [(g["gate"], g["status"], g["threshold"]) for g in refused["gates"]] == [
+        ("threshold", "failed", 0.99)
+    ]
+    schemas.ModelResponse.model_validate(model)
+    schemas.ModelsResponse.model_validate(await _get(jp_fetch, "models"))
     card = await _get(jp_fetch, "models", "cancer", "versions", "1", "card")
     assert "# Model card: cancer version 1" in card["markdown"]
     assert "<h1>Model card: cancer version 1</h1>" in card["html"]
+    assert schemas.CardResponse.model_validate(card).aliases == ["champion"]
 
 
 async def test_bad_requests_are_clear_errors(jp_fetch, registry: Seeded):
     for body, status, message in (
         ({"source": registry.runs["good"]}, 400, "'name'"),
         ({"source": "x", "name": "m", "eval_data": "../../etc/passwd"}, 403, "outside"),
-        ({"source": "x", "name": "m", "require": "accuracy>=1"}, 400, "list of strings"),
+        ({"source": "x", "name": "m", "require": "accuracy>=1"}, 400, "'require'"),
         ({"source": "x", "name": "m", "max_drift_share": "a lot"}, 400, "number"),
+        ({"source": "x", "name": "m", "force": "yes"}, 400, "'force'"),
+        ({"source": "x", "name": "m", "alais": "champion"}, 400, "'alais'"),
     ):
         with pytest.raises(HTTPClientError) as info:
             await _post(jp_fetch, body)

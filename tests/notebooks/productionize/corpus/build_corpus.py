@@ -765,6 +765,29 @@ ORACLE_PRED = best.predict(X_test)
     evaluated_on="held-out",
 )
 
+notebook(
+    "title_group_median",
+    [
+        md("# Titanic: fill each age with the median of the passenger's title"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf['Title'] = df['Name'].str.extract(r',\\s*([^.]+)\\.', expand=False)\ndf['Age'] = df['Age'].fillna(df.groupby('Title')['Age'].transform('median'))\ndf['FareRatio'] = df['Fare'] / df.groupby('Pclass')['Fare'].transform('mean')\ndf['Female'] = (df['Sex'] == 'female').astype(int)\ndf.groupby('Title')['Age'].median()"
+        ),
+        code(
+            "X = df[['Pclass', 'Age', 'FareRatio', 'Female', 'SibSp']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=5)\nforest = RandomForestClassifier(n_estimators=50, max_depth=5, random_state=0).fit(X_train, y_train)\nforest.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = forest.predict(X_test)
+""",
+    inputs=["Pclass", "Name", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
 
 import numpy as np

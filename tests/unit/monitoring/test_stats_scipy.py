@@ -1,31 +1,16 @@
-"""The generated service's drift statistics (numpy only, ``templates/service/app/statistics.py``)
+"""The drift statistics (numpy only, ``mlops_nb.monitoring.stats``, copied into every service)
 equal SciPy's (which Evidently uses): exact KS p-values, chi-square, z, Jensen-Shannon,
 Wasserstein."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from mlops_nb._resources import templates_dir
+from mlops_nb.monitoring import stats as ST
 
-
-def _module() -> ModuleType:
-    path = Path(templates_dir()) / "service" / "app" / "statistics.py"
-    spec = importlib.util.spec_from_file_location("service_statistics", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ST = _module()
 RNG = np.random.default_rng(7)
 
 
@@ -34,15 +19,19 @@ RNG = np.random.default_rng(7)
 )
 @pytest.mark.parametrize("shift", [0.0, 0.15, 1.0])
 def test_ks_pvalue_is_scipys_exact_one(m: int, n: int, shift: float) -> None:
-    """Within 1e-9 relative, or 1e-10 absolute: p = 1 - P(inside), so p-values far below 1e-10
-    come out as ~1e-11 (the drift verdict, p <= 0.05, is unaffected)."""
-    a, b = RNG.normal(0, 1, m), RNG.normal(shift, 1, n)
-    assert ST.ks_pvalue(a, b) == pytest.approx(stats.ks_2samp(a, b)[1], rel=1e-9, abs=1e-10)
+    """Within 1e-9 relative, tiny p-values included (they are summed, not 1 - P(inside))."""
+    a, b = np.sort(RNG.normal(0, 1, m)), np.sort(RNG.normal(shift, 1, n))
+    assert ST.ks_pvalue(a, b) == pytest.approx(stats.ks_2samp(a, b)[1], rel=1e-9, abs=1e-100)
+
+
+def test_ks_pvalue_beyond_the_exact_range_is_scipys_asymptotic_one() -> None:
+    a, b = np.sort(RNG.normal(0, 1, 500)), np.sort(RNG.normal(0.1, 1, ST.EXACT_KS_UP_TO + 1))
+    assert ST.ks_pvalue(a, b) == stats.ks_2samp(a, b)[1]
 
 
 def test_ks_with_ties_and_identical_samples() -> None:
-    a = RNG.integers(0, 8, 300).astype(float)
-    b = RNG.integers(0, 9, 250).astype(float)
+    a = np.sort(RNG.integers(0, 8, 300).astype(float))
+    b = np.sort(RNG.integers(0, 9, 250).astype(float))
     assert ST.ks_pvalue(a, b) == pytest.approx(stats.ks_2samp(a, b)[1], rel=1e-9, abs=1e-12)
     assert ST.ks_pvalue(a, a.copy()) == 1.0
 
@@ -65,4 +54,5 @@ def test_chisquare_z_js_wasserstein() -> None:
     p[2] = 0.0
     assert ST.jensenshannon(p, q) == pytest.approx(distance.jensenshannon(p, q), rel=1e-12)
     u, v = RNG.normal(0, 1, 700), RNG.exponential(1, 900)
-    assert ST.wasserstein(u, v) == pytest.approx(stats.wasserstein_distance(u, v), rel=1e-12)
+    expected = stats.wasserstein_distance(u, v)
+    assert ST.wasserstein_sorted(np.sort(u), np.sort(v)) == pytest.approx(expected, rel=1e-12)

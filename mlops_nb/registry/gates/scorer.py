@@ -1,0 +1,197 @@
+"""Where the no-regression gate's models are scored: in this process, or in a second one.
+
+Loading a model costs more than scoring it: ``mlflow.pyfunc`` (~2 s of imports) and, for
+scikit-learn models MLflow saves with skops by default, ``skops.io``, whose import walks every
+scikit-learn estimator (~2 s more). A process that has not loaded them yet (``mlops-nb promote``
+just started) starts a worker process at once (:func:`start`): it imports them on the second
+core while this one imports MLflow's store, registers the version and checks drift, then loads
+and scores the candidate and the alias holder. A process that already holds them (a notebook,
+the panel's server), or a machine with no idle core (the worker's imports would only add CPU
+time), scores in place. Both ways run :func:`score_uri`: the same pyfunc model,
+the same data, the same metric.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import BrokenExecutor, Executor, Future
+from typing import Any
+
+from mlops_nb.registry.errors import RegistryError
+
+
+def score_uri(model_uri: str, features: Any, target: Any, metric: str, tracking_uri: str) -> float:
+    """``model_uri`` loaded with MLflow's pyfunc flavor, predicting ``features``, scored with
+    ``metric`` (a name of :data:`scoring.SCORERS`). A model that cannot predict the data raises
+    :class:`RegistryError` (a failed candidate)."""
+    import mlflow.pyfunc
+
+    from mlops_nb.registry.gates.scoring import SCORERS
+
+    if mlflow.get_tracking_uri() != tracking_uri:  # a worker: the promotion's store
+        mlflow.set_tracking_uri(tracking_uri)
+    try:
+        # suppress_warnings: no comparison of the model's pip requirements with this
+        # environment (it maps every installed distribution, ~1 s); a mismatch that matters
+        # fails the prediction below
+        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
+        predictions = model.predict(features)
+    except Exception as exc:  # whatever the model raises fails it
+        raise RegistryError(str(exc) or type(exc).__name__) from exc
+    return float(SCORERS[metric].fn(target, predictions))
+
+
+def _warm() -> None:
+    """The worker's first task: import what loading and scoring a model needs."""
+    import importlib.util
+
+    import mlflow.pyfunc  # noqa: F401
+    import pandas  # noqa: F401
+
+    if importlib.util.find_spec("sklearn") is not None:
+        import sklearn.metrics  # noqa: F401
+    if importlib.util.find_spec("skops") is not None:
+        import skops.io  # noqa: F401
+
+
+class InPlace(Executor):
+    """Runs a submitted call at once, in this process (the warm case)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # handed to whoever reads the result
+            future.set_exception(exc)
+        return future
+
+
+class Worker(Executor):
+    """``python -m mlops_nb.registry.gates.scorer``: a child process that imports the model
+    loaders at once, then runs the calls it is sent, one at a time, in order (module-level
+    functions and their arguments, pickled over its stdin and stdout). No ``multiprocessing``:
+    it would run the caller's ``__main__`` again (spawn) or fork a threaded process."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import threading
+        from collections import deque
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        self._pending: deque[Future[Any]] = deque()
+        self._lock = threading.Lock()
+        self._outbox: deque[bytes | None] = deque()
+        self._wake = threading.Condition(self._lock)
+        threading.Thread(target=self._write, name="mlops-nb-scorer-in", daemon=True).start()
+        threading.Thread(target=self._read, name="mlops-nb-scorer-out", daemon=True).start()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        import pickle
+
+        future: Future[Any] = Future()
+        payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._wake:
+            if self._proc.poll() is not None:
+                future.set_exception(BrokenExecutor("the scoring process has exited"))
+                return future
+            self._pending.append(future)
+            self._outbox.append(payload)
+            self._wake.notify()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Close its input: the worker ends after the calls already sent (never killed while
+        it may hold a model's files open)."""
+        with self._wake:
+            self._outbox.append(None)
+            self._wake.notify()
+        if wait:
+            self._proc.wait()
+
+    def _write(self) -> None:  # sends while the caller goes on (a data frame fills the pipe)
+        assert self._proc.stdin is not None
+        while True:
+            with self._wake:
+                while not self._outbox:
+                    self._wake.wait()
+                payload = self._outbox.popleft()
+            try:
+                if payload is None:
+                    self._proc.stdin.close()
+                    return
+                self._proc.stdin.write(len(payload).to_bytes(8, "big") + payload)
+                self._proc.stdin.flush()
+            except OSError:  # the worker died: _read fails what is pending
+                return
+
+    def _read(self) -> None:
+        import pickle
+
+        assert self._proc.stdout is not None
+        while True:
+            header = self._proc.stdout.read(8)
+            message = self._proc.stdout.read(int.from_bytes(header, "big")) if header else b""
+            with self._lock:
+                if not message or not self._pending:
+                    break
+                future = self._pending.popleft()
+            ok, value = pickle.loads(message)
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        with self._lock:
+            while self._pending:
+                self._pending.popleft().set_exception(
+                    BrokenExecutor("the scoring process exited before answering")
+                )
+
+
+def warm_here() -> bool:
+    return "mlflow.pyfunc" in sys.modules
+
+
+def idle_core() -> bool:
+    """Whether a second process would get a core of its own: more than one core, and fewer
+    processes running (the last minute's load average) than cores. On a busy machine the
+    worker's own imports would only add CPU time (~2 s): the models are scored in place."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    return cpus > 1 and os.getloadavg()[0] < cpus
+
+
+def start() -> Executor:
+    """A worker process already importing the model loaders when this process has not and a
+    core is idle; else :class:`InPlace`."""
+    return Worker() if not warm_here() and idle_core() else InPlace()
+
+
+def _serve() -> None:
+    """The worker's loop: its answers go to the real stdout; whatever the models print goes to
+    stderr."""
+    import os
+    import pickle
+
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    calls = sys.stdin.buffer
+    _warm()
+    while header := calls.read(8):
+        fn, args, kwargs = pickle.loads(calls.read(int.from_bytes(header, "big")))
+        try:
+            answer = (True, fn(*args, **kwargs))
+        except Exception as exc:
+            answer = (False, exc)
+        try:
+            message = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an exception that does not pickle: its text does
+            message = pickle.dumps((False, RegistryError(f"{type(exc).__name__}: {exc}")))
+        answers.write(len(message).to_bytes(8, "big") + message)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    _serve()

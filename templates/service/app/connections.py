@@ -1,0 +1,74 @@
+"""A deadline for a request's headers: the one place the service reaches into uvicorn.
+
+uvicorn closes idle keep-alive connections (``timeout_keep_alive``) and the app bounds the body
+(``BODY_TIMEOUT``, ``app/limits.py``), but nothing bounds how long a client may take to send its
+request line and headers: a client that connects and stalls would hold its connection forever.
+:class:`HeaderDeadlineProtocol` is uvicorn's own HTTP/1.1 protocol (httptools when installed, else
+h11), given to uvicorn as its ``http`` protocol class (``app/server.py``): from the moment a
+connection opens, or the first byte of a later request on it arrives, the headers must be complete
+within ``HEADER_TIMEOUT`` seconds (10), or the client gets a 408 and the connection is closed.
+
+It relies on uvicorn's protocol attributes ``transport`` and ``cycle`` (a new request-response cycle
+once a request's headers are parsed; ``cycle.response_complete`` after its answer).
+``tests/reliability/service/test_slow_clients.py`` fails if they move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _UvicornProtocol
+except ImportError:  # no httptools: uvicorn's pure-Python h11 protocol
+    from uvicorn.protocols.http.h11_impl import (  # type: ignore[assignment]
+        H11Protocol as _UvicornProtocol,
+    )
+
+HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT") or 10.0)
+
+
+class HeaderDeadlineProtocol(_UvicornProtocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections whose headers do not arrive in time."""
+
+    _deadline: asyncio.TimerHandle | None = None
+    _cycle_before: Any = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and self._between_requests():
+            self._arm()  # the first bytes of a request on a kept-alive connection
+        super().data_received(data)
+        if self._deadline is not None and self.cycle is not self._cycle_before:
+            self._disarm()  # the headers are in: the app's own deadlines take over
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _between_requests(self) -> bool:
+        return self.cycle is None or bool(self.cycle.response_complete)
+
+    def _arm(self) -> None:
+        self._cycle_before = self.cycle
+        self._deadline = asyncio.get_running_loop().call_later(HEADER_TIMEOUT, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or self.cycle is not self._cycle_before:
+            return
+        body = f"the request headers did not arrive within {HEADER_TIMEOUT:g} s".encode()
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()

@@ -1,0 +1,40 @@
+"""Run the service: ``python -m app.server [--host H] [--port P] [--workers N]`` from the service
+directory (the image's command; ``mlops-nb serve`` runs it too).
+
+uvicorn runs ``app.main:create_app`` with :class:`app.connections.HeaderDeadlineProtocol` as its
+HTTP protocol (a deadline for request headers), idle keep-alive connections closed after
+``KEEP_ALIVE_TIMEOUT`` seconds (5), no access log of its own (``ACCESS_LOG=1`` is the app's) and no
+``server`` header. ``PORT`` (8080), ``HOST`` (127.0.0.1) and ``WORKERS`` (1) are the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from app.connections import HeaderDeadlineProtocol
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app.server", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 1))
+    args = parser.parse_args(argv)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        http=HeaderDeadlineProtocol,
+        timeout_keep_alive=int(os.environ.get("KEEP_ALIVE_TIMEOUT") or 5),
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The service's scikit-learn engine (``templates/service/app/engines.py``) answers one value per
+row, also for estimators whose ``predict`` gives a column vector: CatBoost's multiclass
+classifiers answer with shape (n, 1)."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_nb._resources import templates_dir
+from mlops_nb.productionize.engine import choose_engine
+
+
+def _engines() -> ModuleType:
+    path = templates_dir() / "service" / "app" / "engines.py"
+    spec = importlib.util.spec_from_file_location("service_engines", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ENGINES = _engines()
+RNG = np.random.default_rng(0)
+X = pd.DataFrame({"a": RNG.normal(size=200), "b": RNG.normal(size=200)})
+LABELS = {
+    "strings": np.where(X.a > 0.5, "hi", np.where(X.a < -0.5, "lo", "mid")),
+    "integers": np.where(X.a > 0.5, 2, np.where(X.a < -0.5, 0, 1)),
+}
+
+
+@pytest.mark.parametrize("labels", list(LABELS))
+def test_catboost_classifier_predictions_are_one_label_per_row(labels: str) -> None:
+    catboost = pytest.importorskip("catboost")  # a dev dependency: present in CI
+    model = catboost.CatBoostClassifier(
+        iterations=20, depth=3, verbose=0, thread_count=1, allow_writing_files=False
+    ).fit(X, LABELS[labels])
+    raw = model.predict(X.head(7))
+    assert raw.shape == (7, 1)  # why the service has to flatten it
+
+    engine = ENGINES.SklearnEngine(model)
+    answered = engine.predict(X.head(7))
+
+    assert answered == raw[:, 0].tolist()
+    assert all(type(v) is type(engine.classes[0]) for v in answered)  # str / int, as classes_
+    assert set(answered) <= set(engine.classes)
+    # productionize keeps the pickled model and says why (CatBoost has no skl2onnx converter)
+    choice = choose_engine(model, X.head(50))
+    assert choice.engine == "sklearn"
+    assert choice.reason.startswith("ONNX not used: ")
+    assert choice.reason.count("CatBoostClassifier") == 1, choice.reason
+
+
+class ColumnVectorRegressor:
+    """Any estimator answering (n, 1), as some wrappers do."""
+
+    def predict(self, data: pd.DataFrame) -> np.ndarray:
+        return (data["a"].to_numpy() * 2.0).reshape(-1, 1)
+
+
+def test_any_column_vector_answer_is_flattened() -> None:
+    answered = ENGINES.SklearnEngine(ColumnVectorRegressor()).predict(X.head(3))
+    assert answered == (X.a.head(3) * 2.0).tolist()
