@@ -64,8 +64,9 @@ def queue(
         metrics=dict(metrics),
         tags={Tag.KIND: Kind.PIPELINE, Tag.PIPELINE: str(pipeline_file), **(tags or {})},
     )
-    if record_id:
+    if record_id:  # other tasks' records (or a live runner) name the same run
         parent["record_id"] = record_id
+        parent["shared"] = True
     parent["context"]["cwd"] = str(pipeline_file.parent)  # git commit of the pipeline's folder
     folders = [outbox.put(parent, {})]
     for step in steps:

@@ -206,10 +206,12 @@ def deliver(folder: Path, record: dict[str, Any], state: DeliveryState) -> Deliv
 def _create_run(client: Any, folder: Path, record: dict[str, Any], state: DeliveryState) -> None:
     """Create the record's run (with every tag: the record's and the prepared context's), or
     find the one an interrupted attempt created. ``state.creating`` is saved before the store is
-    asked, so only a record whose earlier attempt got that far needs the search."""
+    asked, so only a record whose earlier attempt got that far needs the search, or a ``shared``
+    record: one whose record id other records (or live runs) also use, e.g. the pipeline run the
+    tasks of one orchestrator run share."""
     experiment = record["experiment"]
     state.experiment_id = state.experiment_id or _experiment_id(client, experiment)
-    if state.creating:
+    if state.creating or record.get("shared"):
         state.run_id = _find_run(client, state.experiment_id, record["record_id"])
         if state.run_id is not None:
             return

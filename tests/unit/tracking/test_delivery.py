@@ -106,6 +106,29 @@ def test_artifacts_go_next_to_the_sqlite_store(isolated: Path) -> None:
     assert list((isolated / "elsewhere").iterdir()) == []
 
 
+def test_records_sharing_a_run_are_delivered_to_one_run(isolated: Path) -> None:
+    """Two tasks of one orchestrator run each queue the pipeline run under one shared record id
+    (pipeline/records.py): both resolve to a single run; an unshared record is never searched."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{isolated / 'mlflow.db'}"
+    box = Outbox(isolated / "spool")
+    for task in ("prepare", "train"):
+        record = plain_record(
+            tracking_uri=uri, experiment="delivery", run_name="pipe", start_time=1, end_time=2
+        )
+        record.update(record_id="orch-shared", shared=True)
+        record["tags"]["task"] = task
+        box.put(record, {})
+    report = delivery.sync(box)
+    assert report.ok and len(report.delivered) == 2
+    assert report.delivered[0].run_id == report.delivered[1].run_id
+    runs = MlflowClient(uri).search_runs(
+        [MlflowClient(uri).get_experiment_by_name("delivery").experiment_id]
+    )
+    assert len(runs) == 1
+
+
 def test_worker_outlives_the_process_that_started_it(isolated: Path) -> None:
     """The kernel's end of the socket closes (the kernel exited): the worker delivers what is
     queued, logs to its own file, and exits."""
