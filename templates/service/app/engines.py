@@ -127,6 +127,9 @@ class OnnxEngine:
         out = {}
         for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True):
             values = data[column].to_numpy()
+            if dtype is not object and dtype.kind in "iu" and data[column].isna().any():
+                # an integer input cannot hold a missing value: refuse rather than cast NaN
+                raise PredictionError(f"{column}: the model's integer input has no missing value")
             out[name] = (values.astype(str) if dtype is object else values.astype(dtype)).reshape(
                 -1, 1
             )

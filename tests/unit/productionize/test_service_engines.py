@@ -65,3 +65,31 @@ class ColumnVectorRegressor:
 def test_any_column_vector_answer_is_flattened() -> None:
     answered = ENGINES.SklearnEngine(ColumnVectorRegressor()).predict(X.head(3))
     assert answered == (X.a.head(3) * 2.0).tolist()
+
+
+def test_onnx_refuses_a_missing_value_where_the_model_does_and_in_integer_inputs() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = X.assign(n=RNG.integers(0, 3, 200), g=np.where(X.b > 0, "x", "y"))
+    y = (frame.a > 0).astype(int)
+    model = make_pipeline(
+        ColumnTransformer(
+            [("num", StandardScaler(), ["a", "b", "n"]), ("cat", OneHotEncoder(), ["g"])]
+        ),
+        LogisticRegression(),
+    ).fit(frame, y)
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert choice.inputs.mode == "columns"
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1])
+    assert engine.predict(frame.head(3)) == model.predict(frame.head(3)).tolist()
+    missing_float = frame.head(1).assign(a=np.nan)
+    with pytest.raises(ValueError):  # the model refuses it too
+        model.predict(missing_float)
+    with pytest.raises(ENGINES.PredictionError, match="missing value in a"):
+        engine.predict(missing_float)
+    with pytest.raises(ENGINES.PredictionError, match="n: the model's integer input"):
+        engine.predict(frame.head(1).assign(n=np.nan))
