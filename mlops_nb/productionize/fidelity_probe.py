@@ -347,7 +347,7 @@ def main() -> int:
         args.engine, state, example, result["reference"], prepared["requests"]
     )
     # while the kernel still runs: the engine for train.py's model, kept only when the notebook's
-    # model turns out to be the very same fitted object (byte-identical pickle)
+    # model turns out to be the very same fit, value for value (same_fit.py)
     early = _choose(args.engine, result["model"], engine_rows)
     timings["prepare"] = time.perf_counter() - started
     waited = time.perf_counter()
