@@ -65,12 +65,16 @@ class _Request:
     reason: str | None
 
 
+def _tracking_uri(tracking_uri: str | None) -> str:
+    from mlops_nb.config import get_settings
+
+    return tracking_uri or get_settings().tracking_uri
+
+
 def client_for(tracking_uri: str | None = None) -> Any:
     from mlflow import MlflowClient
 
-    from mlops_nb.config import get_settings
-
-    uri = tracking_uri or get_settings().tracking_uri
+    uri = _tracking_uri(tracking_uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -159,9 +163,10 @@ def promote(
         reason,
     )
     # the models' loaders import in a second process meanwhile (a cold CLI start; see scorer)
-    executor = scorer.start() if req.no_regression else scorer.InPlace()
+    uri = _tracking_uri(tracking_uri)
+    executor = scorer.start(uri) if req.no_regression else scorer.InPlace()
     try:
-        client = client_for(tracking_uri)
+        client = client_for(uri)
         with global_uri.tracking_uri(client.tracking_uri):
             return _promote(client, source, name, req, intended_use, limitations, emit, executor)
     finally:
@@ -419,19 +424,21 @@ def _gates(
         emit(PromotionEvent("no_regression", "started", f"scoring on {eval_set.described}"))
         logged = list(run.data.metrics) if run is not None else []
         primary = scoring.choose(req.metric, logged, eval_set.frame[eval_set.target])
-        candidate_uri = f"models:/{mv.name}/{mv.version}"
-        holder_uri = f"models:/{mv.name}/{holder.version}" if holder is not None else None
+        candidate_model = _model_source(client, mv.name, str(mv.version))
+        holder_model = (
+            _model_source(client, mv.name, str(holder.version)) if holder is not None else None
+        )
         scores = (
-            regression.submit(executor, candidate_uri, eval_set, primary, client.tracking_uri),
-            regression.submit(executor, holder_uri, eval_set, primary, client.tracking_uri)
-            if holder_uri is not None
+            regression.submit(executor, candidate_model, eval_set, primary, client.tracking_uri),
+            regression.submit(executor, holder_model, eval_set, primary, client.tracking_uri)
+            if holder_model is not None
             else None,
         )
 
         regression_gate = functools.partial(
             regression.check,
-            candidate_uri,
-            holder_uri,
+            candidate_model,
+            holder_model,
             _holder_version(holder),
             eval_set,
             primary,
@@ -457,6 +464,20 @@ def _gates(
     if metadata is not None or req.service is not None or req.service_dir is not None:
         done(fidelity_gate.check(metadata, where, candidate.run_id, mv.name, str(mv.version)))
     return gates
+
+
+def _model_source(client: Any, name: str, version: str) -> scorer.ModelSource:
+    """``models:/NAME/VERSION`` and, when the version's files are on this machine, their folder
+    (what that URI resolves to), so the scorer reads them without MLflow."""
+    from mlflow.exceptions import MlflowException
+
+    from mlops_nb.registry.gates.model_files import local_dir
+
+    try:
+        where = local_dir(client.get_model_version_download_uri(name, version))
+    except MlflowException:
+        where = None
+    return scorer.ModelSource(f"models:/{name}/{version}", where)
 
 
 def _service(req: _Request) -> tuple[dict[str, Any] | None, str | None]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from mlops_nb.registry.constants import Gate, GateStatus
 from mlops_nb.registry.errors import PromotionUsageError, RegistryError
-from mlops_nb.registry.gates.scorer import InPlace, score_uri
+from mlops_nb.registry.gates.scorer import InPlace, ModelSource, score_model
 from mlops_nb.registry.gates.scoring import Primary
 from mlops_nb.registry.result import GateResult
 
@@ -29,39 +29,47 @@ class EvalData:
         return self.frame.drop(columns=[self.target]), self.frame[self.target]
 
 
-def score(model_uri: str, data: EvalData, primary: Primary) -> float:
-    """``model_uri`` loaded with MLflow's pyfunc flavor, predicting ``data``, scored (here)."""
-    return _result(submit(InPlace(), model_uri, data, primary), model_uri, data, primary)
+def _source(model: ModelSource | str) -> ModelSource:
+    return model if isinstance(model, ModelSource) else ModelSource(model)
+
+
+def score(model: ModelSource | str, data: EvalData, primary: Primary) -> float:
+    """``model`` (a ``models:/`` URI, or a :class:`ModelSource`) predicting ``data``, scored
+    here."""
+    return _result(submit(InPlace(), model, data, primary), _source(model), data, primary)
 
 
 def submit(
     executor: Executor,
-    model_uri: str,
+    model: ModelSource | str,
     data: EvalData,
     primary: Primary,
     tracking_uri: str | None = None,
 ) -> Future[float]:
-    """Score ``model_uri`` on ``data`` in ``executor`` (see :mod:`.scorer`); the result is
-    read by :func:`check`."""
-    import mlflow
+    """Score ``model`` on ``data`` in ``executor`` (see :mod:`.scorer`); the result is read by
+    :func:`check`."""
+    if tracking_uri is None:
+        import mlflow
 
+        tracking_uri = mlflow.get_tracking_uri()
     features, target = data.split()
-    uri = tracking_uri or mlflow.get_tracking_uri()
-    return executor.submit(score_uri, model_uri, features, target, primary.scorer.name, uri)
+    return executor.submit(
+        score_model, _source(model), features, target, primary.scorer.name, tracking_uri
+    )
 
 
-def _result(future: Future[float], model_uri: str, data: EvalData, primary: Primary) -> float:
+def _result(future: Future[float], model: ModelSource, data: EvalData, primary: Primary) -> float:
     try:
         return future.result()
     except BrokenExecutor:  # the worker process died (killed, out of memory): score here
-        return _result(submit(InPlace(), model_uri, data, primary), model_uri, data, primary)
+        return _result(submit(InPlace(), model, data, primary), model, data, primary)
     except RegistryError as exc:
-        raise RegistryError(f"{model_uri} could not predict {data.described}: {exc}") from exc
+        raise RegistryError(f"{model.uri} could not predict {data.described}: {exc}") from exc
 
 
 def check(
-    candidate_uri: str,
-    holder_uri: str | None,
+    candidate_model: ModelSource | str,
+    holder_model: ModelSource | str | None,
     holder_version: str | None,
     data: EvalData,
     primary: Primary,
@@ -71,17 +79,19 @@ def check(
 ) -> GateResult:
     """The gate's result; ``scores``: the candidate's and the holder's scores already submitted
     (:func:`submit`), else both are scored here."""
+    candidate_src = _source(candidate_model)
+    holder_src = _source(holder_model) if holder_model is not None else None
     if scores is None:
         here = InPlace()
         scores = (
-            submit(here, candidate_uri, data, primary),
-            submit(here, holder_uri, data, primary) if holder_uri is not None else None,
+            submit(here, candidate_src, data, primary),
+            submit(here, holder_src, data, primary) if holder_src is not None else None,
         )
     metric = primary.scorer.name
     better = "higher" if primary.scorer.higher_is_better else "lower"
     stated = f"{metric} ({better} is better; {primary.why}) on {data.described}"
     try:
-        candidate = _result(scores[0], candidate_uri, data, primary)
+        candidate = _result(scores[0], candidate_src, data, primary)
     except RegistryError as exc:
         return GateResult(
             Gate.NO_REGRESSION.value,
@@ -99,7 +109,7 @@ def check(
         "holder_version": holder_version,
         "tolerance": tolerance,
     }
-    if holder_uri is None:
+    if holder_src is None:
         return GateResult(
             Gate.NO_REGRESSION.value,
             GateStatus.PASSED,
@@ -111,7 +121,7 @@ def check(
         )
     try:
         assert scores[1] is not None
-        holder = _result(scores[1], holder_uri, data, primary)
+        holder = _result(scores[1], holder_src, data, primary)
     except RegistryError as exc:
         return GateResult(
             Gate.NO_REGRESSION.value,

@@ -1,13 +1,15 @@
 """Where the no-regression gate's models are scored: in this process, or in a second one.
 
-Loading a model costs more than scoring it: ``mlflow.pyfunc`` (~2 s of imports) and, for
-scikit-learn models MLflow saves with skops by default, ``skops.io``, whose import walks every
-scikit-learn estimator (~2 s more). A process that has not loaded them yet (``mlops-nb promote``
-just started) starts a worker process at once (:func:`start`): it imports them on the second
+Loading a model costs more than scoring it: scikit-learn and, for the models MLflow saves with
+skops by default, ``skops.io``, whose import walks every scikit-learn estimator (~1.5 s); through
+``mlflow.pyfunc`` (~1.5 s of imports) and a ``models:/`` URI (the store's SQLAlchemy and alembic
+again) more still. A process that has not loaded them yet (``mlops-nb promote`` just started)
+starts a worker process at once (:func:`start`): it imports scikit-learn and skops on the second
 core while this one imports MLflow's store, registers the version and checks drift, then loads
 and scores the candidate and the alias holder. A process that already holds them (a notebook,
-the panel's server), or a machine with no idle core (the worker's imports would only add CPU
-time), scores in place. Both ways run :func:`score_uri`: the same pyfunc model,
+the panel's server), or a machine with no idle core, scores in place. Both ways run
+:func:`score_model`: a model whose files are on this machine and that :mod:`.model_files`
+reproduces exactly is loaded without MLflow; any other through ``mlflow.pyfunc``. The same model,
 the same data, the same metric.
 """
 
@@ -15,43 +17,67 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import BrokenExecutor, Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 from mlops_nb.registry.errors import RegistryError
 
 
-def score_uri(model_uri: str, features: Any, target: Any, metric: str, tracking_uri: str) -> float:
-    """``model_uri`` loaded with MLflow's pyfunc flavor, predicting ``features``, scored with
-    ``metric`` (a name of :data:`scoring.SCORERS`). A model that cannot predict the data raises
-    :class:`RegistryError` (a failed candidate)."""
-    import mlflow.pyfunc
+@dataclass(frozen=True)
+class ModelSource:
+    """A registered version to score: its ``models:/NAME/VERSION`` URI, and its folder when the
+    version's files are on this machine (its download URI, resolved by the caller)."""
 
+    uri: str
+    local_dir: str | None = None
+
+
+def score_model(
+    model: ModelSource, features: Any, target: Any, metric: str, tracking_uri: str
+) -> float:
+    """``model`` predicting ``features``, scored with ``metric`` (a name of
+    :data:`scoring.SCORERS`). A model that cannot predict the data raises :class:`RegistryError`
+    (a failed candidate)."""
     from mlops_nb.registry.gates.scoring import SCORERS
 
-    if mlflow.get_tracking_uri() != tracking_uri:  # a worker: the promotion's store
-        mlflow.set_tracking_uri(tracking_uri)
     try:
-        # suppress_warnings: no comparison of the model's pip requirements with this
-        # environment (it maps every installed distribution, ~1 s); a mismatch that matters
-        # fails the prediction below
-        model = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
-        predictions = model.predict(features)
+        predictions = _predict(model, features, tracking_uri)
     except Exception as exc:  # whatever the model raises fails it
         raise RegistryError(str(exc) or type(exc).__name__) from exc
     return float(SCORERS[metric].fn(target, predictions))
 
 
-def _warm() -> None:
-    """The worker's first task: import what loading and scoring a model needs."""
+def _predict(model: ModelSource, features: Any, tracking_uri: str) -> Any:
+    if model.local_dir is not None:
+        from mlops_nb.registry.gates import model_files
+
+        try:
+            return model_files.load(model.local_dir).predict(features)
+        except model_files.NotDirect:
+            pass  # MLflow's own loader below
+    import mlflow.pyfunc
+
+    if mlflow.get_tracking_uri() != tracking_uri:  # a worker: the promotion's store
+        mlflow.set_tracking_uri(tracking_uri)
+    # suppress_warnings: no comparison of the model's pip requirements with this environment
+    # (it maps every installed distribution, ~1 s); a mismatch that matters fails the prediction
+    return mlflow.pyfunc.load_model(model.uri, suppress_warnings=True).predict(features)
+
+
+def _warm(with_mlflow: bool) -> None:
+    """The worker's first task: import what loading and scoring a model needs (MLflow's pyfunc
+    only when the models' files are not expected on this machine)."""
     import importlib.util
 
-    import mlflow.pyfunc  # noqa: F401
     import pandas  # noqa: F401
+    import yaml  # noqa: F401
 
     if importlib.util.find_spec("sklearn") is not None:
         import sklearn.metrics  # noqa: F401
     if importlib.util.find_spec("skops") is not None:
         import skops.io  # noqa: F401
+    if with_mlflow:
+        import mlflow.pyfunc  # noqa: F401
 
 
 class InPlace(Executor):
@@ -72,13 +98,15 @@ class Worker(Executor):
     functions and their arguments, pickled over its stdin and stdout). No ``multiprocessing``:
     it would run the caller's ``__main__`` again (spawn) or fork a threaded process."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_mlflow: bool = False) -> None:
         import subprocess
         import threading
         from collections import deque
 
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, "-m", __name__, *(["--mlflow"] if with_mlflow else [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
         self._pending: deque[Future[Any]] = deque()
         self._lock = threading.Lock()
@@ -150,7 +178,8 @@ class Worker(Executor):
 
 
 def warm_here() -> bool:
-    return "mlflow.pyfunc" in sys.modules
+    """Whether this process has loaded a model loader already (a notebook that logged one)."""
+    return "mlflow.pyfunc" in sys.modules or "skops.io" in sys.modules
 
 
 def idle_core() -> bool:
@@ -163,10 +192,18 @@ def idle_core() -> bool:
     return cpus > 1 and os.getloadavg()[0] < cpus
 
 
-def start() -> Executor:
+def local_store(tracking_uri: str) -> bool:
+    """Whether the models' files are expected on this machine: a sqlite or file store (the
+    models are then read without MLflow); else the worker imports ``mlflow.pyfunc`` too."""
+    return not tracking_uri.startswith(("http:", "https:", "databricks"))
+
+
+def start(tracking_uri: str) -> Executor:
     """A worker process already importing the model loaders when this process has not and a
     core is idle; else :class:`InPlace`."""
-    return Worker() if not warm_here() and idle_core() else InPlace()
+    if warm_here() or not idle_core():
+        return InPlace()
+    return Worker(with_mlflow=not local_store(tracking_uri))
 
 
 def _serve() -> None:
@@ -178,7 +215,7 @@ def _serve() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     calls = sys.stdin.buffer
-    _warm()
+    _warm(with_mlflow="--mlflow" in sys.argv[1:])
     while header := calls.read(8):
         fn, args, kwargs = pickle.loads(calls.read(int.from_bytes(header, "big")))
         try:
@@ -191,6 +228,10 @@ def _serve() -> None:
             message = pickle.dumps((False, RegistryError(f"{type(exc).__name__}: {exc}")))
         answers.write(len(message).to_bytes(8, "big") + message)
         answers.flush()
+    answers.close()
+    from mlops_nb import _exit
+
+    _exit.now(0)  # no interpreter teardown (~1 s of CPU) while the caller's pipes stay open
 
 
 if __name__ == "__main__":

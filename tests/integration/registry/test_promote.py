@@ -89,7 +89,7 @@ def test_no_regression_scores_both_models_on_the_same_held_out_data(
     from mlops_nb.registry.gates import scorer
 
     workers: list[scorer.Worker] = []
-    monkeypatch.setattr(scorer, "start", lambda: workers.append(scorer.Worker()) or workers[-1])
+    monkeypatch.setattr(scorer, "start", lambda uri: workers.append(scorer.Worker()) or workers[-1])
     back = promote(
         registry.runs["weak"],
         "cancer",
