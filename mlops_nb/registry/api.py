@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 import re
 import socket
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -166,9 +167,12 @@ def promote(
     uri = _tracking_uri(tracking_uri)
     executor = scorer.start(uri) if req.no_regression else scorer.InPlace()
     try:
+        drift_files = _drift_of_files(req, executor)  # meanwhile: it needs no registry
         client = client_for(uri)
         with global_uri.tracking_uri(client.tracking_uri):
-            return _promote(client, source, name, req, intended_use, limitations, emit, executor)
+            return _promote(
+                client, source, name, req, intended_use, limitations, emit, executor, drift_files
+            )
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 
@@ -182,6 +186,7 @@ def _promote(
     limitations: str | None,
     emit: Progress,
     executor: Executor,
+    drift_files: Future[GateResult] | None = None,
 ) -> PromotionResult:
     target_name = name or _name_from_source(source)
     candidate = resolve_source(client, source, target_name)
@@ -205,7 +210,17 @@ def _promote(
         for attempt in range(MOVE_ATTEMPTS):
             holder = _holder(client, target_name, req.alias)
             gates = _gates(
-                client, req, candidate, mv, holder, eval_set, run, service_meta, emit, executor
+                client,
+                req,
+                candidate,
+                mv,
+                holder,
+                eval_set,
+                run,
+                service_meta,
+                emit,
+                executor,
+                drift_files,
             )
             passed = all(g.passed for g in gates)
             moved = passed or req.force
@@ -327,6 +342,13 @@ def _check_request(
         raise PromotionUsageError(
             "--current/--reference are for the drift gate: add --max-drift-share S"
         )
+    for flag, value in (
+        ("--eval-data", eval_data),
+        ("--reference", reference),
+        ("--current", current),
+    ):
+        if isinstance(value, (str, os.PathLike)) and not os.path.isfile(value):
+            raise PromotionUsageError(f"{flag} {value}: no such file; give a .csv or .parquet file")
     if service is not None and not re.match(r"^https?://", service):
         raise PromotionUsageError(f"--service {service!r}: give the service's http(s) URL")
     return _Request(
@@ -355,8 +377,6 @@ def _name_from_source(source: str) -> str:
 
 
 def _who() -> str:
-    import os
-
     user = os.environ.get("MLOPS_NB_USER")
     if not user:
         try:
@@ -408,6 +428,7 @@ def _gates(
     service: tuple[dict[str, Any] | None, str | None],
     emit: Progress,
     executor: Executor,
+    drift_files: Future[GateResult] | None = None,
 ) -> list[GateResult]:
     gates: list[GateResult] = []
 
@@ -450,6 +471,14 @@ def _gates(
     metadata, where = service
     if req.max_drift_share is not None:
         emit(PromotionEvent("drift", "started", "comparing training data with current data"))
+    if drift_files is not None:
+        try:
+            drift_result = drift_files.result()
+        except BrokenExecutor:  # the worker process died: compare here
+            drift_result = drift_gate.compare(
+                req.reference, req.current, req.max_drift_share or 0.0, req.target
+            )
+    elif req.max_drift_share is not None:
         reference = _reference(req, metadata, where, candidate, mv)
         if req.current is not None:
             current = drift_gate.Side(*data.table(req.current, "current data"))
@@ -478,6 +507,16 @@ def _model_source(client: Any, name: str, version: str) -> scorer.ModelSource:
     except MlflowException:
         where = None
     return scorer.ModelSource(f"models:/{name}/{version}", where)
+
+
+def _drift_of_files(req: _Request, executor: Executor) -> Future[GateResult] | None:
+    """The drift gate of ``--reference`` and ``--current`` (files or frames), submitted at once:
+    nothing in it depends on the registry."""
+    if req.max_drift_share is None or req.reference is None or req.current is None:
+        return None
+    return executor.submit(
+        drift_gate.compare, req.reference, req.current, req.max_drift_share, req.target
+    )
 
 
 def _service(req: _Request) -> tuple[dict[str, Any] | None, str | None]:

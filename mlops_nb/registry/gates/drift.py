@@ -17,6 +17,19 @@ class Side:
     described: str  # where it came from, stated in the result
 
 
+def compare(reference: Any, current: Any, max_share: float, target: str | None) -> GateResult:
+    """:func:`check` of two tables given as DataFrames or .csv/.parquet paths (read here: in the
+    scoring worker when one runs, see :mod:`.scorer`)."""
+    from mlops_nb.registry import data
+
+    return check(
+        Side(*data.table(reference, "reference data")),
+        Side(*data.table(current, "current data")),
+        max_share,
+        target,
+    )
+
+
 def check(reference: Side, current: Side, max_share: float, target: str | None) -> GateResult:
     from mlops_nb.monitoring.api import drift
 

@@ -96,15 +96,46 @@ def test_no_regression_scores_both_models_on_the_same_held_out_data(
         no_regression=True,
         eval_data=registry.eval_csv,
         target=TARGET,
+        max_drift_share=0.3,  # compared in the worker too, while the version is registered
+        reference=registry.train_csv,
+        current=registry.shifted_csv,
     )
     assert len(workers) == 1 and workers[0]._proc.wait(timeout=60) == 0
-    assert not back.moved and back.gates[0].status is GateStatus.FAILED
-    assert "REGRESSION" in back.gates[0].summary
+    regressed, drifted = back.gates
+    assert not back.moved and regressed.status is GateStatus.FAILED
+    assert "REGRESSION" in regressed.summary
     # the same scores as in this process: the weak model's as holder before, the champion's
-    assert (back.gates[0].value, back.gates[0].threshold) == pytest.approx(
-        (gate.threshold, gate.value)
-    )
+    assert (regressed.value, regressed.threshold) == pytest.approx((gate.threshold, gate.value))
+    from mlops_nb.registry.gates import drift
+
+    here = drift.compare(registry.train_csv, registry.shifted_csv, 0.3, TARGET)
+    assert drifted.status is GateStatus.FAILED and drifted.value == here.value > 0.3
+    assert drifted.details == here.details and "mean radius" in drifted.details["drifted_columns"]
     assert _alias("cancer") == "2"
+
+
+def test_the_worker_reads_local_models_without_mlflow(registry: Seeded) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+    from sklearn.metrics import accuracy_score
+
+    from mlops_nb.registry.api import _model_source
+    from mlops_nb.registry.gates.scorer import Worker, score_model
+
+    promote(registry.runs["good"], "cancer")
+    model = _model_source(client_for(), "cancer", "1")
+    assert model.uri == "models:/cancer/1" and model.local_dir is not None
+    data = pd.read_csv(registry.eval_csv)
+    x, y = data.drop(columns=[TARGET]), data[TARGET]
+    worker = Worker()
+    score = worker.submit(score_model, model, x, y, "accuracy", registry.uri)
+    imported = worker.submit(
+        eval, "[m for m in ('mlflow', 'sqlalchemy') if m in __import__('sys').modules]"
+    )
+    worker.shutdown()
+    expected = accuracy_score(y, mlflow.pyfunc.load_model("models:/cancer/1").predict(x))
+    assert score.result(timeout=120) == pytest.approx(expected)
+    assert imported.result(timeout=10) == []  # scored without importing MLflow or its store
 
 
 def test_no_regression_uses_the_evaluation_dataset_logged_with_the_run(registry: Seeded) -> None:
@@ -188,6 +219,17 @@ def test_bad_sources_are_usage_errors(registry: Seeded) -> None:
         promote("not-a-run", "cancer")
     with pytest.raises(PromotionUsageError, match="METRIC OP NUMBER"):
         promote(registry.runs["good"], "cancer", require=["accuracy is high"])
+    missing = registry.root / "missing.csv"
+    with pytest.raises(PromotionUsageError, match=r"--current .*missing\.csv: no such file"):
+        promote(
+            registry.runs["good"],
+            "cancer",
+            max_drift_share=0.3,
+            reference=registry.train_csv,
+            current=missing,
+        )
+    with pytest.raises(PromotionUsageError, match=r"--eval-data .*missing\.csv: no such file"):
+        promote(registry.runs["good"], "cancer", no_regression=True, eval_data=missing, target="t")
     # none of these touched the registry
     assert client_for().search_registered_models() == []
     two = promote(f"runs:/{registry.runs['two_models']}/b", "other")
