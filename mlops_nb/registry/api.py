@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from mlops_nb import _global_uri
 from mlops_nb.registry import card as cards
-from mlops_nb.registry import data, global_uri, record
+from mlops_nb.registry import data, record
 from mlops_nb.registry.constants import CARD_HTML, CARD_MD, DEFAULT_ALIAS, TAG_CARD, TAG_CARD_HTML
 from mlops_nb.registry.errors import PromotionUsageError, RegistryError
 from mlops_nb.registry.gates import drift as drift_gate
@@ -169,7 +170,7 @@ def promote(
     try:
         drift_files = _drift_of_files(req, executor)  # meanwhile: it needs no registry
         client = client_for(uri)
-        with global_uri.tracking_uri(client.tracking_uri):
+        with _global_uri.tracking_uri(client.tracking_uri):
             return _promote(
                 client, source, name, req, intended_use, limitations, emit, executor, drift_files
             )

@@ -171,7 +171,7 @@ class CardText:
 def card(client: Any, ref: str) -> CardText:
     """The version's logged card; a version without one (registered outside mlops-nb) gets one
     written now, so every registered version has a card."""
-    from mlops_nb.registry.global_uri import tracking_uri
+    from mlops_nb._global_uri import tracking_uri
 
     with tracking_uri(client.tracking_uri):
         return _card(client, ref)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pickle
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -321,7 +319,9 @@ def _log_model(
     if example is not None:
         predictions = getattr(model, spec.get("predict", "predict"))(example)
         signature = infer_signature(example, predictions)
-    with _global_tracking_uri(client.tracking_uri):
+    from mlops_nb._global_uri import tracking_uri
+
+    with tracking_uri(client.tracking_uri):  # log_model reads MLflow's process-wide URI
         mlflow.sklearn.log_model(
             model,
             name=spec["name"],
@@ -332,23 +332,3 @@ def _log_model(
             pip_requirements=spec["requirements"],
             serialization_format="cloudpickle",
         )
-
-
-_uri_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _global_tracking_uri(uri: str) -> Iterator[None]:
-    """``log_model`` reads MLflow's process-wide tracking URI; point it at the record's store."""
-    import mlflow
-
-    with _uri_lock:
-        previous = mlflow.get_tracking_uri()
-        if previous == uri:
-            yield
-            return
-        mlflow.set_tracking_uri(uri)
-        try:
-            yield
-        finally:
-            mlflow.set_tracking_uri(previous)
