@@ -7,7 +7,7 @@ again) more still. A process that has not loaded them yet (``mlops-nb promote`` 
 starts a worker process at once (:func:`start`): it imports scikit-learn and skops on the second
 core while this one imports MLflow's store, registers the version and checks drift, then loads
 and scores the candidate and the alias holder. A process that already holds them (a notebook,
-the panel's server), or a machine with no idle core, scores in place. Both ways run
+the panel's server), or a machine with one core, scores in place. Both ways run
 :func:`score_model`: a model whose files are on this machine and that :mod:`.model_files`
 reproduces exactly is loaded without MLflow; any other through ``mlflow.pyfunc``. The same model,
 the same data, the same metric.
@@ -182,14 +182,19 @@ def warm_here() -> bool:
     return "mlflow.pyfunc" in sys.modules or "skops.io" in sys.modules
 
 
-def idle_core() -> bool:
-    """Whether a second process would get a core of its own: more than one core, and fewer
-    processes running (the last minute's load average) than cores. On a busy machine the
-    worker's own imports would only add CPU time (~2 s): the models are scored in place."""
+def second_core(with_mlflow: bool) -> bool:
+    """Whether a worker process pays off: this process may use more than one core and, when
+    the worker must import MLflow too (~2 s of CPU this process spends anyway), fewer processes
+    run (the last minute's load average) than there are cores. A worker that reads the models
+    itself adds little CPU (an interpreter and pandas, ~0.4 s): on a busy machine too, two
+    processes sharing the cores end sooner than one doing both halves in turn."""
     import os
 
-    cpus = os.cpu_count() or 1
-    return cpus > 1 and os.getloadavg()[0] < cpus
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    if cpus < 2:
+        return False
+    return not with_mlflow or os.getloadavg()[0] < cpus
 
 
 def local_store(tracking_uri: str) -> bool:
@@ -200,10 +205,11 @@ def local_store(tracking_uri: str) -> bool:
 
 def start(tracking_uri: str) -> Executor:
     """A worker process already importing the model loaders when this process has not and a
-    core is idle; else :class:`InPlace`."""
-    if warm_here() or not idle_core():
+    second core pays off; else :class:`InPlace`."""
+    with_mlflow = not local_store(tracking_uri)
+    if warm_here() or not second_core(with_mlflow):
         return InPlace()
-    return Worker(with_mlflow=not local_store(tracking_uri))
+    return Worker(with_mlflow=with_mlflow)
 
 
 def _serve() -> None:

@@ -120,3 +120,19 @@ def test_models_uris() -> None:
     assert parse_models_uri("models:/cancer/3") == ("cancer", "3", None)
     with pytest.raises(PromotionUsageError):
         parse_models_uri("models:/cancer/latest/x")
+
+
+def test_a_worker_when_a_second_core_pays_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from mlops_nb.registry.gates import scorer
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 3.0, 3.0))  # a busy 2-core machine
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert scorer.second_core(with_mlflow=False)  # reading the models itself: still worth it
+    assert not scorer.second_core(with_mlflow=True)  # a second MLflow import: not when busy
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert scorer.second_core(with_mlflow=True)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not scorer.second_core(with_mlflow=False)  # one usable core: in place
+    assert scorer.local_store("sqlite:///x.db") and not scorer.local_store("http://127.0.0.1:5000")
