@@ -31,11 +31,17 @@ SINGLE_ROWS = 3
 
 @dataclass(frozen=True)
 class Verdict:
-    columns: list[str] | None  # the API column for each model column, or None
+    #: the API column feeding each model column; None where the model column is a constant
+    columns: list[str | None] | None
     reason: str
+    #: the constant of each model column that is one (the training value of a raw column the
+    #: API does not ask for, which the feature code passes through), else None
+    constants: list[Any] | None = None
 
     def describe(self) -> dict[str, Any] | None:
-        return {"columns": self.columns} if self.columns else None
+        if self.columns is None:
+            return None
+        return {"columns": self.columns, "constants": self.constants}
 
 
 def find(
@@ -46,43 +52,68 @@ def find(
     seed: int = 0,
 ) -> Verdict:
     """The API column feeding each of ``model_columns`` (the served engine's input columns, in
-    order; empty when the model reads an unnamed matrix: then every output column, by position)."""
+    order; empty when the model reads an unnamed matrix: then every output column, by position).
+
+    A model column named like a raw column the API does not ask for (``state.placeholders``) may
+    instead hold that column's training value in every row: it is fed as a constant."""
     inputs = [str(c) for c in requests.columns]
     if len(set(inputs)) != len(inputs) or not inputs:
         return Verdict(None, "the API's columns are not distinct names")
+    placeholders = {str(k): v for k, v in (getattr(state, "placeholders", None) or {}).items()}
     rng = np.random.default_rng(seed)
     frames = [requests.reset_index(drop=True)]
     frames += [_fuzzed(requests, state, rng) for _ in range(FUZZ_ROUNDS)]
     frames += [frames[1].iloc[[i]].reset_index(drop=True) for i in range(SINGLE_ROWS)]
     candidates: list[set[str]] | None = None
+    constant: list[bool] = []
     for frame in frames:
         try:
             out = transform(frame, state)
         except Exception as exc:  # the feature code reacts to the values: it must run
             return Verdict(None, f"the feature code raised {type(exc).__name__} on fuzzed rows")
-        columns = _model_columns(out, model_columns, len(frame))
-        if columns is None:
+        found = _model_columns(out, model_columns, len(frame))
+        if found is None:
             return Verdict(None, "the feature code's output is not a table of the model's columns")
+        names, columns = found
         if candidates is None:
             candidates = [set(inputs) for _ in columns]
+            constant = [name in placeholders for name in names]
         for i, values in enumerate(columns):
             candidates[i] = {c for c in candidates[i] if _same(values, frame[c].to_numpy())}
-            if not candidates[i]:
+            if constant[i]:
+                training = np.array([placeholders[names[i]]] * len(values), dtype=object)
+                constant[i] = _same(values, training)
+            if not candidates[i] and not constant[i]:
                 return Verdict(None, "the feature code changes the values of the API's columns")
     assert candidates is not None
-    if any(len(c) != 1 for c in candidates):
+    if any(len(c) > 1 for c in candidates):
         return Verdict(None, "a model column matches more than one API column")
-    mapping = [next(iter(c)) for c in candidates]
+    mapping = [next(iter(c)) if c else None for c in candidates]
+    constants = [
+        _plain(placeholders[names[i]]) if mapping[i] is None else None for i in range(len(mapping))
+    ]
     rows = sum(len(f) for f in frames)
+    used = len({c for c in mapping if c is not None})
+    filled = mapping.count(None)
     return Verdict(
         mapping,
-        f"the feature code passes {len(set(mapping))} API column(s) through unchanged on {rows} "
-        f"rows ({len(requests)} compared rows, {FUZZ_ROUNDS} rounds of fuzzed values, "
+        f"the feature code passes {used} API column(s) through unchanged"
+        + (f" and {filled} training value(s) of columns the API does not ask for" if filled else "")
+        + f" on {rows} rows ({len(requests)} compared rows, {FUZZ_ROUNDS} rounds of fuzzed values, "
         f"{SINGLE_ROWS} single rows)",
+        constants if filled else None,
     )
 
 
-def _model_columns(out: Any, names: list[str], n: int) -> list[np.ndarray] | None:
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar (a missing value is None)."""
+    if _missing(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _model_columns(out: Any, names: list[str], n: int) -> tuple[list[str], list[np.ndarray]] | None:
+    """The output's column names (positions for an array) and values, for the model's columns."""
     if isinstance(out, pd.DataFrame):
         if len(out) != n:
             return None
@@ -92,13 +123,14 @@ def _model_columns(out: Any, names: list[str], n: int) -> list[np.ndarray] | Non
         wanted = names or [str(c) for c in out.columns]
         if any(c not in by_name for c in wanted):
             return None
-        return [out.iloc[:, by_name[c]].to_numpy() for c in wanted]
+        return wanted, [out.iloc[:, by_name[c]].to_numpy() for c in wanted]
     if hasattr(out, "toarray"):
         return None  # a sparse matrix is built by code, not passed through
     array = np.asarray(out)
     if array.ndim != 2 or array.shape[0] != n or (names and array.shape[1] != len(names)):
         return None
-    return [array[:, i] for i in range(array.shape[1])]
+    width = array.shape[1]
+    return [f"#{i}" for i in range(width)], [array[:, i] for i in range(width)]
 
 
 def _missing(value: Any) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -93,3 +94,19 @@ def test_a_sparse_output_is_not_a_pass_through() -> None:
 
     verdict = find(lambda d, _s: sparse.csr_matrix(d[["fare"]].to_numpy()), None, REQUESTS, [])
     assert verdict.columns is None
+
+
+def test_a_column_the_api_does_not_ask_for_is_fed_its_training_value() -> None:
+    """A model fitted on the whole frame reads columns the API leaves out (their training value
+    fills them): they are constants; any other constant column keeps the feature code."""
+    state = SimpleNamespace(placeholders={"cabin": None, "parch": 0}, raw_dtypes={})
+
+    def whole_frame(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(cabin=None, parch=0)[["fare", "cabin", "sex", "parch"]]
+
+    verdict = find(lambda d, _s: whole_frame(d), state, REQUESTS, [])
+    assert verdict.columns == ["fare", None, "sex", None]
+    assert verdict.constants == [None, None, None, 0]
+    assert "2 training value(s)" in verdict.reason
+    other = find(lambda d, _s: whole_frame(d).assign(parch=1), state, REQUESTS, [])
+    assert other.columns is None
