@@ -433,14 +433,14 @@ def complete(raw: pd.DataFrame, state: FeatureState, every_column: bool = False)
             data[column] = fast if fast is not None else _cast(raw[column], dtype, column, state)
         else:
             value = state.placeholders.get(column)
-            dtype = state.raw_dtypes.get(column)
-            fast = _fast_fill(value, dtype, n)
+            training_dtype = state.raw_dtypes.get(column)
+            fast = _fast_fill(value, training_dtype, n)
             if fast is not None:
                 data[column] = fast
                 continue
             data[column] = pd.Series([value] * n, index=raw.index, dtype=object)
-            if dtype is not None:
-                data[column] = _cast(data[column], dtype, column, state, strict=False)
+            if training_dtype is not None:
+                data[column] = _cast(data[column], training_dtype, column, state, strict=False)
     return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
