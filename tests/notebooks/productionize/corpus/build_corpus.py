@@ -382,6 +382,7 @@ ORACLE_RAW = load_breast_cancer(as_frame=True).data.loc[X_test.index]
 ORACLE_PRED = clf.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
     writes=["model.joblib"],
 )
@@ -408,6 +409,7 @@ ORACLE_RAW = load_wine(as_frame=True).data.loc[X_test.index]
 ORACLE_PRED = final.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
     model_var="final",
 )
@@ -503,6 +505,7 @@ ORACLE_RAW = load_iris(as_frame=True).frame.loc[X_test.index]
 ORACLE_PRED = best.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
 )
 
@@ -672,6 +675,7 @@ ORACLE_PRED = search.predict(X_test)
 """,
     inputs=["Pclass", "Sex", "Age", "Fare", "Embarked"],
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
 )
 
@@ -738,6 +742,7 @@ ORACLE_PRED = knn.predict(X.iloc[::5])
 """,
     inputs=["Pclass", "Age", "Fare"],
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="drawn",
 )
 
