@@ -793,6 +793,31 @@ ORACLE_PRED = forest.predict(X_test)
     evaluated_on="held-out",
 )
 
+notebook(
+    "time_ordered_split",
+    [
+        md("# Housing: the latest 100 listings are held out (no shuffling)"),
+        code(
+            "import pandas as pd\nfrom sklearn.linear_model import Ridge\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler"
+        ),
+        code(
+            "df = pd.read_csv('housing.csv')\ndf = df.dropna(subset=['area_m2'])\ndf['building_age'] = df['building_age'].fillna(df['building_age'].median())\ndf['area_per_room'] = df['area_m2'] / df['rooms']\ndf = pd.get_dummies(df, columns=['district'])"
+        ),
+        code(
+            "train = df.iloc[:-100]\ntest = df.iloc[-100:]\nfeatures = [c for c in df.columns if c not in ('listing_id', 'price')]"
+        ),
+        code(
+            "model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))\nmodel.fit(train[features], train['price'])\nprint('R2', model.score(test[features], test['price']))"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('housing.csv').loc[test.index]
+ORACLE_PRED = model.predict(test[features])
+""",
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
 
 import numpy as np
