@@ -156,12 +156,15 @@ class _Api:
         """``frame.groupby(by)[selection].transform("mean")``: each row gets its group's
         statistic. At training the notebook's own result (and the statistic per group is kept);
         at serving a request row gets the training value of its group (NaN for a group training
-        never saw, as for a missing key)."""
+        never saw, as for a missing key). A function (``lambda s: s.fillna(s.median())``) is
+        replayed by :func:`_group_function`."""
         run = _run()
         key = run.key(site)
         grouped = frame.groupby(by, **kwargs)
         if selection is not None:
             grouped = grouped[selection]
+        if not isinstance(how, str):
+            return _group_function(run, key, site, frame, by, selection, how, kwargs)
         if run.fitting:
             run.state.learned[key] = grouped.agg(how)
             return grouped.transform(how)
@@ -401,6 +404,61 @@ def transform(
     finally:
         _active.reset(token)
     return _align(names["_X"], state, frame.index)
+
+
+def _group_function(
+    run: _Run,
+    key: str,
+    site: str,
+    frame: pd.DataFrame,
+    by: Any,
+    selection: Any,
+    how: Callable[..., Any],
+    kwargs: dict[str, Any],
+) -> Any:
+    """``frame.groupby(by)[selection].transform(function)``. At training the notebook's own
+    result, and the group columns of the training rows are kept. At serving each request row
+    alone joins its training group (its own group for a key training never saw) and the function
+    runs on that group, as it did in the notebook; the row's value is its answer. So
+    ``s.fillna(s.median())`` fills with the training median, and a row never depends on other
+    request rows. A function whose answer moves with one more row (a z-score) differs slightly
+    from the notebook: the fidelity check says so."""
+    keys = [by] if isinstance(by, str) else list(by)
+    if selection is None:
+        columns = list(frame.columns)
+    else:
+        chosen = [selection] if not isinstance(selection, list | tuple) else list(selection)
+        columns = list(dict.fromkeys([*keys, *chosen]))
+
+    def apply(rows: pd.DataFrame) -> Any:
+        grouped = rows.groupby(by, **kwargs)
+        return (
+            grouped[selection].transform(how) if selection is not None else grouped.transform(how)
+        )
+
+    if run.fitting:
+        run.state.learned[key] = frame[columns].copy()
+        return apply(frame)
+    training: pd.DataFrame = run.recall(key, site)
+    members = training.groupby(by, **kwargs).indices  # group key -> training positions
+    answers = []
+    requests = frame[columns]
+    for position in range(len(frame)):
+        row = requests.iloc[[position]]
+        values = tuple(row[column].iloc[0] for column in keys)
+        try:  # one key: pandas names groups by the value (or a 1-tuple, by version)
+            found = members.get(values) if len(values) > 1 else None
+            if found is None and len(values) == 1:
+                found = members.get(values[0], members.get(values))
+        except TypeError:  # an unhashable key: no training group
+            found = None
+        group = row if found is None else pd.concat([training.iloc[found], row])
+        answers.append(apply(group.reset_index(drop=True)).iloc[[-1]])
+    if not answers:
+        return apply(frame)
+    out = pd.concat(answers)
+    out.index = frame.index
+    return out
 
 
 def save_state(state: FeatureState, path: str | Path) -> None:

@@ -818,6 +818,32 @@ ORACLE_PRED = model.predict(test[features])
     evaluated_on="held-out",
 )
 
+notebook(
+    "group_lambda_fill",
+    [
+        md("# Titanic: ages filled per sex and class with a lambda"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import GradientBoostingClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf['Age'] = df.groupby(['Sex', 'Pclass'])['Age'].transform(lambda x: x.fillna(x.median()))\ndf['Female'] = (df['Sex'] == 'female').astype(int)"
+        ),
+        code(
+            "X = df[['Pclass', 'Age', 'Fare', 'Female', 'SibSp']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=1)"
+        ),
+        code(
+            "clf = GradientBoostingClassifier(random_state=0)\nclf.fit(X_train, y_train)\nclf.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = clf.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
 HELPER_MODULE = '''"""Feature helpers shared by the team's housing notebooks."""
 
 import numpy as np
