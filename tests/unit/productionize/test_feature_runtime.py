@@ -206,6 +206,8 @@ def test_group_statistics_per_row_come_from_the_training_groups(features: Any) -
     assert fitted.names["df"]["n_g"].tolist() == training["g"].map(counts).tolist()
 
 
+@pytest.mark.filterwarnings("ignore:The provided callable")  # pandas on np.max, as in the notebook
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # the median of a group never seen
 def test_a_function_per_group_runs_on_the_request_rows_training_group(features: Any) -> None:
     """``groupby(...)[col].transform(lambda s: s.fillna(s.median()))``, the classic Titanic age
     fill: a request row joins its training group alone, so it gets the training median, and
