@@ -234,6 +234,13 @@ def test_a_function_per_group_runs_on_the_request_rows_training_group(features: 
     for i in range(len(request)):
         alone = module.transform(request.iloc[[i]], fitted.state)
         assert alone.iloc[0].equals(rows.iloc[i])
+    # the function is called on each group's values directly (checked at training to answer as
+    # the groupby does); through the groupby itself the answers are the same
+    direct = [k for k in fitted.state.learned if k.endswith(":direct")]
+    assert len(direct) == 2 and all(fitted.state.learned[k] for k in direct)
+    for k in direct:
+        fitted.state.learned[k] = False
+    pd.testing.assert_frame_equal(module.transform(request, fitted.state), rows)
     # at training the notebook's own values
     expected = training.groupby("g")["a"].transform(lambda s: s.fillna(s.median()))
     assert fitted.names["df"]["a"].tolist() == expected.tolist()
