@@ -5,6 +5,8 @@ against the server's proxied artifact store."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -82,3 +84,28 @@ def test_promotion_on_a_real_mlflow_server(
     found = card(client, "race@champion")
     assert found.version == good.version
     assert "Held-out evaluation (scored by mlops-nb)" in found.markdown
+
+    # the console script on the server: refused, and it ends (MLflow's artifact download pool
+    # stays alive, idle, in whichever process scored the models)
+    cli = Path(sys.executable).parent / "mlops-nb"
+    args = ["promote", seeded.runs["weak"], "--name", "race", "--no-regression"]
+    args += ["--eval-data", str(seeded.eval_csv), "--target", TARGET]
+    done = subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "REGRESSION" in done.stdout, done.stderr
+
+    # a cold `mlops-nb promote` on a server: the worker imports MLflow and loads models:/ URIs
+    # (the proxied artifacts are not files on this machine); the same score as in this process
+    import pandas as pd
+
+    from mlops_nb.registry.api import _model_source
+    from mlops_nb.registry.gates.scorer import Worker, score_model
+
+    model = _model_source(client, "race", good.version)
+    assert model.local_dir is None
+    data = pd.read_csv(seeded.eval_csv)
+    worker = Worker(with_mlflow=True)
+    there = worker.submit(
+        score_model, model, data.drop(columns=[TARGET]), data[TARGET], "accuracy", mlflow_server.uri
+    )
+    worker.shutdown()
+    assert there.result(timeout=180) == pytest.approx(good.gates[0].value)
