@@ -4,6 +4,7 @@ predictions as JSON-ready Python values."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,11 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(
-        self, model_bytes: bytes, description: dict[str, Any], classes: list[Any] | None
+        self,
+        model_bytes: bytes,
+        description: dict[str, Any],
+        classes: list[Any] | None,
+        sources: list[str] | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -66,7 +71,11 @@ class OnnxEngine:
         self.names: list[str] = inputs["names"]
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
         self.columns: list[str] = inputs["columns"]
-        self._plans: dict[tuple[str, ...], list[tuple[str, Any, int]]] = {}
+        # the request column each model input comes from (``passthrough``: the API's own name)
+        self.sources: list[str] = list(sources or self.columns)
+        if len(self.sources) != len(self.columns):
+            raise ValueError("engine.json: passthrough names one API column per model input")
+        self._plans: dict[tuple[str, ...], Any] = {}
         outputs = description["outputs"]
         # labels from the probabilities, ties to the first class (as the model's own argmax)
         self.tie: float | None = (
@@ -80,9 +89,9 @@ class OnnxEngine:
         # columns where the model itself refuses a missing value (ONNX would answer anyway)
         refused = description.get("refuses_missing", [])
         self.refused_feeds: list[tuple[str, int | None, str]] = [
-            (self.names[0], i, self.columns[i] if self.columns else str(i))
+            (self.names[0], i, self.sources[i] if self.sources else str(i))
             if self.mode == "matrix"
-            else (self.names[i], None, self.columns[i])
+            else (self.names[i], None, self.sources[i])
             for i in refused
         ]
         plain = (
@@ -93,29 +102,48 @@ class OnnxEngine:
         self.lookup = None if plain or not classes else {_key(c): c for c in classes}
 
     def feeds_from_rows(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
-        """Feeds from request rows (tuples in ``columns`` order, the model's own columns)."""
+        """Feeds from request rows (tuples of values in ``columns`` order): each model input
+        takes its source column, unchanged (one array conversion per input, no per-row work for a
+        matrix model that takes the request's columns in order)."""
+        try:
+            return self._feeds(rows, columns)
+        except (ValueError, TypeError) as exc:  # e.g. a missing value for an integer input
+            raise PredictionError(_first_line(exc)) from None
+
+    def _plan(self, columns: list[str]) -> Any:
+        key = tuple(columns)
+        plan = self._plans.get(key, _UNPLANNED)
+        if plan is _UNPLANNED:
+            positions = [columns.index(source) for source in self.sources]
+            if self.mode == "matrix":
+                plan = None if positions == list(range(len(columns))) else itemgetter(*positions)
+                if plan is not None and len(positions) == 1:
+                    plan = _single(positions[0])
+            else:
+                plan = list(zip(self.names, self.dtypes, positions, strict=True))
+            self._plans[key] = plan
+        return plan
+
+    def _feeds(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
+        plan = self._plan(columns)
         if self.mode == "matrix":
-            return {self.names[0]: np.array(rows, dtype=self.dtypes[0])}
-        plan = self._plans.get(tuple(columns))
-        if plan is None:
-            plan = self._plans[tuple(columns)] = [
-                (name, dtype, columns.index(column))
-                for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True)
-            ]
-        if len(rows) == 1:
-            row = rows[0]
-            return {
-                name: np.array([["" if row[i] is None else str(row[i])]], dtype=object)
-                if dtype is object
-                else np.array([[row[i]]], dtype=dtype)
-                for name, dtype, i in plan
-            }
+            dtype = self.dtypes[0]
+            if dtype.kind in "iu" and any(v is None for r in rows for v in r):
+                raise PredictionError("the model's integer input has no missing value")
+            values = rows if plan is None else list(map(plan, rows))
+            return {self.names[0]: np.array(values, dtype=dtype)}
         out = {}
         for name, dtype, i in plan:
+            column = [r[i] for r in rows]
             if dtype is object:
-                values = np.array([("" if r[i] is None else str(r[i])) for r in rows], dtype=object)
+                values = np.array(["" if v is None else str(v) for v in column], dtype=object)
             else:
-                values = np.array([r[i] for r in rows], dtype=dtype)
+                if dtype.kind in "iu" and None in column:
+                    raise PredictionError(
+                        f"{self.sources[plan.index((name, dtype, i))]}: the model's integer "
+                        "input has no missing value"
+                    )
+                values = np.array(column, dtype=dtype)
             out[name] = values.reshape(-1, 1)
         return out
 
@@ -136,6 +164,10 @@ class OnnxEngine:
         return out
 
     def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
+        if self.mode == "matrix":  # one check for the common case: no missing value at all
+            matrix = feeds[self.names[0]]
+            if matrix.dtype.kind != "f" or not np.isnan(matrix).any():
+                return
         missing = [
             column
             for name, position, column in self.refused_feeds
@@ -174,6 +206,13 @@ class OnnxEngine:
         except (ValueError, TypeError, KeyError) as exc:
             raise PredictionError(_first_line(exc)) from None
         return self.run(feeds)
+
+
+_UNPLANNED = object()
+
+
+def _single(position: int) -> Any:
+    return lambda row: (row[position],)
 
 
 def _key(value: Any) -> str:
