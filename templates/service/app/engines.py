@@ -192,6 +192,10 @@ class OnnxEngine:
                 raise PredictionError("the model produced a non-finite prediction for this input")
             return list(values.astype(np.float64).tolist())
         if self.tie is not None and self.classes is not None:
+            if len(result) == 1:  # one row: plain Python beats three numpy calls
+                scores = result[0].tolist()
+                floor = max(scores) - self.tie
+                return [self.classes[next((i for i, v in enumerate(scores) if v >= floor), 0)]]
             top = result.max(axis=1, keepdims=True)
             chosen = np.argmax(result >= top - self.tie, axis=1)
             return [self.classes[i] for i in chosen.tolist()]

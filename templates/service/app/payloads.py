@@ -92,8 +92,7 @@ def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
         rows = NUMERIC_MATRIX.validate_python(data, strict=True)
     except ValidationError:
         return None
-    width = len(_COLUMNS)
-    if any(len(row) != width for row in rows):
+    if set(map(len, rows)) != {len(_COLUMNS)}:
         return None
     return rows
 
