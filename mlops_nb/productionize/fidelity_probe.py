@@ -310,6 +310,31 @@ def _engine(
     return dict(save_choice(model_dir, choice).describe())
 
 
+def _passthrough(requested: str | None, state: Any, requests: Any) -> Any:
+    """passthrough.py's verdict for the feature code (None when no engine is chosen)."""
+    if not requested:
+        return None
+    import features
+
+    from mlops_nb.productionize import passthrough
+
+    return passthrough.find(features.transform, state, requests, [])
+
+
+def _record_passthrough(service: Path, engine: dict[str, Any], verdict: Any) -> dict[str, Any]:
+    """An ONNX engine reads its inputs straight from the request rows when the feature code only
+    passes the API's columns through (engine.json ``passthrough``); the verdict is said anyway."""
+    if engine.get("engine") != "onnx":
+        return engine
+    width = len(engine["inputs"]["columns"]) or None
+    fits = verdict.columns is not None and (width is None or len(verdict.columns) == width)
+    engine = {**engine, "feature_code": verdict.reason}
+    if fits:
+        engine["passthrough"] = verdict.describe()
+    (service / "model" / "engine.json").write_text(json.dumps(engine, indent=2))
+    return engine
+
+
 def _qualname(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
@@ -349,6 +374,8 @@ def main() -> int:
     # while the kernel still runs: the engine for train.py's model, kept only when the notebook's
     # model turns out to be the very same fit, value for value (same_fit.py)
     early = _choose(args.engine, result["model"], engine_rows)
+    # whether the service may read the model's input straight from the request (passthrough.py)
+    verdict = _passthrough(args.engine, state, prepared["requests"])
     timings["prepare"] = time.perf_counter() - started
     waited = time.perf_counter()
     _wait_for(Path(args.notebook_model))
@@ -359,6 +386,8 @@ def main() -> int:
     report = compare(prepared, notebook_model, args.rtol)
     expected = notebook_model.predict(features.transform(example, state))
     engine = _engine(args.engine, service, notebook_model, result["model"], early, engine_rows)
+    if engine is not None and verdict is not None:
+        engine = _record_passthrough(service, engine, verdict)
     serving_modules = _pickle_modules(args.notebook_model) | imports_of(service / "features.py")
     serving_modules |= _pickle_modules(str(Path(args.out) / "features.pkl"))
     params = notebook_model.get_params(deep=True) if hasattr(notebook_model, "get_params") else {}
