@@ -56,7 +56,7 @@ class OnnxEngine:
         model_bytes: bytes,
         description: dict[str, Any],
         classes: list[Any] | None,
-        sources: list[str] | None = None,
+        passthrough: dict[str, Any] | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -71,10 +71,17 @@ class OnnxEngine:
         self.names: list[str] = inputs["names"]
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
         self.columns: list[str] = inputs["columns"]
-        # the request column each model input comes from (``passthrough``: the API's own name)
-        self.sources: list[str] = list(sources or self.columns)
-        if len(self.sources) != len(self.columns):
+        # the request column each model input comes from (``passthrough``: the API column, or
+        # None for a constant: the training value of a raw column the API does not ask for)
+        self.sources: list[str | None] = list(
+            passthrough["columns"] if passthrough else self.columns
+        )
+        constants = (passthrough or {}).get("constants") or [None] * len(self.sources)
+        self.constants: list[Any] = list(constants)
+        width = len(self.columns) if self.mode == "columns" or self.columns else len(self.sources)
+        if len(self.sources) != width or len(self.constants) != width:
             raise ValueError("engine.json: passthrough names one API column per model input")
+        self.labels = [s if s is not None else f"input {i}" for i, s in enumerate(self.sources)]
         self._plans: dict[tuple[str, ...], Any] = {}
         outputs = description["outputs"]
         # labels from the probabilities, ties to the first class (as the model's own argmax)
@@ -89,9 +96,9 @@ class OnnxEngine:
         # columns where the model itself refuses a missing value (ONNX would answer anyway)
         refused = description.get("refuses_missing", [])
         self.refused_feeds: list[tuple[str, int | None, str]] = [
-            (self.names[0], i, self.sources[i] if self.sources else str(i))
+            (self.names[0], i, self.labels[i])
             if self.mode == "matrix"
-            else (self.names[i], None, self.sources[i])
+            else (self.names[i], None, self.labels[i])
             for i in refused
         ]
         plain = (
@@ -111,37 +118,43 @@ class OnnxEngine:
             raise PredictionError(_first_line(exc)) from None
 
     def _plan(self, columns: list[str]) -> Any:
+        """How rows in ``columns`` order become the model's inputs (cached per column order):
+        for a matrix, None (the rows are the matrix) or a function from a row to the model's row;
+        else (input name, dtype, row position or None, constant) per input."""
         key = tuple(columns)
         plan = self._plans.get(key, _UNPLANNED)
         if plan is _UNPLANNED:
-            positions = [columns.index(source) for source in self.sources]
+            positions = [None if s is None else columns.index(s) for s in self.sources]
             if self.mode == "matrix":
-                plan = None if positions == list(range(len(columns))) else itemgetter(*positions)
-                if plan is not None and len(positions) == 1:
-                    plan = _single(positions[0])
+                if positions == list(range(len(columns))):
+                    plan = None
+                elif None not in positions and len(positions) > 1:
+                    plan = itemgetter(*positions)
+                else:
+                    spec = list(zip(positions, self.constants, strict=True))
+                    plan = lambda row: tuple(c if i is None else row[i] for i, c in spec)  # noqa: E731
             else:
-                plan = list(zip(self.names, self.dtypes, positions, strict=True))
+                plan = list(zip(self.names, self.dtypes, positions, self.constants, strict=True))
             self._plans[key] = plan
         return plan
 
     def _feeds(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
         plan = self._plan(columns)
         if self.mode == "matrix":
-            dtype = self.dtypes[0]
-            if dtype.kind in "iu" and any(v is None for r in rows for v in r):
-                raise PredictionError("the model's integer input has no missing value")
             values = rows if plan is None else list(map(plan, rows))
+            dtype = self.dtypes[0]
+            if dtype.kind in "iu" and any(v is None for r in values for v in r):
+                raise PredictionError("the model's integer input has no missing value")
             return {self.names[0]: np.array(values, dtype=dtype)}
         out = {}
-        for name, dtype, i in plan:
-            column = [r[i] for r in rows]
+        for k, (name, dtype, i, constant) in enumerate(plan):
+            column = [constant] * len(rows) if i is None else [r[i] for r in rows]
             if dtype is object:
                 values = np.array(["" if v is None else str(v) for v in column], dtype=object)
             else:
                 if dtype.kind in "iu" and None in column:
                     raise PredictionError(
-                        f"{self.sources[plan.index((name, dtype, i))]}: the model's integer "
-                        "input has no missing value"
+                        f"{self.labels[k]}: the model's integer input has no missing value"
                     )
                 values = np.array(column, dtype=dtype)
             out[name] = values.reshape(-1, 1)
@@ -213,10 +226,6 @@ class OnnxEngine:
 
 
 _UNPLANNED = object()
-
-
-def _single(position: int) -> Any:
-    return lambda row: (row[position],)
 
 
 def _key(value: Any) -> str:

@@ -147,16 +147,17 @@ def load(model_dir: Path, engine: str = "auto") -> LoadedModel:
     return LoadedModel(runner, {**metadata, "engine": served}, features)
 
 
-def passthrough_columns(description: dict[str, Any]) -> list[str] | None:
-    """The API column of each ONNX input, when productionize proved the feature code only selects
-    and renames the API's columns (``engine.json`` ``passthrough``); None otherwise."""
+def passthrough_columns(description: dict[str, Any]) -> dict[str, Any] | None:
+    """``engine.json``'s ``passthrough`` for an ONNX engine (productionize proved the feature code
+    only selects and renames the API's columns: ``columns``, one API column per model input, None
+    for a model input fed the constant in ``constants``); None otherwise."""
     passthrough = description.get("passthrough")
     if description.get("engine") != "onnx" or not isinstance(passthrough, dict):
         return None
     columns = passthrough.get("columns")
-    if not isinstance(columns, list) or not all(c in INPUT_COLUMNS for c in columns):
+    if not isinstance(columns, list) or not all(c is None or c in INPUT_COLUMNS for c in columns):
         raise ModelIntegrityError("engine.json: passthrough names a column the API does not have")
-    return columns
+    return passthrough
 
 
 def short_reason(exc: BaseException) -> str:
