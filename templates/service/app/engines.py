@@ -141,23 +141,23 @@ class OnnxEngine:
     def _feeds(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
         plan = self._plan(columns)
         if self.mode == "matrix":
-            values = rows if plan is None else list(map(plan, rows))
+            matrix = rows if plan is None else list(map(plan, rows))
             dtype = self.dtypes[0]
-            if dtype.kind in "iu" and any(v is None for r in values for v in r):
+            if dtype.kind in "iu" and any(v is None for r in matrix for v in r):
                 raise PredictionError("the model's integer input has no missing value")
-            return {self.names[0]: np.array(values, dtype=dtype)}
+            return {self.names[0]: np.array(matrix, dtype=dtype)}
         out = {}
         for k, (name, dtype, i, constant) in enumerate(plan):
             column = [constant] * len(rows) if i is None else [r[i] for r in rows]
             if dtype is object:
-                values = np.array(["" if v is None else str(v) for v in column], dtype=object)
+                array = np.array(["" if v is None else str(v) for v in column], dtype=object)
             else:
                 if dtype.kind in "iu" and None in column:
                     raise PredictionError(
                         f"{self.labels[k]}: the model's integer input has no missing value"
                     )
-                values = np.array(column, dtype=dtype)
-            out[name] = values.reshape(-1, 1)
+                array = np.array(column, dtype=dtype)
+            out[name] = array.reshape(-1, 1)
         return out
 
     def feeds_from_data(self, data: Any) -> dict[str, np.ndarray]:

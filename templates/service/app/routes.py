@@ -47,11 +47,11 @@ class ScoringRoute(APIRoute):
         if any(d is not security.require_api_key for d in declared):
             return super().get_route_handler()
         if not declared:
-            return endpoint  # type: ignore[no-any-return]
+            return endpoint
 
         async def checked(request: Request) -> Response:
             security.check_key(request)
-            return await endpoint(request)  # type: ignore[no-any-return]
+            return await endpoint(request)
 
         return checked
 
