@@ -199,8 +199,11 @@ def make_service(
     )  # fmt: skip
     model = pickle.loads((result.service_dir / "model" / "model.pkl").read_bytes())
     engine = json.loads((result.service_dir / "model" / "engine.json").read_text())
-    passthrough = "passthrough (no feature code served)" if engine.get("passthrough") else (
-        "feature code served")
+    passthrough = (
+        "passthrough (no feature code served)"
+        if engine.get("passthrough")
+        else ("feature code served")
+    )
     print(f"{name}: engine {engine['engine']} ({engine['reason']}); {passthrough}", flush=True)
     example = json.loads((result.service_dir / "model" / "input_example.json").read_text())
     return result.service_dir, model, example["records"]
@@ -316,8 +319,8 @@ app = create_app()
 async def noop(request: Request) -> Response:
     await request.body()
     return Response(b"{}", media_type="application/json")
-app.router.add_api_route("/bench-ordinary", noop, methods=["POST"], route_class_override=APIRoute)
-app.router.add_api_route("/bench-scoring", noop, methods=["POST"], route_class_override=ScoringRoute)
+for path, kind in (("/bench-ordinary", APIRoute), ("/bench-scoring", ScoringRoute)):
+    app.router.add_api_route(path, noop, methods=["POST"], route_class_override=kind)
 record = json.load(open("model/input_example.json"))["records"][0]
 def scope(path, body):
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -347,7 +350,8 @@ async def main():
     await queue.put({"type": "lifespan.startup"})
     async def ignore(message):
         pass
-    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, queue.get, ignore))
+    lifespan_scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    lifespan = asyncio.create_task(app(lifespan_scope, queue.get, ignore))
     while app.state.service.model is None:
         await asyncio.sleep(0.05)
     body = json.dumps(record).encode()
