@@ -51,7 +51,7 @@ class ServiceState:
         reference_predictions = loaded.predict_rows(ref_rows) if ref_rows else []
         self.metrics.set_prediction_buckets(loaded.classes is not None, reference_predictions)
         self.reference = reference
-        if _micro_batch(self.settings.micro_batch, loaded.engine.name):
+        if _micro_batch(self.settings.micro_batch, loaded.engine.name, loaded.features is not None):
             self.batcher = MicroBatcher(loaded.predict_rows, self.settings.micro_batch_rows)
         gc.collect()
         gc.freeze()  # the model and reference are long-lived: keep them out of GC passes
@@ -59,14 +59,16 @@ class ServiceState:
         self.metrics.model_loaded.set(1)
 
 
-def _micro_batch(setting: str, engine: str) -> bool:
-    """MICRO_BATCH=on|off|auto; auto: on for scikit-learn (one call on a few rows costs about
-    what one row costs), off for onnxruntime (a one-row run is already a few microseconds)."""
+def _micro_batch(setting: str, engine: str, feature_code: bool) -> bool:
+    """MICRO_BATCH=on|off|auto; auto: on where one call on a few rows costs about what one row
+    costs (scikit-learn's input validation, the feature code's pandas work), off for onnxruntime
+    fed straight from the request rows (a one-row run is a few microseconds: batching does not
+    raise throughput and lengthens the tail; bench_serve.py measures both)."""
     if setting in ("on", "1", "true"):
         return True
     if setting in ("off", "0", "false"):
         return False
-    return engine == "sklearn"
+    return engine == "sklearn" or feature_code
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
