@@ -108,7 +108,7 @@ class OnnxEngine:
         )
         self.lookup = None if plain or not classes else {_key(c): c for c in classes}
 
-    def feeds_from_rows(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
+    def feeds_from_rows(self, rows: Any, columns: list[str]) -> dict[str, np.ndarray]:
         """Feeds from request rows (tuples of values in ``columns`` order): each model input
         takes its source column, unchanged (one array conversion per input, no per-row work for a
         matrix model that takes the request's columns in order)."""
@@ -138,8 +138,12 @@ class OnnxEngine:
             self._plans[key] = plan
         return plan
 
-    def _feeds(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
+    def _feeds(self, rows: Any, columns: list[str]) -> dict[str, np.ndarray]:
         plan = self._plan(columns)
+        if isinstance(rows, np.ndarray):  # an all-number batch, already one matrix
+            if self.mode == "matrix" and plan is None:
+                return {self.names[0]: rows.astype(self.dtypes[0], copy=False)}
+            rows = rows.tolist()
         if self.mode == "matrix":
             matrix = rows if plan is None else list(map(plan, rows))
             dtype = self.dtypes[0]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.engines import OnnxEngine, PredictionError, SklearnEngine
+from app.payloads import Rows
 from app.schema import INPUT_COLUMNS, NUMERIC_ONLY
 
 __all__ = ["LoadedModel", "ModelIntegrityError", "PredictionError", "load", "short_reason"]
@@ -71,8 +72,10 @@ class LoadedModel:
     def classes(self) -> list[Any] | None:
         return self.engine.classes
 
-    def predict_rows(self, rows: list[Any]) -> list[Any]:
-        """Predict for rows of values in INPUT_COLUMNS order."""
+    def predict_rows(self, rows: Rows) -> list[Any]:
+        """Predict for rows of values in INPUT_COLUMNS order (tuples, or one number matrix)."""
+        if isinstance(rows, np.ndarray) and not isinstance(self.engine, OnnxEngine):
+            rows = rows.tolist()  # the pickled model and the feature code take the general path
         if self.features is not None:
             import pandas as pd
 

@@ -14,7 +14,7 @@ from pydantic_core import to_json
 
 from app import limits, security
 from app.engines import PredictionError
-from app.payloads import CSV_CELLS, PayloadError, invocation_rows, predict_rows
+from app.payloads import CSV_CELLS, PayloadError, Rows, invocation_rows, predict_rows
 from app.schema import (
     COLUMN_TYPES,
     EXAMPLE,
@@ -166,7 +166,7 @@ def _csv_pattern(required: set[str]) -> str:
     return f"^{header}\r?\n({row}\r?\n)*{row}(\r?\n)?$"
 
 
-async def _score(request: Request, rows: list[Any], one_record: bool) -> Response:
+async def _score(request: Request, rows: Rows, one_record: bool) -> Response:
     """Predict, record the inputs for monitoring, count the predictions."""
     service = request.app.state.service
     model = service.model
