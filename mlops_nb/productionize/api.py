@@ -317,9 +317,14 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
                 run_id=source.run_id,
             )
             served = json.loads((stage / "model" / "engine.json").read_text())
+            route = (
+                "; requests go straight to the model, without pandas: " + served["feature_code"]
+                if served.get("passthrough")
+                else ""
+            )
             done.append(
                 f"service for {len(probe['columns'])} input column(s); engine {served['engine']}: "
-                f"{served['reason']}"
+                f"{served['reason']}{route}"
             )
         if o.wheelhouse:
             from mlops_nb.productionize.packaging import build_wheelhouse

@@ -219,38 +219,88 @@ def find_evaluation(ex: Extraction, split: Split | None, aliases: set[str]) -> E
     fit (when that comes from the split's held-out side), else the split twins of the fit's
     arguments."""
     if split is None:
-        return None
+        return _positional_evaluation(ex, aliases)
     held = split.heldout
-    fit_index = ex.fit.stmt.index
-    after = [s for s in ex.all_statements if s.index > fit_index]
-    for stmt in after:
-        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
-            func = call.func
-            if not (isinstance(func, ast.Attribute) and func.attr in EVAL_METHODS and call.args):
-                continue
-            if base_name(func.value) not in aliases:
-                continue
-            x_src = ast.unparse(call.args[0])
-            if x_src == ex.fit.x_src:
-                continue
-            before = [s for s in ex.all_statements if s.index < stmt.index]
-            wanted = _names(x_src)
-            y_src = ast.unparse(call.args[1]) if len(call.args) > 1 else None
-            if y_src is None:
-                y_src = _twin_expr(ex.fit.y_src, split)
-            if y_src:
-                wanted |= _names(y_src)
-            stmts, _ = backward_slice(before, wanted)
-            stmts = [s for s in stmts if not (s.uses & aliases)]
-            reached = wanted | set().union(*(s.uses for s in stmts)) if stmts else wanted
-            if reached & held:
-                return Evaluation(
-                    x_src, y_src, f"as the notebook evaluates it (cell {stmt.cell.number})", stmts
-                )
+    for stmt, call in _eval_calls(ex, aliases):
+        x_src = ast.unparse(call.args[0])
+        if x_src == ex.fit.x_src:
+            continue
+        before = [s for s in ex.all_statements if s.index < stmt.index]
+        wanted = _names(x_src)
+        y_src = ast.unparse(call.args[1]) if len(call.args) > 1 else None
+        if y_src is None:
+            y_src = _twin_expr(ex.fit.y_src, split)
+        if y_src:
+            wanted |= _names(y_src)
+        stmts, _ = backward_slice(before, wanted)
+        stmts = [s for s in stmts if not (s.uses & aliases)]
+        reached = wanted | set().union(*(s.uses for s in stmts)) if stmts else wanted
+        if reached & held:
+            return Evaluation(
+                x_src, y_src, f"as the notebook evaluates it (cell {stmt.cell.number})", stmts
+            )
     x_twin = _twin_expr(ex.fit.x_src, split)
     y_twin = _twin_expr(ex.fit.y_src, split)
     if x_twin:
         return Evaluation(x_twin, y_twin, "the split's held-out side")
+    return None
+
+
+def _eval_calls(ex: Extraction, aliases: set[str]) -> list[tuple[Stmt, ast.Call]]:
+    """``model.predict(...)``/``score(...)`` calls on the fitted model after the fit."""
+    fit_index = ex.fit.stmt.index
+    found = []
+    for stmt in (s for s in ex.all_statements if s.index > fit_index):
+        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
+            func = call.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in EVAL_METHODS
+                and call.args
+                and base_name(func.value) in aliases
+            ):
+                found.append((stmt, call))
+    return found
+
+
+def _positional_evaluation(ex: Extraction, aliases: set[str]) -> Evaluation | None:
+    """Rows held out by position (positional.py): the notebook evaluates its model on rows of
+    the table it fitted on that the fit's rows do not include."""
+    from mlops_nb.productionize import positional
+
+    fit_position = ex.all_statements.index(ex.fit.stmt)
+    fitted_on = ex.all_statements[:fit_position]
+    try:
+        x_fit = positional.rows_of(ast.parse(ex.fit.x_src, mode="eval").body, fitted_on)
+        y_fit = positional.rows_of(ast.parse(ex.fit.y_src, mode="eval").body, fitted_on)
+    except SyntaxError:
+        return None
+    if x_fit is None:
+        return None
+    for stmt, call in _eval_calls(ex, aliases):
+        before = [s for s in ex.all_statements if s.index < stmt.index]
+        x_eval = positional.rows_of(call.args[0], before)
+        if x_eval is None or not x_fit.disjoint(x_eval):
+            continue
+        x_src = ast.unparse(call.args[0])
+        if len(call.args) > 1:
+            y_eval = positional.rows_of(call.args[1], before)
+            if y_eval is None or y_fit is None or not y_fit.disjoint(y_eval):
+                continue
+            y_src = ast.unparse(call.args[1])
+        elif y_fit is not None and y_fit.direct and x_eval.direct:
+            y_src = x_eval.slice_of(y_fit.sliced)  # the same rows of the fit's target
+        else:
+            continue
+        wanted = _names(x_src) | _names(y_src)
+        stmts, _ = backward_slice(before, wanted)
+        stmts = [s for s in stmts if not (s.uses & aliases)]
+        return Evaluation(
+            x_src,
+            y_src,
+            f"as the notebook evaluates it (cell {stmt.cell.number}): rows held out by position",
+            stmts,
+        )
     return None
 
 
@@ -352,8 +402,9 @@ def plan(ex: Extraction, aliases: set[str] | None = None) -> DataFlow:
     )
     if evaluation is None:
         flow.notes.append(
-            "the notebook holds no rows out (no train_test_split before the fit): metrics and the "
-            "fidelity check use rows drawn across the training data"
+            "the notebook holds no rows out (no train_test_split before the fit, no model "
+            "evaluated on rows its fit left out by position): metrics and the fidelity check use "
+            "rows drawn across the training data"
         )
     for stmt, call in secondary:
         flow.notes.append(

@@ -143,6 +143,14 @@ def _rows(fitted: Any, sample_rows: int) -> tuple[Any, Any, str]:
     x_eval = names.get("_X_eval")
     if fitted.heldout and x_eval is not None and len(fitted.heldout) == _length(x_eval):
         return raw.loc[list(fitted.heldout)], x_eval, f"{len(fitted.heldout)} held-out rows"
+    if (
+        isinstance(x_eval, pd.DataFrame | pd.Series)
+        and len(x_eval)
+        and x_eval.index.is_unique
+        and set(x_eval.index) <= set(raw.index)
+    ):  # held out without a split (by position): the evaluation rows keep their labels
+        picks = _spread(list(x_eval.index), names.get("_y_eval"), sample_rows)
+        return raw.loc[picks], x_eval.loc[picks], f"{len(picks)} held-out rows"
     x_fit = names["_X"]
     if isinstance(x_fit, pd.DataFrame | pd.Series) and set(x_fit.index) <= set(raw.index):
         picks = _spread(list(x_fit.index), names.get("_y"), sample_rows)

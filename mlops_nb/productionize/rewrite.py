@@ -328,13 +328,18 @@ def _group_transform(
     call: ast.Call,
 ) -> tuple[ast.expr, ast.expr, ast.expr, ast.expr, list[ast.keyword]] | None:
     """``frame.groupby(by)[col].transform("mean")`` (or ``.col``, or no selection): its frame,
-    keys, selection, statistic and groupby keywords; None for anything else (a function passed
-    to transform may return one value per row, so only named statistics are replayed)."""
+    keys, selection, statistic (a name, a lambda or a library function) and groupby keywords;
+    None for anything else (a notebook function may be rewritten itself: it is not replayed)."""
     func = call.func
     if not (isinstance(func, ast.Attribute) and func.attr == "transform" and len(call.args) == 1):
         return None
     how = call.args[0]
-    if call.keywords or not (isinstance(how, ast.Constant) and how.value in GROUP_STATISTICS):
+    named = isinstance(how, ast.Constant) and how.value in GROUP_STATISTICS
+    # a lambda or a library function (np.median), replayed per request row on its training group
+    function = isinstance(how, ast.Lambda) or (
+        isinstance(how, ast.Attribute) and isinstance(how.value, ast.Name)
+    )
+    if call.keywords or not (named or function):
         return None
     target = func.value
     selection: ast.expr = ast.Constant(None)

@@ -204,3 +204,43 @@ def test_group_statistics_per_row_come_from_the_training_groups(features: Any) -
     assert both.iloc[0].equals(one.iloc[0])
     # at training the notebook's own values
     assert fitted.names["df"]["n_g"].tolist() == training["g"].map(counts).tolist()
+
+
+@pytest.mark.filterwarnings("ignore:The provided callable")  # pandas on np.max, as in the notebook
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # the median of a group never seen
+def test_a_function_per_group_runs_on_the_request_rows_training_group(features: Any) -> None:
+    """``groupby(...)[col].transform(lambda s: s.fillna(s.median()))``, the classic Titanic age
+    fill: a request row joins its training group alone, so it gets the training median, and
+    never depends on the other request rows."""
+    module, fitted = features(
+        "df = pd.read_csv('data.csv')\n"
+        "df['a'] = df.groupby('g')['a'].transform(lambda s: s.fillna(s.median()))\n"
+        "df['rank_in_g'] = df.groupby(['g'])['b'].transform(np.max)\n"
+        "X = df[['a', 'b', 'rank_in_g']]\ny = df['y']\nm = LogisticRegression().fit(X, y)"
+    )
+    training = _frame()
+    medians = training.groupby("g")["a"].median()
+    highest = training.groupby("g")["b"].max()
+    request = pd.DataFrame(
+        {"a": [None, 4.0, None], "b": [0.5, 99.0, 0.1], "g": ["red", "red", "purple"]}
+    )
+    rows = module.transform(request, fitted.state)
+    assert rows["a"].iloc[0] == pytest.approx(medians["red"])  # the training group's median
+    assert rows["a"].iloc[1] == 4.0  # nothing to fill
+    assert np.isnan(rows["a"].iloc[2])  # a group training never saw: nothing to fill from
+    assert rows["rank_in_g"].iloc[0] == pytest.approx(highest["red"])
+    assert rows["rank_in_g"].iloc[1] == 99.0  # its own value joins its group
+    # each row alone gives the same answer as in the batch (no row depends on the others)
+    for i in range(len(request)):
+        alone = module.transform(request.iloc[[i]], fitted.state)
+        assert alone.iloc[0].equals(rows.iloc[i])
+    # the function is called on each group's values directly (checked at training to answer as
+    # the groupby does); through the groupby itself the answers are the same
+    direct = [k for k in fitted.state.learned if k.endswith(":direct")]
+    assert len(direct) == 2 and all(fitted.state.learned[k] for k in direct)
+    for k in direct:
+        fitted.state.learned[k] = False
+    pd.testing.assert_frame_equal(module.transform(request, fitted.state), rows)
+    # at training the notebook's own values
+    expected = training.groupby("g")["a"].transform(lambda s: s.fillna(s.median()))
+    assert fitted.names["df"]["a"].tolist() == expected.tolist()

@@ -382,6 +382,7 @@ ORACLE_RAW = load_breast_cancer(as_frame=True).data.loc[X_test.index]
 ORACLE_PRED = clf.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
     writes=["model.joblib"],
 )
@@ -408,6 +409,7 @@ ORACLE_RAW = load_wine(as_frame=True).data.loc[X_test.index]
 ORACLE_PRED = final.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
     model_var="final",
 )
@@ -503,6 +505,7 @@ ORACLE_RAW = load_iris(as_frame=True).frame.loc[X_test.index]
 ORACLE_PRED = best.predict(X_test)
 """,
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
 )
 
@@ -672,6 +675,7 @@ ORACLE_PRED = search.predict(X_test)
 """,
     inputs=["Pclass", "Sex", "Age", "Fare", "Embarked"],
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="held-out",
 )
 
@@ -738,6 +742,7 @@ ORACLE_PRED = knn.predict(X.iloc[::5])
 """,
     inputs=["Pclass", "Age", "Fare"],
     fidelity="identical",
+    passthrough=True,  # the model reads the raw columns as they are: no feature code served
     evaluated_on="drawn",
 )
 
@@ -784,6 +789,57 @@ ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
 ORACLE_PRED = forest.predict(X_test)
 """,
     inputs=["Pclass", "Name", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "time_ordered_split",
+    [
+        md("# Housing: the latest 100 listings are held out (no shuffling)"),
+        code(
+            "import pandas as pd\nfrom sklearn.linear_model import Ridge\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler"
+        ),
+        code(
+            "df = pd.read_csv('housing.csv')\ndf = df.dropna(subset=['area_m2'])\ndf['building_age'] = df['building_age'].fillna(df['building_age'].median())\ndf['area_per_room'] = df['area_m2'] / df['rooms']\ndf = pd.get_dummies(df, columns=['district'])"
+        ),
+        code(
+            "train = df.iloc[:-100]\ntest = df.iloc[-100:]\nfeatures = [c for c in df.columns if c not in ('listing_id', 'price')]"
+        ),
+        code(
+            "model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))\nmodel.fit(train[features], train['price'])\nprint('R2', model.score(test[features], test['price']))"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('housing.csv').loc[test.index]
+ORACLE_PRED = model.predict(test[features])
+""",
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "group_lambda_fill",
+    [
+        md("# Titanic: ages filled per sex and class with a lambda"),
+        code(
+            "import pandas as pd\nfrom sklearn.ensemble import GradientBoostingClassifier\nfrom sklearn.model_selection import train_test_split"
+        ),
+        code(
+            "df = pd.read_csv('titanic.csv')\ndf['Age'] = df.groupby(['Sex', 'Pclass'])['Age'].transform(lambda x: x.fillna(x.median()))\ndf['Female'] = (df['Sex'] == 'female').astype(int)"
+        ),
+        code(
+            "X = df[['Pclass', 'Age', 'Fare', 'Female', 'SibSp']]\ny = df['Survived']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=1)"
+        ),
+        code(
+            "clf = GradientBoostingClassifier(random_state=0)\nclf.fit(X_train, y_train)\nclf.score(X_test, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
+ORACLE_PRED = clf.predict(X_test)
+""",
+    inputs=["Pclass", "Sex", "Age", "SibSp", "Fare"],
     fidelity="identical",
     evaluated_on="held-out",
 )
