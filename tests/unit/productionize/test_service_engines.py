@@ -171,3 +171,20 @@ def test_passthrough_rows_with_a_missing_value_for_an_integer_input_are_refused(
     missing = tuple(None if c == "n" else v for c, v in zip(frame.columns, row, strict=True))
     with pytest.raises(ENGINES.PredictionError, match="api_n: the model's integer input"):
         engine.feeds_from_rows([missing], api)
+
+
+def test_passthrough_feeds_a_matrix_model_a_constant_and_a_single_renamed_column() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"f0": X.a, "k": 2.0})
+    model = LogisticRegression().fit(frame, X.a > 0)
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert choice.inputs.mode == "matrix"
+    passthrough = {"columns": ["api_a", None], "constants": [None, 2.0]}
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [False, True], passthrough)
+    rows = [(v, "unused") for v in X.a.head(30)]
+    expected = model.predict(frame.head(30)).tolist()
+    assert engine.run(engine.feeds_from_rows(rows, ["api_a", "other"])) == expected
+    matrix = np.column_stack([X.a.head(30), np.zeros(30)])  # an all-number batch as one matrix
+    assert engine.run(engine.feeds_from_rows(matrix, ["api_a", "other"])) == expected
