@@ -20,9 +20,16 @@ done
 SUITE="${MLOPS_NB_BASE_SUITE:-bookworm}"
 MIRROR="${MLOPS_NB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
+# Bumped whenever what goes into the image changes: an image of the same tag built by an older
+# version of this script is rebuilt, never reused.
+VERSION=2
 if [ "$FORCE" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
-  echo "build-base-image: $TAG exists (cached)"
-  exit 0
+  built="$(docker image inspect "$TAG" --format '{{ index .Config.Labels "mlops-nb.base-version" }}' 2>/dev/null || true)"
+  if [ "$built" = "$VERSION" ]; then
+    echo "build-base-image: $TAG exists (cached, version $VERSION)"
+    exit 0
+  fi
+  echo "build-base-image: $TAG was built by an older version of this script (${built:-1}); rebuilding"
 fi
 
 SUDO=""
@@ -41,6 +48,13 @@ $SUDO rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/* "$ROOT"/var/cac
   "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* \
   "$ROOT"/var/log/* "$ROOT"/tmp/*
 $SUDO find "$ROOT"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name 'en*' -exec rm -rf {} + 2>/dev/null || true
+# What no service runs: glibc's iconv converters (Python has its own codecs), the locale compiler,
+# and the standard library's test suite, 2to3, pydoc's topics, IDLE and Tk (~16 MB).
+$SUDO rm -rf "$ROOT"/usr/lib/x86_64-linux-gnu/gconv "$ROOT"/usr/bin/localedef \
+  "$ROOT"/usr/lib/python3.11/test "$ROOT"/usr/lib/python3.11/lib2to3 \
+  "$ROOT"/usr/lib/python3.11/pydoc_data "$ROOT"/usr/lib/python3.11/idlelib \
+  "$ROOT"/usr/lib/python3.11/tkinter "$ROOT"/usr/lib/python3.11/turtledemo \
+  "$ROOT"/usr/lib/python3.11/lib-dynload/_test*.so "$ROOT"/usr/lib/python3.11/lib-dynload/_xxtestfuzz*.so
 # Byte-compile the standard library now: a non-root service cannot write __pycache__ at run time,
 # and compiling it at every start costs start-up time.
 $SUDO chroot "$ROOT" python3 -m compileall -q -j 0 /usr/lib/python3 /usr/lib/python3.11 >/dev/null 2>&1 || true
@@ -50,5 +64,6 @@ $SUDO tar -C "$ROOT" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["python3"]' \
+  --change "LABEL mlops-nb.base-version=$VERSION" \
   - "$TAG" >/dev/null
 docker image inspect "$TAG" --format 'build-base-image: {{.RepoTags}} {{.Size}} bytes'

@@ -107,6 +107,15 @@ def choose_engine(model: Any, X_sample: Any, requested: str = "auto") -> EngineC
         raise ConfigError(f"--engine {requested!r}: choose one of {', '.join(REQUESTS)}")
     if requested == "sklearn":
         return EngineChoice("sklearn", "--engine sklearn was asked for")
+    if hasattr(X_sample, "toarray") and hasattr(X_sample, "nnz"):  # a scipy sparse matrix
+        choice = EngineChoice(
+            "sklearn",
+            "the model's input is a sparse matrix (e.g. from a text vectorizer fitted outside a "
+            "Pipeline); the ONNX converters take dense inputs, so scikit-learn serves it",
+        )
+        if requested == "onnx":
+            raise EngineError(f"--engine onnx: {choice.reason}. Use --engine auto or sklearn")
+        return choice
     try:
         choice = _try_onnx(model, X_sample)
     except ImportError as exc:

@@ -22,6 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+# run as a script, this file's folder comes first on sys.path, and its neighbours (packaging.py,
+# schema.py, notebook.py, ...) would shadow installed modules of the same name (onnxmltools
+# imports `packaging.version`): only the package's own imports may reach them
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
 #: how many rows are compared when the notebook holds none out
 SAMPLE_ROWS = 300
 #: how many rows are also scored one at a time

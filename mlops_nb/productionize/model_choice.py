@@ -380,7 +380,8 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             known = sorted({n for s in [*top, *loops] for n in s.aliases})
             raise ExtractionError(
                 f"no fitted model is bound to `{model_var}` (fitted models are bound to: "
-                f"{', '.join(known) or 'none'}); pass one of them with --model-var",
+                f"{', '.join(known) or 'none'}){_unsupervised_hint(stmts)}; pass one of them "
+                "with --model-var",
                 path=str(path),
             )
         site = mine[-1]
@@ -432,7 +433,7 @@ def choose(stmts: list[Stmt], model_var: str | None, path: Path) -> Choice:
             f" (`.fit` is called only inside notebook function(s) {', '.join(inside)}, whose "
             "variables are local: fit the model at the top level of a cell)"
             if inside
-            else _native_hint(stmts)
+            else _native_hint(stmts) or _unsupervised_hint(stmts)
         )
         raise ExtractionError(
             f"no model found: no cell calls `.fit(X, y)` outside a notebook function{hint}; fit "
@@ -465,6 +466,59 @@ _NATIVE = {
     "lightgbm": "lightgbm.LGBMClassifier / LGBMRegressor",
     "catboost": "catboost.CatBoostClassifier / CatBoostRegressor",
 }
+
+
+#: estimators fitted without a target that still predict (clusterers, outlier detectors)
+_UNSUPERVISED = {
+    "KMeans",
+    "MiniBatchKMeans",
+    "BisectingKMeans",
+    "GaussianMixture",
+    "BayesianGaussianMixture",
+    "Birch",
+    "MeanShift",
+    "AffinityPropagation",
+    "DBSCAN",
+    "AgglomerativeClustering",
+    "IsolationForest",
+    "OneClassSVM",
+    "EllipticEnvelope",
+    "LocalOutlierFactor",
+}
+
+
+def _unsupervised_hint(stmts: list[Stmt]) -> str:
+    """`` (`km.fit(X)` in cell 3 fits KMeans without a target: ...)`` when the notebook fits a
+    clusterer or an outlier detector; empty otherwise."""
+    built: dict[str, str] = {}
+    for stmt in stmts:
+        node = stmt.node
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and called_name(node.value) in _UNSUPERVISED
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    built[target.id] = str(called_name(node.value))
+    for stmt in stmts:
+        for call in (n for n in ast.walk(stmt.node) if isinstance(n, ast.Call)):
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr in ("fit", "fit_predict")):
+                continue
+            receiver = func.value
+            if isinstance(receiver, ast.Name) and receiver.id in built:
+                kind = built[receiver.id]
+            elif isinstance(receiver, ast.Call) and called_name(receiver) in _UNSUPERVISED:
+                kind = str(called_name(receiver))
+            else:
+                continue
+            return (
+                f" (`{ast.unparse(call)[:60]}` in cell {stmt.cell.number} fits {kind} without a "
+                "target: productionize serves supervised models, fitted with `.fit(X, y)`; a "
+                "clusterer or an outlier detector is not supported yet)"
+            )
+    return ""
 
 
 def _native_hint(stmts: list[Stmt]) -> str:

@@ -147,16 +147,17 @@ def render_service(
 ) -> list[tuple[str, str]]:
     first = example["records"][0]
     ctx = schema.schema_context(probe["columns"], first, example["predictions"], probe["classes"])
-    has_features = True
     # the served engine, chosen by the fidelity probe (model/model.onnx, model/engine.json)
     chosen = probe["engine"]
     if "error" in chosen:
         raise EngineError(chosen["error"])
     served = chosen["engine"]
-    needs_pandas = has_features or not ctx["numeric_only"]
-    reqs = packaging.requirements(
-        probe, needs_pandas, served, packaging.feature_distributions(stage)
-    )
+    # ONNX with a proven passthrough (the feature code only selects/renames API columns): the
+    # image carries neither the feature code nor pandas; features.py stays for train.py
+    has_features = not (served == "onnx" and chosen.get("passthrough"))
+    needs_pandas = has_features or (served != "onnx" and not ctx["numeric_only"])
+    feature_dists = packaging.feature_distributions(stage) if has_features else []
+    reqs = packaging.requirements(probe, needs_pandas, served, feature_dists)
     metrics = probe["notebook_metrics"]
     context = {
         **ctx,

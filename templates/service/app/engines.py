@@ -4,6 +4,7 @@ predictions as JSON-ready Python values."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,11 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(
-        self, model_bytes: bytes, description: dict[str, Any], classes: list[Any] | None
+        self,
+        model_bytes: bytes,
+        description: dict[str, Any],
+        classes: list[Any] | None,
+        passthrough: dict[str, Any] | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -66,7 +71,18 @@ class OnnxEngine:
         self.names: list[str] = inputs["names"]
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
         self.columns: list[str] = inputs["columns"]
-        self._plans: dict[tuple[str, ...], list[tuple[str, Any, int]]] = {}
+        # the request column each model input comes from (``passthrough``: the API column, or
+        # None for a constant: the training value of a raw column the API does not ask for)
+        self.sources: list[str | None] = list(
+            passthrough["columns"] if passthrough else self.columns
+        )
+        constants = (passthrough or {}).get("constants") or [None] * len(self.sources)
+        self.constants: list[Any] = list(constants)
+        width = len(self.columns) if self.mode == "columns" or self.columns else len(self.sources)
+        if len(self.sources) != width or len(self.constants) != width:
+            raise ValueError("engine.json: passthrough names one API column per model input")
+        self.labels = [s if s is not None else f"input {i}" for i, s in enumerate(self.sources)]
+        self._plans: dict[tuple[str, ...], Any] = {}
         outputs = description["outputs"]
         # labels from the probabilities, ties to the first class (as the model's own argmax)
         self.tie: float | None = (
@@ -80,9 +96,9 @@ class OnnxEngine:
         # columns where the model itself refuses a missing value (ONNX would answer anyway)
         refused = description.get("refuses_missing", [])
         self.refused_feeds: list[tuple[str, int | None, str]] = [
-            (self.names[0], i, self.columns[i] if self.columns else str(i))
+            (self.names[0], i, self.labels[i])
             if self.mode == "matrix"
-            else (self.names[i], None, self.columns[i])
+            else (self.names[i], None, self.labels[i])
             for i in refused
         ]
         plain = (
@@ -92,31 +108,60 @@ class OnnxEngine:
         )
         self.lookup = None if plain or not classes else {_key(c): c for c in classes}
 
-    def feeds_from_rows(self, rows: list[Any], columns: list[str]) -> dict[str, np.ndarray]:
-        """Feeds from request rows (tuples in ``columns`` order, the model's own columns)."""
-        if self.mode == "matrix":
-            return {self.names[0]: np.array(rows, dtype=self.dtypes[0])}
-        plan = self._plans.get(tuple(columns))
-        if plan is None:
-            plan = self._plans[tuple(columns)] = [
-                (name, dtype, columns.index(column))
-                for name, dtype, column in zip(self.names, self.dtypes, self.columns, strict=True)
-            ]
-        if len(rows) == 1:
-            row = rows[0]
-            return {
-                name: np.array([["" if row[i] is None else str(row[i])]], dtype=object)
-                if dtype is object
-                else np.array([[row[i]]], dtype=dtype)
-                for name, dtype, i in plan
-            }
-        out = {}
-        for name, dtype, i in plan:
-            if dtype is object:
-                values = np.array([("" if r[i] is None else str(r[i])) for r in rows], dtype=object)
+    def feeds_from_rows(self, rows: Any, columns: list[str]) -> dict[str, np.ndarray]:
+        """Feeds from request rows (tuples of values in ``columns`` order): each model input
+        takes its source column, unchanged (one array conversion per input, no per-row work for a
+        matrix model that takes the request's columns in order)."""
+        try:
+            return self._feeds(rows, columns)
+        except (ValueError, TypeError) as exc:  # e.g. a missing value for an integer input
+            raise PredictionError(_first_line(exc)) from None
+
+    def _plan(self, columns: list[str]) -> Any:
+        """How rows in ``columns`` order become the model's inputs (cached per column order):
+        for a matrix, None (the rows are the matrix) or a function from a row to the model's row;
+        else (input name, dtype, row position or None, constant) per input."""
+        key = tuple(columns)
+        plan = self._plans.get(key, _UNPLANNED)
+        if plan is _UNPLANNED:
+            positions = [None if s is None else columns.index(s) for s in self.sources]
+            if self.mode == "matrix":
+                if positions == list(range(len(columns))):
+                    plan = None
+                elif None not in positions and len(positions) > 1:
+                    plan = itemgetter(*positions)
+                else:
+                    spec = list(zip(positions, self.constants, strict=True))
+                    plan = lambda row: tuple(c if i is None else row[i] for i, c in spec)  # noqa: E731
             else:
-                values = np.array([r[i] for r in rows], dtype=dtype)
-            out[name] = values.reshape(-1, 1)
+                plan = list(zip(self.names, self.dtypes, positions, self.constants, strict=True))
+            self._plans[key] = plan
+        return plan
+
+    def _feeds(self, rows: Any, columns: list[str]) -> dict[str, np.ndarray]:
+        plan = self._plan(columns)
+        if isinstance(rows, np.ndarray):  # an all-number batch, already one matrix
+            if self.mode == "matrix" and plan is None:
+                return {self.names[0]: rows.astype(self.dtypes[0], copy=False)}
+            rows = rows.tolist()
+        if self.mode == "matrix":
+            matrix = rows if plan is None else list(map(plan, rows))
+            dtype = self.dtypes[0]
+            if dtype.kind in "iu" and any(v is None for r in matrix for v in r):
+                raise PredictionError("the model's integer input has no missing value")
+            return {self.names[0]: np.array(matrix, dtype=dtype)}
+        out = {}
+        for k, (name, dtype, i, constant) in enumerate(plan):
+            column = [constant] * len(rows) if i is None else [r[i] for r in rows]
+            if dtype is object:
+                array = np.array(["" if v is None else str(v) for v in column], dtype=object)
+            else:
+                if dtype.kind in "iu" and None in column:
+                    raise PredictionError(
+                        f"{self.labels[k]}: the model's integer input has no missing value"
+                    )
+                array = np.array(column, dtype=dtype)
+            out[name] = array.reshape(-1, 1)
         return out
 
     def feeds_from_data(self, data: Any) -> dict[str, np.ndarray]:
@@ -136,6 +181,10 @@ class OnnxEngine:
         return out
 
     def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
+        if self.mode == "matrix":  # one check for the common case: no missing value at all
+            matrix = feeds[self.names[0]]
+            if matrix.dtype.kind != "f" or not np.isnan(matrix).any():
+                return
         missing = [
             column
             for name, position, column in self.refused_feeds
@@ -160,6 +209,10 @@ class OnnxEngine:
                 raise PredictionError("the model produced a non-finite prediction for this input")
             return list(values.astype(np.float64).tolist())
         if self.tie is not None and self.classes is not None:
+            if len(result) == 1:  # one row: plain Python beats three numpy calls
+                scores = result[0].tolist()
+                floor = max(scores) - self.tie
+                return [self.classes[next((i for i, v in enumerate(scores) if v >= floor), 0)]]
             top = result.max(axis=1, keepdims=True)
             chosen = np.argmax(result >= top - self.tie, axis=1)
             return [self.classes[i] for i in chosen.tolist()]
@@ -174,6 +227,9 @@ class OnnxEngine:
         except (ValueError, TypeError, KeyError) as exc:
             raise PredictionError(_first_line(exc)) from None
         return self.run(feeds)
+
+
+_UNPLANNED = object()
 
 
 def _key(value: Any) -> str:

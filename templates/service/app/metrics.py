@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter as _Tally
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,11 +80,13 @@ class Metrics:
     def observe_predictions(self, predictions: list[Any]) -> None:
         self.rows.inc(len(predictions))
         if self.classes is not None:
-            for p in predictions:
+            # one increment per class seen in this request (a batch is counted in C first)
+            counts = {predictions[0]: 1} if len(predictions) == 1 else _Tally(predictions)
+            for p, n in counts.items():
                 child = self._per_class.get(p)
                 if child is None:
                     child = self._per_class[p] = self.classes.labels(str(p))
-                child.inc()
+                child.inc(n)
         elif self.values is not None:
             for p in predictions:
                 self.values.observe(float(p))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.engines import OnnxEngine, PredictionError, SklearnEngine
+from app.payloads import Rows
 from app.schema import INPUT_COLUMNS, NUMERIC_ONLY
 
 __all__ = ["LoadedModel", "ModelIntegrityError", "PredictionError", "load", "short_reason"]
@@ -71,8 +72,10 @@ class LoadedModel:
     def classes(self) -> list[Any] | None:
         return self.engine.classes
 
-    def predict_rows(self, rows: list[Any]) -> list[Any]:
-        """Predict for rows of values in INPUT_COLUMNS order."""
+    def predict_rows(self, rows: Rows) -> list[Any]:
+        """Predict for rows of values in INPUT_COLUMNS order (tuples, or one number matrix)."""
+        if isinstance(rows, np.ndarray) and not isinstance(self.engine, OnnxEngine):
+            rows = rows.tolist()  # the pickled model and the feature code take the general path
         if self.features is not None:
             import pandas as pd
 
@@ -112,12 +115,21 @@ def load(model_dir: Path, engine: str = "auto") -> LoadedModel:
     description = description or {"engine": "sklearn", "reason": "no engine.json", "parity": None}
     use_onnx = description["engine"] == "onnx" if engine == "auto" else engine == "onnx"
     classes = metadata.get("classes")
-    features = feature_hook(model_dir)
+    passthrough = passthrough_columns(description)
+    if use_onnx and passthrough is not None:
+        features = None  # the model takes the API's columns as they are: no feature code at all
+    else:
+        features = feature_hook(model_dir)
+        if features is None and passthrough is not None:
+            raise ModelIntegrityError(
+                f"ENGINE={engine} needs the feature code (features.py), which this image leaves "
+                "out: the ONNX engine serves it without"
+            )
     if use_onnx:
         if description["engine"] != "onnx":
             raise ModelIntegrityError("ENGINE=onnx, but this service has no converted model")
         data = _checked(model_dir / "model.onnx", description["onnx_sha256"])
-        runner: SklearnEngine | OnnxEngine = OnnxEngine(data, description, classes)
+        runner: SklearnEngine | OnnxEngine = OnnxEngine(data, description, classes, passthrough)
     else:
         data = _checked(model_dir / "model.pkl", metadata["model_sha256"])
         estimator = pickle.loads(data)  # trusted: digest checked above
@@ -136,6 +148,19 @@ def load(model_dir: Path, engine: str = "auto") -> LoadedModel:
     if runner.name != description["engine"]:
         served["reason"] = f"ENGINE={engine} (productionize chose {description['engine']})"
     return LoadedModel(runner, {**metadata, "engine": served}, features)
+
+
+def passthrough_columns(description: dict[str, Any]) -> dict[str, Any] | None:
+    """``engine.json``'s ``passthrough`` for an ONNX engine (productionize proved the feature code
+    only selects and renames the API's columns: ``columns``, one API column per model input, None
+    for a model input fed the constant in ``constants``); None otherwise."""
+    passthrough = description.get("passthrough")
+    if description.get("engine") != "onnx" or not isinstance(passthrough, dict):
+        return None
+    columns = passthrough.get("columns")
+    if not isinstance(columns, list) or not all(c is None or c in INPUT_COLUMNS for c in columns):
+        raise ModelIntegrityError("engine.json: passthrough names a column the API does not have")
+    return passthrough
 
 
 def short_reason(exc: BaseException) -> str:

@@ -36,8 +36,8 @@ class InputStore:
         self.max_files = max_files
         self._pending: list[tuple[Any, ...]] = []
 
-    def record(self, rows: list[tuple[Any, ...]]) -> None:
-        """O(rows), no I/O: called on the request path."""
+    def record(self, rows: Any) -> None:
+        """O(rows), no I/O: called on the request path (tuples, or the rows of a number matrix)."""
         self.rows.extend(rows)
         self.total_seen += len(rows)
         if self.directory is not None:

@@ -9,6 +9,7 @@ import re
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 from pydantic_core import from_json
 
@@ -25,6 +26,9 @@ from app.schema import (
 
 _COLUMNS = tuple(INPUT_COLUMNS)
 _pick = itemgetter(*INPUT_COLUMNS)
+
+#: validated rows: tuples of values in INPUT_COLUMNS order, or (all-number batches) one matrix
+Rows = list[Any] | np.ndarray
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -77,8 +81,22 @@ def _fast_records(body: bytes, max_rows: int) -> list[Any] | None:
         return None
 
 
-def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
-    """``dataframe_split`` with the service's own columns, all numbers; None: take the full path."""
+_NUMBER_TEXT = b"0123456789.-+eE,[]:} \t\r\n"
+
+
+def _only_numbers_after_data(body: bytes) -> bool:
+    at = body.rfind(b'"data"')
+    return at >= 0 and not body[at + 6 :].translate(None, _NUMBER_TEXT)
+
+
+def _fast_split(payload: dict[str, Any], max_rows: int, body: bytes) -> Rows | None:
+    """``dataframe_split`` with the service's own columns, all numbers; None: take the full path.
+
+    Two rows or more come back as one float64 matrix, converted in C: numpy's inference is the
+    validation (a string, null or nested value makes another dtype, a ragged row an error, NaN or
+    an infinity is refused by the finiteness check). The one value it would take for a number, a
+    JSON boolean, is ruled out first: after the last ``"data"`` key the body holds nothing but
+    number characters, brackets and commas (else the strict path below answers)."""
     split = payload.get("dataframe_split")
     if not isinstance(split, dict) or len(payload) != 1:
         return None
@@ -88,12 +106,24 @@ def _fast_split(payload: dict[str, Any], max_rows: int) -> list[Any] | None:
         return None
     if columns is not None and (not isinstance(columns, list) or tuple(columns) != _COLUMNS):
         return None
+    if len(data) > 1 and _only_numbers_after_data(body):
+        try:
+            matrix = np.array(data)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        if (
+            matrix.ndim == 2
+            and matrix.shape[1] == len(_COLUMNS)
+            and matrix.dtype.kind in "fi"
+            and np.isfinite(matrix).all()
+        ):
+            return matrix.astype(np.float64, copy=False)
+        return None
     try:
         rows = NUMERIC_MATRIX.validate_python(data, strict=True)
     except ValidationError:
         return None
-    width = len(_COLUMNS)
-    if any(len(row) != width for row in rows):
+    if set(map(len, rows)) != {len(_COLUMNS)}:
         return None
     return rows
 
@@ -210,7 +240,7 @@ def _csv_records(body: bytes) -> list[Any]:
         raise _error(f"unreadable CSV: {exc}") from None
 
 
-def invocation_rows(body: bytes, content_type: str, max_rows: int) -> list[Any]:
+def invocation_rows(body: bytes, content_type: str, max_rows: int) -> Rows:
     """/invocations: MLflow's JSON payloads, or CSV with a header row."""
     if content_type.startswith("text/csv"):
         records = _csv_records(body)
@@ -221,7 +251,7 @@ def invocation_rows(body: bytes, content_type: str, max_rows: int) -> list[Any]:
         except ValueError as exc:
             raise _error(f"invalid JSON: {exc}", kind="json_invalid") from None
         if NUMERIC_ONLY and isinstance(payload, dict):
-            fast = _fast_split(payload, max_rows)
+            fast = _fast_split(payload, max_rows, body)
             if fast is not None:
                 return fast
         records, key = _mlflow_records(payload)

@@ -16,7 +16,15 @@ api_key_header = APIKeyHeader(
 
 
 def require_api_key(request: Request, supplied: str | None = Security(api_key_header)) -> None:
-    expected: str | None = request.app.state.service.settings.api_key
+    _compare(request.app.state.service.settings.api_key, supplied)
+
+
+def check_key(request: Request) -> None:
+    """The same check, for a route that answers the request itself (``routes.ScoringRoute``)."""
+    _compare(request.app.state.service.settings.api_key, request.headers.get("x-api-key"))
+
+
+def _compare(expected: str | None, supplied: str | None) -> None:
     if expected is None:
         return
     if supplied is None or not hmac.compare_digest(supplied.encode(), expected.encode()):

@@ -5,6 +5,7 @@ through /predict and /invocations; a model that is not scikit-learn-compatible i
 from __future__ import annotations
 
 import dataclasses
+import json
 import pickle
 import shutil
 import sys
@@ -47,6 +48,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in ("prod_xgboost", "prod_lightgbm_pipeline"):
         nb = _copy(f"{name}.ipynb", root / name)
         made[name] = productionize(nb, out=root / name / "service")
+    # served by the library itself (as when its converter cannot reproduce a model)
+    nb = _copy("prod_lightgbm_pipeline.ipynb", root / "native")
+    made["native"] = productionize(nb, out=root / "native" / "service", engine="sklearn")
     return made
 
 
@@ -99,12 +103,13 @@ def test_boosted_model_is_served_like_the_notebook(
     assert result.ok, result.checks
     service = result.service_dir
     pins = _requirements(service)
-    # pinned at this environment's versions, whatever the distribution is called (xgboost-cpu)
-    dist = next(d for d in pins if d.startswith(library))
-    assert pins[dist] == importlib.metadata.version(dist)
-    assert pins["scikit-learn"] == importlib.metadata.version("scikit-learn")
-    dockerfile = (service / "Dockerfile").read_text()
-    assert ("libgomp1" in dockerfile) == (library == "lightgbm")  # LightGBM links OpenMP
+    engine = json.loads((service / "model" / "engine.json").read_text())
+    # onnxmltools' converter reproduces both models: onnxruntime serves them, and the image
+    # carries neither the boosting library nor scikit-learn (nor OpenMP for LightGBM)
+    assert engine["engine"] == "onnx", engine["reason"]
+    assert pins["onnxruntime"] == importlib.metadata.version("onnxruntime")
+    assert not [d for d in pins if d.startswith((library, "scikit-learn"))], pins
+    assert "libgomp1" not in (service / "Dockerfile").read_text()
     with open(service / "model" / "model.pkl", "rb") as handle:
         notebook_model = pickle.load(handle)  # the notebook's own fitted model
     cls = type(notebook_model)
@@ -119,6 +124,28 @@ def test_boosted_model_is_served_like_the_notebook(
     assert got.json()["predictions"] == expected
     mlflow_style = client.post("/invocations", json={"dataframe_records": records})
     assert mlflow_style.json()["predictions"] == expected
+
+
+def test_a_booster_served_by_its_library_pins_it_and_its_native_libraries(
+    services: dict[str, Any], client_for: Any
+) -> None:
+    import importlib.metadata
+
+    service = services["native"].service_dir
+    assert json.loads((service / "model" / "engine.json").read_text())["engine"] == "sklearn"
+    pins = _requirements(service)
+    # pinned at this environment's versions, whatever the distribution is called
+    dist = next(d for d in pins if d.startswith("lightgbm"))
+    assert pins[dist] == importlib.metadata.version(dist)
+    assert pins["scikit-learn"] == importlib.metadata.version("scikit-learn")
+    assert "libgomp1" in (service / "Dockerfile").read_text()  # LightGBM links OpenMP
+    frame = pd.read_csv(service.parent / "wine.csv")
+    with open(service / "model" / "model.pkl", "rb") as handle:
+        model = pickle.load(handle)
+    records = frame[services["native"].input_columns].to_dict(orient="records")
+    got = client_for(service).post("/predict", json=records[:40])
+    expected = model.predict(frame[list(model.feature_names_in_)].iloc[:40]).tolist()
+    assert got.json()["predictions"] == expected
 
 
 def test_a_model_that_is_not_sklearn_compatible_is_refused(tmp_path: Path) -> None:

@@ -270,6 +270,35 @@ def test_fast_paths_stay_strict(client: Any, example: dict[str, Any]) -> None:
     headers = {"content-type": "application/json"}
     response = client.post("/invocations", content=nan, headers=headers)
     assert response.status_code == 422
+    # an all-number batch is converted as one matrix: every value numpy would take for a number
+    # (a boolean) or refuse (text, null, NaN, a missing value, a nested list) is still a 422
+    clean = [[r[c] for c in cols] for r in example["records"]]
+    expected = client.post(
+        "/invocations", json={"dataframe_split": {"columns": cols, "data": clean}}
+    )
+    assert expected.status_code == 200
+    for bad in (True, False, "1.5", None, [1.0], {"v": 1}):
+        rows = [list(row) for row in clean]
+        rows[3][1] = bad
+        body = {"dataframe_split": {"columns": cols, "data": rows}}
+        response = client.post("/invocations", json=body)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["detail"][0]["loc"][:3] == ["body", "dataframe_split", 3], bad
+    short = [list(row) for row in clean]
+    short[2] = short[2][:-1]
+    response = client.post(
+        "/invocations", json={"dataframe_split": {"columns": cols, "data": short}}
+    )
+    assert response.status_code == 422
+    infinite = json.dumps({"dataframe_split": {"columns": cols, "data": clean}}).replace(
+        json.dumps(clean[4][0]), "1e999", 1
+    )
+    assert client.post("/invocations", content=infinite, headers=headers).status_code == 422
+    # data before columns: the same answer (the strict path)
+    reordered = client.post(
+        "/invocations", json={"dataframe_split": {"data": clean, "columns": cols}}
+    )
+    assert reordered.json() == expected.json()
 
 
 def test_large_reference_drift_matches_evidently(

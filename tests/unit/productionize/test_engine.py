@@ -167,6 +167,21 @@ def test_string_imputer_with_nan_falls_back_with_the_reason() -> None:
         choose_engine(model, mixed, "onnx")
 
 
+def test_a_sparse_input_is_served_by_scikit_learn_with_the_reason() -> None:
+    """A text vectorizer fitted outside a Pipeline hands the model a sparse matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+
+    texts = ["win cash now", "free prize", "lunch at noon", "see you friday"] * 10
+    labels = ["spam", "spam", "ham", "ham"] * 10
+    matrix = TfidfVectorizer().fit_transform(texts)
+    model = MultinomialNB().fit(matrix, labels)
+    choice = choose_engine(model, matrix)
+    assert choice.engine == "sklearn" and "sparse matrix" in choice.reason
+    with pytest.raises(EngineError, match="--engine onnx: the model's input is a sparse matrix"):
+        choose_engine(model, matrix, "onnx")
+
+
 def test_parity_check_catches_a_different_model() -> None:
     """The check compares labels and probabilities row by row: a graph of another model fails."""
     model, sample = FAMILIES["scaler+logistic"]

@@ -188,3 +188,20 @@ def test_a_native_boosting_api_is_named_with_the_estimator_to_use(tmp_path: Path
     nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), tmp_path / "x.ipynb")
     with pytest.raises(ExtractionError, match=r"`xgb.train\(...\)` in cell 2 is xgboost's native"):
         extract(tmp_path / "x.ipynb")
+
+
+@pytest.mark.parametrize(
+    "fit",
+    ["km = KMeans(n_clusters=3)\nkm.fit(X)", "labels = KMeans(n_clusters=3).fit_predict(X)"],
+)
+def test_a_model_fitted_without_a_target_is_named_as_unsupported(tmp_path: Path, fit: str) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = ["from sklearn.cluster import KMeans\nX = [[0.0], [1.0], [5.0], [6.0]]", fit]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), tmp_path / "k.ipynb")
+    with pytest.raises(ExtractionError, match="in cell 2 fits KMeans without a target"):
+        extract(tmp_path / "k.ipynb")
+    if fit.startswith("km"):
+        with pytest.raises(ExtractionError, match="fits KMeans without a target"):
+            extract(tmp_path / "k.ipynb", model_var="km")

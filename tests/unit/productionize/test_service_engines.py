@@ -93,3 +93,98 @@ def test_onnx_refuses_a_missing_value_where_the_model_does_and_in_integer_inputs
         engine.predict(missing_float)
     with pytest.raises(ENGINES.PredictionError, match="n: the model's integer input"):
         engine.predict(frame.head(1).assign(n=np.nan))
+
+
+def _passthrough_engine(model: object, frame: pd.DataFrame, passthrough: dict) -> object:
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx", choice.reason
+    return ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1], passthrough)
+
+
+def test_passthrough_feeds_a_matrix_model_from_renamed_reordered_api_columns() -> None:
+    """engine.json ``passthrough``: the model's column i comes from API column columns[i] (other
+    names, another order, a subset); rows go to onnxruntime without pandas."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = pd.DataFrame({"f0": X.a, "f1": X.b})
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame, X.a + X.b > 0)
+    engine = _passthrough_engine(model, frame, {"columns": ["api_b", "api_a"], "constants": None})
+    # API rows: (api_a, extra, api_b): the model reads f0 <- api_b, f1 <- api_a
+    api_columns = ["api_a", "extra", "api_b"]
+    rows = [(b, "ignored", a) for a, b in zip(X.a, X.b, strict=True)][:50]
+    expected = model.predict(frame.head(50)).tolist()
+    assert engine.run(engine.feeds_from_rows(rows, api_columns)) == expected
+    one = engine.run(engine.feeds_from_rows(rows[:1], api_columns))
+    assert one == expected[:1]
+
+
+def test_passthrough_feeds_column_inputs_and_constants() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = X.assign(g=np.where(X.b > 0, "x", "y"), k=1.5)
+    model = make_pipeline(
+        ColumnTransformer(
+            [("num", StandardScaler(), ["a", "b", "k"]), ("cat", OneHotEncoder(), ["g"])]
+        ),
+        LogisticRegression(),
+    ).fit(frame, (X.a > 0).astype(int))
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert choice.inputs.mode == "columns"
+    sources = {"a": "A", "b": "B", "g": "G", "k": None}
+    passthrough = {
+        "columns": [sources[c] for c in choice.inputs.columns],
+        "constants": [1.5 if c == "k" else None for c in choice.inputs.columns],
+    }
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1], passthrough)
+    rows = [(g, a, b) for a, b, g in zip(frame.a, frame.b, frame.g, strict=True)][:40]
+    assert (
+        engine.run(engine.feeds_from_rows(rows, ["G", "A", "B"]))
+        == model.predict(frame.head(40)).tolist()
+    )
+
+
+def test_passthrough_rows_with_a_missing_value_for_an_integer_input_are_refused() -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame = X.assign(n=RNG.integers(0, 3, 200), g=np.where(X.b > 0, "x", "y"))
+    model = make_pipeline(
+        ColumnTransformer([("num", StandardScaler(), ["a", "n"]), ("cat", OneHotEncoder(), ["g"])]),
+        LogisticRegression(),
+    ).fit(frame, (X.a > 0).astype(int))
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert choice.inputs.mode == "columns" and "int64" in choice.describe()["inputs"]["dtypes"]
+    passthrough = {"columns": [f"api_{c}" for c in choice.inputs.columns]}
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1], passthrough)
+    api = [f"api_{c}" for c in frame.columns]
+    row = tuple(frame.iloc[0])
+    assert engine.run(engine.feeds_from_rows([row], api)) == model.predict(frame.head(1)).tolist()
+    missing = tuple(None if c == "n" else v for c, v in zip(frame.columns, row, strict=True))
+    with pytest.raises(ENGINES.PredictionError, match="api_n: the model's integer input"):
+        engine.feeds_from_rows([missing], api)
+
+
+def test_passthrough_feeds_a_matrix_model_a_constant_and_a_single_renamed_column() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"f0": X.a, "k": 2.0})
+    model = LogisticRegression().fit(frame, X.a > 0)
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert choice.inputs.mode == "matrix"
+    passthrough = {"columns": ["api_a", None], "constants": [None, 2.0]}
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [False, True], passthrough)
+    rows = [(v, "unused") for v in X.a.head(30)]
+    expected = model.predict(frame.head(30)).tolist()
+    assert engine.run(engine.feeds_from_rows(rows, ["api_a", "other"])) == expected
+    matrix = np.column_stack([X.a.head(30), np.zeros(30)])  # an all-number batch as one matrix
+    assert engine.run(engine.feeds_from_rows(matrix, ["api_a", "other"])) == expected

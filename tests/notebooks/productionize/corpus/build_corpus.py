@@ -173,6 +173,25 @@ def churn(rng: np.random.Generator, n: int = 480) -> tuple[pd.DataFrame, pd.Data
     return customers, plans
 
 
+def messages(rng: np.random.Generator, n: int = 400) -> pd.DataFrame:
+    """Short texts, spam or not, the shape of the SMS spam collection."""
+    spam_words = ["win", "free", "prize", "cash", "claim", "urgent", "offer", "txt", "reply", "now"]
+    ham_words = ["lunch", "meeting", "tomorrow", "home", "mom", "love", "call", "later", "ok", "now"]
+    common = ["the", "you", "to", "a", "is", "for", "me", "at", "ur", "pls"]
+    rows = []
+    for _ in range(n):
+        spam = bool(rng.random() < 0.3)
+        own = spam_words if spam else ham_words
+        other = ham_words if spam else spam_words
+        words = list(rng.choice(own, rng.integers(2, 6))) + list(rng.choice(common, 3))
+        if rng.random() < 0.2:
+            words.append(str(rng.choice(other)))
+        rng.shuffle(words)
+        text = " ".join(words)
+        rows.append({"label": "spam" if spam else "ham", "message": text.capitalize() + "!"})
+    return pd.DataFrame(rows)
+
+
 def write_data() -> None:
     rng = np.random.default_rng(20261203)
     passengers = titanic(rng)
@@ -185,6 +204,7 @@ def write_data() -> None:
     customers, plans = churn(rng)
     customers.to_csv(HERE / "customers.csv", index=False)
     plans.to_csv(HERE / "plans.csv", index=False)
+    messages(np.random.default_rng(7)).to_csv(HERE / "sms.csv", index=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -840,6 +860,32 @@ ORACLE_RAW = pd.read_csv('titanic.csv').loc[X_test.index]
 ORACLE_PRED = clf.predict(X_test)
 """,
     inputs=["Pclass", "Sex", "Age", "SibSp", "Fare"],
+    fidelity="identical",
+    evaluated_on="held-out",
+)
+
+notebook(
+    "tfidf_outside_pipeline",
+    [
+        md("# SMS spam: TF-IDF, then naive Bayes"),
+        code(
+            "import pandas as pd\nfrom sklearn.feature_extraction.text import TfidfVectorizer\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.naive_bayes import MultinomialNB"
+        ),
+        code(
+            "df = pd.read_csv('sms.csv')\ndf['message'] = df['message'].str.lower().str.replace('!', '', regex=False)\nX_train, X_test, y_train, y_test = train_test_split(df['message'], df['label'], test_size=0.2, random_state=42)"
+        ),
+        code(
+            "vectorizer = TfidfVectorizer(ngram_range=(1, 2))\nX_train_tfidf = vectorizer.fit_transform(X_train)\nX_test_tfidf = vectorizer.transform(X_test)"
+        ),
+        code(
+            "nb = MultinomialNB(alpha=0.5)\nnb.fit(X_train_tfidf, y_train)\nnb.score(X_test_tfidf, y_test)"
+        ),
+    ],
+    oracle="""
+ORACLE_RAW = pd.read_csv('sms.csv').loc[X_test.index]
+ORACLE_PRED = nb.predict(X_test_tfidf)
+""",
+    inputs=["message"],
     fidelity="identical",
     evaluated_on="held-out",
 )
