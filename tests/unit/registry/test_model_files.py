@@ -33,6 +33,7 @@ def _save(folder: Path, fmt: str, **kwargs: Any) -> str:
     x, y = _data()
     model = LogisticRegression().fit(x, y)
     kwargs.setdefault("signature", infer_signature(x.head(5), model.predict(x.head(5))))
+    kwargs.setdefault("pip_requirements", ["scikit-learn"])  # no inference in a subprocess
     path = folder / fmt
     mlflow.sklearn.save_model(model, str(path), serialization_format=fmt, **kwargs)
     return str(path)
@@ -89,7 +90,7 @@ def test_what_mlflow_would_convert_or_refuse_is_left_to_mlflow(saved: dict[str, 
 
 def test_predict_fn_and_no_signature(tmp_path: Path) -> None:
     x, _ = _data()
-    path = _save(tmp_path, "skops", signature=None, pyfunc_predict_fn="predict_proba")
+    path = _save(tmp_path, "cloudpickle", signature=None, pyfunc_predict_fn="predict_proba")
     direct = model_files.load(path)
     assert direct.columns is None and direct.predict_fn == "predict_proba"
     np.testing.assert_allclose(direct.predict(x), _pyfunc(path, x))
