@@ -188,3 +188,18 @@ def test_passthrough_feeds_a_matrix_model_a_constant_and_a_single_renamed_column
     assert engine.run(engine.feeds_from_rows(rows, ["api_a", "other"])) == expected
     matrix = np.column_stack([X.a.head(30), np.zeros(30)])  # an all-number batch as one matrix
     assert engine.run(engine.feeds_from_rows(matrix, ["api_a", "other"])) == expected
+
+
+def test_a_model_fed_an_unnamed_matrix_refuses_a_missing_value_by_position() -> None:
+    """Feature code that ends in an array (``scaler.fit_transform(X)``): the model's inputs have
+    no names, and a missing value the model refuses is named by its position."""
+    from sklearn.linear_model import LogisticRegression
+
+    matrix = X.to_numpy()
+    model = LogisticRegression().fit(matrix, (X.a > 0).astype(int))
+    choice = choose_engine(model, matrix)
+    assert choice.engine == "onnx" and choice.inputs is not None and not choice.inputs.columns
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1])
+    assert engine.predict(matrix[:5]) == model.predict(matrix[:5]).tolist()
+    with pytest.raises(ENGINES.PredictionError, match="missing value in column 1"):
+        engine.predict(np.array([[0.5, np.nan]]))
