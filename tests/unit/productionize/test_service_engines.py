@@ -4,27 +4,14 @@ classifiers answer with shape (n, 1)."""
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
-
 import numpy as np
 import pandas as pd
 import pytest
+from support import template_module
 
-from mlops_nb._resources import templates_dir
 from mlops_nb.productionize.engine import choose_engine
 
-
-def _engines() -> ModuleType:
-    path = templates_dir() / "service" / "app" / "engines.py"
-    spec = importlib.util.spec_from_file_location("service_engines", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ENGINES = _engines()
+ENGINES = template_module("service", "app", "engines.py")
 RNG = np.random.default_rng(0)
 X = pd.DataFrame({"a": RNG.normal(size=200), "b": RNG.normal(size=200)})
 LABELS = {
