@@ -159,3 +159,28 @@ class KernelSession:
         self.kc.stop_channels()
         if self.km.is_alive():
             self.km.shutdown_kernel(now=True)
+
+
+def template_module(*parts: str) -> Any:
+    """A module of the service template, imported from its file (``template_module("service",
+    "app", "engines.py")``): the template is rendered into services, not imported as a package."""
+    import importlib.util
+
+    from mlops_nb._resources import templates_dir
+
+    path = templates_dir().joinpath(*parts)
+    spec = importlib.util.spec_from_file_location(f"template_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def remove_image(tag: str) -> None:
+    """Remove a test image and the dangling build stage its multi-stage build leaves behind."""
+    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
+    subprocess.run(
+        ["docker", "image", "prune", "-f", "--filter", "label=mlops-nb.stage=build"],
+        capture_output=True,
+        timeout=120,
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import NOTEBOOKS, REPO, docker_available, require
+from support import NOTEBOOKS, REPO, docker_available, remove_image, require
 
 pytestmark = pytest.mark.docker
 
@@ -58,13 +58,7 @@ def built(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         example = json.loads((result.service_dir / "model" / "input_example.json").read_text())
         yield {"result": result, "tag": tag, "example": example, "events": events}
     finally:
-        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
-        # the build stage of the multi-stage build stays behind as a dangling image
-        subprocess.run(
-            ["docker", "image", "prune", "-f", "--filter", "label=mlops-nb.stage=build"],
-            capture_output=True,
-            timeout=120,
-        )
+        remove_image(tag)
 
 
 def test_image_is_built_offline_and_smoke_tested(built: dict[str, Any]) -> None:
@@ -228,12 +222,7 @@ def small(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         example = json.loads((result.service_dir / "model" / "input_example.json").read_text())
         yield {"result": result, "tag": tag, "example": example}
     finally:
-        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)
-        subprocess.run(
-            ["docker", "image", "prune", "-f", "--filter", "label=mlops-nb.stage=build"],
-            capture_output=True,
-            timeout=120,
-        )
+        remove_image(tag)
 
 
 def test_small_onnx_image_has_no_pandas_and_serves_the_notebooks_predictions(

@@ -95,11 +95,11 @@ class OnnxEngine:
         self.classes = classes
         # columns where the model itself refuses a missing value (ONNX would answer anyway)
         refused = description.get("refuses_missing", [])
+        # (a matrix of unnamed columns names them by position)
+        named = [self.labels[i] if i < len(self.labels) else f"column {i}" for i in refused]
         self.refused_feeds: list[tuple[str, int | None, str]] = [
-            (self.names[0], i, self.labels[i])
-            if self.mode == "matrix"
-            else (self.names[i], None, self.labels[i])
-            for i in refused
+            (self.names[0], i, label) if self.mode == "matrix" else (self.names[i], None, label)
+            for i, label in zip(refused, named, strict=True)
         ]
         plain = (
             classes

@@ -4,27 +4,14 @@ classifiers answer with shape (n, 1)."""
 
 from __future__ import annotations
 
-import importlib.util
-from types import ModuleType
-
 import numpy as np
 import pandas as pd
 import pytest
+from support import template_module
 
-from mlops_nb._resources import templates_dir
 from mlops_nb.productionize.engine import choose_engine
 
-
-def _engines() -> ModuleType:
-    path = templates_dir() / "service" / "app" / "engines.py"
-    spec = importlib.util.spec_from_file_location("service_engines", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ENGINES = _engines()
+ENGINES = template_module("service", "app", "engines.py")
 RNG = np.random.default_rng(0)
 X = pd.DataFrame({"a": RNG.normal(size=200), "b": RNG.normal(size=200)})
 LABELS = {
@@ -188,3 +175,18 @@ def test_passthrough_feeds_a_matrix_model_a_constant_and_a_single_renamed_column
     assert engine.run(engine.feeds_from_rows(rows, ["api_a", "other"])) == expected
     matrix = np.column_stack([X.a.head(30), np.zeros(30)])  # an all-number batch as one matrix
     assert engine.run(engine.feeds_from_rows(matrix, ["api_a", "other"])) == expected
+
+
+def test_a_model_fed_an_unnamed_matrix_refuses_a_missing_value_by_position() -> None:
+    """Feature code that ends in an array (``scaler.fit_transform(X)``): the model's inputs have
+    no names, and a missing value the model refuses is named by its position."""
+    from sklearn.linear_model import LogisticRegression
+
+    matrix = X.to_numpy()
+    model = LogisticRegression().fit(matrix, (X.a > 0).astype(int))
+    choice = choose_engine(model, matrix)
+    assert choice.engine == "onnx" and choice.inputs is not None and not choice.inputs.columns
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), [0, 1])
+    assert engine.predict(matrix[:5]) == model.predict(matrix[:5]).tolist()
+    with pytest.raises(ENGINES.PredictionError, match="missing value in column 1"):
+        engine.predict(np.array([[0.5, np.nan]]))

@@ -10,23 +10,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support import template_module
 
-from mlops_nb._resources import templates_dir
-
-
-def _module() -> ModuleType:
-    path = templates_dir() / "service" / "image" / "strip_debug_info.py"
-    spec = importlib.util.spec_from_file_location("strip_debug_info", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-STRIP = _module()
+STRIP = template_module("service", "image", "strip_debug_info.py")
 
 
 def _package(name: str) -> Path:
