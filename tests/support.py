@@ -184,3 +184,63 @@ def remove_image(tag: str) -> None:
         capture_output=True,
         timeout=120,
     )
+
+
+#: Run inside a service image (``python3 -c``): every shared object under lib-dynload and the
+#: virtualenv loads (the dynamic loader finds all it needs in the image), every standard-library
+#: module and every top-level package of the virtualenv imports, the C.UTF-8 locale is there, and
+#: neither a shell nor a package manager nor the standard library's unusable parts are. Prints
+#: "N libraries, M modules"; exits with the failures.
+IMAGE_PROBE = r"""
+import ctypes, importlib, locale, os, pkgutil, sys, sysconfig, warnings
+warnings.simplefilter("ignore")
+DROPPED = {"curses", "nis", "tkinter", "turtle", "turtledemo", "idlelib", "ensurepip", "lib2to3",
+           "test", "pydoc_data"}
+SIDE_EFFECTS = {"antigravity", "this", "__hello__", "__phello__"}
+stdlib = sysconfig.get_path("stdlib")
+dynload = os.path.join(sysconfig.get_path("platstdlib"), "lib-dynload")
+site = sysconfig.get_path("platlib")
+failed, libraries, modules = [], 0, 0
+for top in (dynload, site):
+    for d, _, names in os.walk(top):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.islink(p) or ".so" not in n:
+                continue
+            with open(p, "rb") as f:
+                if f.read(4) != b"\x7fELF":
+                    continue
+            try:
+                ctypes.CDLL(p, mode=os.RTLD_LAZY | os.RTLD_LOCAL)
+                libraries += 1
+            except OSError as e:
+                failed.append(f"load {p}: {e}")
+present = {m.name for m in pkgutil.iter_modules([stdlib, dynload])}
+failed += [f"{m} is in the image" for m in sorted(DROPPED & present)]
+failed += [f"{p} is in the image" for p in ("/bin/sh", "/usr/bin/apt-get", "/usr/bin/dpkg",
+           "/usr/bin/perl") if os.path.lexists(p)]
+for paths in ([stdlib, dynload], [site]):
+    for m in sorted({m.name for m in pkgutil.iter_modules(paths)} - SIDE_EFFECTS - DROPPED):
+        if m.startswith("_") and paths == [site]:
+            continue
+        try:
+            importlib.import_module(m)
+            modules += 1
+        except Exception as e:
+            failed.append(f"import {m}: {type(e).__name__}: {e}")
+try:
+    locale.setlocale(locale.LC_ALL, "C.UTF-8")
+except locale.Error as e:
+    failed.append(f"locale C.UTF-8: {e}")
+print(f"{libraries} libraries, {modules} modules")
+sys.exit("\n".join(failed) or None)
+"""
+
+
+def probe_image(tag: str) -> subprocess.CompletedProcess[str]:
+    """Run :data:`IMAGE_PROBE` in the image as its own user."""
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3", tag, "-c",
+         IMAGE_PROBE],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from support import REPO, TEST_NOTEBOOKS, docker_available, require
+from support import REPO, TEST_NOTEBOOKS, docker_available, probe_image, require
 
 pytestmark = pytest.mark.docker
 
@@ -56,6 +56,10 @@ def test_lightgbm_pipeline_image_serves_the_notebooks_predictions(tmp_path: Path
         frame = pd.read_csv(tmp_path / "wine.csv")
         records = frame[result.input_columns].to_dict(orient="records")
         expected = notebook_model.predict(frame[list(notebook_model.feature_names_in_)]).tolist()
+        # FROM scratch: LightGBM's OpenMP runtime (wheels/native), scikit-learn's and SciPy's
+        # extensions all find their libraries in the assembled root file system
+        probe = probe_image(tag)
+        assert probe.returncode == 0, probe.stdout + probe.stderr[-3000:]
         running = docker.start(tag)
         docker.wait_ready(running)
         with httpx.Client(base_url=running.url, timeout=60) as http:

@@ -31,7 +31,8 @@ import sysconfig
 from pathlib import Path
 
 UID = 10001
-#: standard-library entries a service cannot use (or that only install or build packages)
+#: standard-library entries a service cannot use (they install packages, need Tk or a terminal
+#: database, or are the test suite), and the global site-packages (the virtualenv has its own)
 STDLIB_DROPPED = frozenset(
     {
         "ensurepip",
@@ -42,7 +43,7 @@ STDLIB_DROPPED = frozenset(
         "test",
         "lib2to3",
         "pydoc_data",
-    "curses",
+        "curses",
         "site-packages",
         "dist-packages",
     }
