@@ -138,9 +138,15 @@ def shared_libraries(files: list[str]) -> tuple[set[str], set[str]]:
     """What the dynamic loader loads for these ELF files (paths), and the sonames it cannot find."""
     found: set[str] = set()
     missing: set[str] = set()
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        raise SystemExit(
+            "assemble_rootfs: no ldd in the base image: use a glibc (Debian, Ubuntu) or musl "
+            "(Alpine) base image that has it"
+        )
     for start in range(0, len(files), 200):
         run = subprocess.run(
-            ["ldd", *files[start : start + 200]], capture_output=True, text=True, check=False
+            [ldd, *files[start : start + 200]], capture_output=True, text=True, check=False
         )
         for line in run.stdout.splitlines():
             match = _LDD_LINE.match(line)
@@ -211,21 +217,18 @@ def assemble(root: Path, scan: list[str]) -> int:
     stdlib = {sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")}
     for top in sorted(stdlib):
         elf += [f for f in rootfs.add_tree(top, STDLIB_DROPPED) if is_elf(f)]
-    # sitecustomize and friends may live outside the stdlib (Debian: /etc/python3.X): add_tree
-    # followed their links. The trees to scan: every ELF file in them.
+    # (links out of the stdlib, as Debian's sitecustomize.py -> /etc/python3.X, were followed)
     for top in scan:
-        for directory, _dirs, names in os.walk(top):
-            for name in names:
-                path = os.path.join(directory, name)
-                if not os.path.islink(path) and is_elf(path):
-                    elf.append(path)
-        # links out of the scanned tree (the virtualenv's python3 -> the interpreter)
         inside = os.path.realpath(top) + os.sep
         for directory, dirs, names in os.walk(top):
             for name in dirs + names:
                 path = os.path.join(directory, name)
-                if os.path.islink(path) and not os.path.realpath(path).startswith(inside):
-                    rootfs.add(link_target(path))
+                if os.path.islink(path):
+                    # a link out of the tree (the virtualenv's python3 -> the interpreter)
+                    if not os.path.realpath(path).startswith(inside):
+                        rootfs.add(link_target(path))
+                elif name in names and is_elf(path):
+                    elf.append(path)
     libraries, missing = shared_libraries(elf)
     for soname in DLOPENED_BY_LIBC:
         where = loaded_path(soname)
