@@ -60,6 +60,13 @@ def test_lightgbm_pipeline_image_serves_the_notebooks_predictions(tmp_path: Path
         # extensions all find their libraries in the assembled root file system
         probe = probe_image(tag)
         assert probe.returncode == 0, probe.stdout + probe.stderr[-3000:]
+        # LightGBM asks joblib for the physical cores at every predict: joblib runs lscpu
+        cores = subprocess.run(
+            ["docker", "run", "--rm", "--entrypoint", "python3", tag, "-W", "error", "-c",
+             "import joblib; print(joblib.cpu_count(only_physical_cores=True))"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert cores.returncode == 0 and int(cores.stdout) >= 1, cores.stderr[-2000:]
         running = docker.start(tag)
         docker.wait_ready(running)
         with httpx.Client(base_url=running.url, timeout=60) as http:

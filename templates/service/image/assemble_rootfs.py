@@ -7,9 +7,10 @@ It holds only what the service runs: the interpreter and its standard library (w
 service cannot use: ensurepip, IDLE, Tk, the test suite, the global site-packages), exactly the
 shared libraries that the interpreter, its extension modules and every ELF file under ``--scan``
 need (as the dynamic loader itself resolves them: ``ldd``, so RUNPATH and LD_LIBRARY_PATH count),
-the loader's cache, the C.UTF-8 locale, the CA bundle, the time zone database, ``/etc/passwd`` and
-``/etc/group`` with the service user (uid 10001), a world-writable ``/tmp`` and ``/var/lib/service``
-owned by the service user. No shell, no package manager, no coreutils.
+the loader's cache, the programs a package of the virtualenv runs (joblib: ``lscpu``), the C.UTF-8
+locale, the CA bundle, the time zone database, ``/etc/passwd`` and ``/etc/group`` with the service
+user (uid 10001), a world-writable ``/tmp`` and ``/var/lib/service`` owned by the service user. No
+shell, no package manager, no coreutils.
 
 ``--scan`` trees (the virtualenv) are read, not copied: the Dockerfile copies them itself. Symbolic
 links are kept as links (directory links such as ``/lib -> usr/lib`` included) and their targets
@@ -28,6 +29,8 @@ import ssl
 import subprocess
 import sys
 import sysconfig
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 UID = 10001
@@ -56,6 +59,9 @@ DYNLOAD_DROPPED = re.compile(
 )
 #: glibc loads libgcc_s with dlopen (thread cancellation, backtraces): no ELF file names it
 DLOPENED_BY_LIBC = ["libgcc_s.so.1"]
+#: programs a package in the virtualenv runs (package -> programs): joblib (scikit-learn,
+#: LightGBM) counts physical cores with ``lscpu``, and without it warns at the first prediction
+PROGRAMS_RUN_BY = {"joblib": ["lscpu"]}
 _LDD_LINE = re.compile(r"^\s*(?:(\S+) => )?(\S+|not found)(?: \(0x[0-9a-f]+\))?\s*$")
 
 
@@ -144,11 +150,16 @@ def shared_libraries(files: list[str]) -> tuple[set[str], set[str]]:
             "assemble_rootfs: no ldd in the base image: use a glibc (Debian, Ubuntu) or musl "
             "(Alpine) base image that has it"
         )
-    for start in range(0, len(files), 200):
-        run = subprocess.run(
-            [ldd, *files[start : start + 200]], capture_output=True, text=True, check=False
-        )
-        for line in run.stdout.splitlines():
+
+    def listed(batch: list[str]) -> str:
+        return subprocess.run([ldd, *batch], capture_output=True, text=True, check=False).stdout
+
+    # ldd asks the loader once per file: batches, on every core
+    batches = [files[i : i + 16] for i in range(0, len(files), 16)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        outputs = list(pool.map(listed, batches))
+    for output in outputs:
+        for line in output.splitlines():
             match = _LDD_LINE.match(line)
             if not match or not line[:1].isspace():
                 continue
@@ -209,6 +220,7 @@ def loader_configuration(rootfs: Rootfs) -> None:
 
 
 def assemble(root: Path, scan: list[str]) -> int:
+    started = time.monotonic()
     rootfs = Rootfs(root)
     root.mkdir(parents=True, exist_ok=True)
     interpreter = sys.executable
@@ -229,6 +241,13 @@ def assemble(root: Path, scan: list[str]) -> int:
                         rootfs.add(link_target(path))
                 elif name in names and is_elf(path):
                     elf.append(path)
+    for package, programs in PROGRAMS_RUN_BY.items():
+        if any(Path(top).glob(f"lib/python3*/site-packages/{package}/__init__.py") for top in scan):
+            for program in programs:
+                found = shutil.which(program)
+                if found:
+                    rootfs.add(found)
+                    elf.append(os.path.realpath(found))
     libraries, missing = shared_libraries(elf)
     for soname in DLOPENED_BY_LIBC:
         where = loaded_path(soname)
@@ -264,7 +283,7 @@ def assemble(root: Path, scan: list[str]) -> int:
     )
     print(
         f"assemble_rootfs: {root}: {size / 1e6:.1f} MB, {len(elf)} ELF files scanned, "
-        f"{len(libraries)} shared libraries"
+        f"{len(libraries)} shared libraries ({time.monotonic() - started:.1f} s)"
     )
     return 0
 
