@@ -257,7 +257,10 @@ def assemble(root: Path, scan: list[str]) -> int:
     for library in sorted(libraries):
         if not os.path.realpath(library).startswith(inside):
             rootfs.add(library)
-    for soname in sorted(missing):
+    # a vendored library (scipy.libs' libquadmath-<hash>) is found through the RUNPATH of the
+    # extension that loads it, not from its own file: only report what no scanned file provides
+    provided = {os.path.basename(path) for path in elf}
+    for soname in sorted(missing - provided):
         print(f"assemble_rootfs: warning: no {soname} on this system (an ELF file names it)")
     data = [
         *Path("/usr/lib/locale").glob("C.[uU][tT][fF]*8"),
