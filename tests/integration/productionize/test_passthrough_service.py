@@ -110,3 +110,36 @@ def test_sklearn_engine_without_the_feature_code_is_a_clear_load_failure(service
     assert detail.startswith("the model failed to load:") and "/" not in detail, detail
     assert "features.py" in detail or "not installed" in detail, detail
     assert "model failed to load" in str(got["many"]), got["many"]
+
+
+# Run in the service folder with MODEL_DIR set: the service with a drift reference it cannot read.
+_SERVE_WITHOUT_REFERENCE = """
+import json, time
+from fastapi.testclient import TestClient
+from app.main import create_app
+example = json.load(open("model/input_example.json"))
+with TestClient(create_app()) as client:
+    deadline = time.monotonic() + 60
+    while client.get("/readyz").json().get("detail") == "loading" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ready = client.get("/readyz").json()
+    many = client.post("/predict", json=example["records"]).json()
+    drift = client.get("/monitoring/drift")
+    reference = client.get("/monitoring/reference")
+print(json.dumps({"ready": ready, "many": many, "expected": example["predictions"],
+                  "drift": [drift.status_code, drift.json()],
+                  "reference": [reference.status_code, reference.json()]}))
+"""
+
+
+def test_a_missing_drift_reference_leaves_the_model_serving(service: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(service / "model", tmp_path / "model")
+    (tmp_path / "model" / "reference.csv").unlink()
+    got = _run(service, _SERVE_WITHOUT_REFERENCE, MODEL_DIR=str(tmp_path / "model"))
+    assert got["ready"] == {"status": "ready"}
+    assert got["many"]["predictions"] == got["expected"]
+    detail = "the reference sample failed to load (reference.csv is missing); see the service log"
+    assert got["drift"] == [503, {"detail": detail}]
+    assert got["reference"] == [503, {"detail": detail}]
