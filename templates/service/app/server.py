@@ -12,6 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 
+# One BLAS thread per worker process (a user's own setting is kept): a worker scores on one core,
+# and OpenBLAS starting a thread per core costs start-up time and competes with the event loop.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import uvicorn
 
 from app.connections import HeaderDeadlineProtocol
