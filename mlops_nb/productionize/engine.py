@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,8 +131,17 @@ def choose_engine(model: Any, X_sample: Any, requested: str = "auto") -> EngineC
 # --- conversion -------------------------------------------------------------------------------
 
 
+def _onnxruntime() -> Any:
+    """onnxruntime, loaded with its usage telemetry off: its official builds send telemetry
+    unless ``ORT_DISABLE_TELEMETRY`` is set before they load (a value the user set is kept)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def _try_onnx(model: Any, X_sample: Any) -> EngineChoice:
-    import onnxruntime  # noqa: F401  (fail early, as ImportError, when the runtime is missing)
+    _onnxruntime()  # fail early, as ImportError, when the runtime is missing
 
     sample = _head(X_sample, PARITY_ROWS)
     reasons: list[str] = []
@@ -383,7 +393,7 @@ def check_parity(
     model: Any, X: Any, onnx_bytes: bytes, spec: InputSpec, outputs: dict[str, str | None]
 ) -> Parity:
     """Run both on ``X`` and compare (see the module docstring for the tolerances)."""
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

@@ -93,6 +93,8 @@ def check(service_url: str, timeout: float = TIMEOUT_S) -> schemas.DriftResponse
         reason = str(ready.get("detail", "")) if isinstance(ready, dict) else ""
         if ready_status == 503 and reason and reason != "loading":
             raise DriftUnavailable(f"{base} failed to load its model: {reason}")
+        if "failed to load" in detail:  # the model serves, but drift has no reference
+            raise DriftUnavailable(f"{url}: {detail}")
         return schemas.DriftResponse(
             url=url,
             state="starting",

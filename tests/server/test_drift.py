@@ -72,6 +72,14 @@ class Service(BaseHTTPRequestHandler):
                 503,
                 {"status": "not ready", "detail": "UnpicklingError: model.pkl is truncated"},
             ),
+            "/noref/monitoring/drift": (
+                503,
+                {
+                    "detail": "the reference sample failed to load "
+                    "(ValueError while reading reference.csv); see the service log"
+                },
+            ),
+            "/noref/readyz": (200, {"status": "ready"}),
         }
         if path == "/html/monitoring/drift":
             body, status = b"<html>not json</html>", 200
@@ -143,6 +151,11 @@ async def test_a_service_without_its_reference_yet_is_starting(jp_fetch, service
 async def test_a_service_whose_model_failed_to_load_says_so(jp_fetch, service):
     code, message = await drift_error(jp_fetch, f"{service}/broken")
     assert code == 502 and "failed to load its model" in message and "truncated" in message
+
+
+async def test_a_ready_service_whose_reference_failed_is_an_error_not_starting(jp_fetch, service):
+    code, message = await drift_error(jp_fetch, f"{service}/noref")
+    assert code == 502 and "reference sample failed to load" in message
 
 
 async def test_the_full_report_is_built_on_demand(jp_fetch, service):

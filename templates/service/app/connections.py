@@ -9,7 +9,8 @@ connection opens, or the first byte of a later request on it arrives, the header
 within ``HEADER_TIMEOUT`` seconds (10), or the client gets a 408 and the connection is closed.
 
 It relies on uvicorn's protocol attributes ``transport`` and ``cycle`` (a new request-response cycle
-once a request's headers are parsed; ``cycle.response_complete`` after its answer).
+once a request's headers are parsed; ``cycle.more_body`` false once its body is complete,
+``cycle.scope`` its ASGI scope, ``cycle.response_complete`` after its answer).
 ``tests/reliability/service/test_slow_clients.py`` fails if they move.
 """
 
@@ -27,6 +28,10 @@ except ImportError:  # no httptools: uvicorn's pure-Python h11 protocol
     )
 
 HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT") or 10.0)
+#: an ASGI scope extension this server sets on a request whose whole body arrived with its
+#: headers: reading it cannot stall, so ``app/limits.py`` reads it without arming the body
+#: deadline (a timer per request)
+BODY_RECEIVED = "mlops_nb.body_received"
 
 
 class HeaderDeadlineProtocol(_UvicornProtocol):
@@ -43,8 +48,11 @@ class HeaderDeadlineProtocol(_UvicornProtocol):
         if self._deadline is None and self._between_requests():
             self._arm()  # the first bytes of a request on a kept-alive connection
         super().data_received(data)
-        if self._deadline is not None and self.cycle is not self._cycle_before:
+        cycle = self.cycle
+        if self._deadline is not None and cycle is not self._cycle_before:
             self._disarm()  # the headers are in: the app's own deadlines take over
+            if not cycle.more_body:  # and the whole body with them: the app need not wait
+                cycle.scope.setdefault("extensions", {})[BODY_RECEIVED] = {}
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -4,6 +4,7 @@ predictions as JSON-ready Python values."""
 
 from __future__ import annotations
 
+import os
 from operator import itemgetter
 from typing import Any
 
@@ -58,6 +59,8 @@ class OnnxEngine:
         classes: list[Any] | None,
         passthrough: dict[str, Any] | None = None,
     ) -> None:
+        # onnxruntime's official builds send usage telemetry unless told not to before they load
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
 
         options = ort.SessionOptions()

@@ -8,6 +8,9 @@ import asyncio
 import sys
 
 from fastapi import HTTPException, Request
+from starlette.requests import ClientDisconnect
+
+from app.connections import BODY_RECEIVED
 
 # The rest of an unread body would be taken for the next request: close the connection instead.
 _CLOSE = {"Connection": "close"}
@@ -39,18 +42,26 @@ async def _read(request: Request, max_bytes: int) -> bytes:
             raise HTTPException(400, "invalid Content-Length header")
         if int(declared) > max_bytes:
             raise HTTPException(413, f"body over {max_bytes} bytes", headers=_CLOSE)
-        return await request.body()  # the server stops at Content-Length
     chunks, size = [], 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:  # the ASGI messages of the body (the server stops at Content-Length)
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
             raise HTTPException(413, f"body over {max_bytes} bytes", headers=_CLOSE)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
-    """The request body; 413 above ``max_bytes``, 408 when it is not complete within ``timeout``."""
+    """The request body; 413 above ``max_bytes``, 408 when it is not complete within ``timeout``
+    (no deadline is needed when the server says the whole body came with the headers)."""
+    if BODY_RECEIVED in request.scope.get("extensions", ()):
+        return await _read(request, max_bytes)
     try:
         if sys.version_info >= (3, 11):
             async with asyncio.timeout(timeout):

@@ -13,8 +13,9 @@ import gc
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -34,6 +35,8 @@ class ServiceState:
         self.model: model.LoadedModel | None = None
         self.reference: monitoring.Reference | None = None
         self.load_error: str | None = None
+        self.reference_error: str | None = None
+        self.reference_done = asyncio.Event()  # set once the reference is loaded, or failed to
         self.batcher: MicroBatcher | None = None
         self.metrics = Metrics()
         self.slots = ScoringSlots(settings.max_concurrency)
@@ -42,21 +45,37 @@ class ServiceState:
         )
 
     def load(self) -> None:
+        """Load, check and warm up the model: after this the service is ready."""
         loaded = model.load(self.settings.model_dir, self.settings.engine)
-        reference = monitoring.Reference(self.settings.model_dir / "reference.csv")
         example = json.loads((self.settings.model_dir / "input_example.json").read_text())
         rows = [tuple(r[c] for c in INPUT_COLUMNS) for r in example["records"][:5]]
         loaded.predict_rows(rows)  # warm up the prediction path before saying ready
-        ref_rows = [tuple(r[c] for c in INPUT_COLUMNS) for r in reference.records[:1000]]
-        reference_predictions = loaded.predict_rows(ref_rows) if ref_rows else []
-        self.metrics.set_prediction_buckets(loaded.classes is not None, reference_predictions)
-        self.reference = reference
+        regression = loaded.classes is None
+        # a regressor's prediction histogram is cut at the deciles of its reference predictions
+        sample = monitoring.reference_rows(self.reference_path, 1000) if regression else []
+        predictions = loaded.predict_rows(sample) if sample else []
+        self.metrics.set_prediction_buckets(not regression, predictions)
         if _micro_batch(self.settings.micro_batch):
             self.batcher = MicroBatcher(loaded.predict_rows, self.settings.micro_batch_rows)
-        gc.collect()
-        gc.freeze()  # the model and reference are long-lived: keep them out of GC passes
         self.model = loaded
         self.metrics.model_loaded.set(1)
+
+    def load_reference(self) -> None:
+        """The drift reference, loaded once the service is ready (drift requests wait for it)."""
+        self.reference = monitoring.Reference(self.reference_path)
+        gc.collect()
+        gc.freeze()  # the model and reference are long-lived: keep them out of GC passes
+
+    @property
+    def reference_path(self) -> Path:
+        return self.settings.model_dir / "reference.csv"
+
+    async def loaded_reference(self, timeout: float = 10.0) -> monitoring.Reference | None:
+        """The reference, waiting up to ``timeout`` seconds while it is being loaded."""
+        if self.reference is None and not self.reference_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.reference_done.wait(), timeout)
+        return self.reference
 
 
 def _micro_batch(setting: str) -> bool:
@@ -86,6 +105,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logs.event(
                     "model failed to load", logging.ERROR, error=f"{type(exc).__name__}: {exc}"
                 )
+            try:
+                await asyncio.to_thread(state.load_reference)
+            except Exception as exc:  # the model still serves; the drift routes say why
+                state.reference_error = (
+                    "reference.csv is missing"
+                    if isinstance(exc, FileNotFoundError)
+                    else f"{type(exc).__name__} while reading reference.csv"
+                )
+                logs.event(
+                    "reference failed to load", logging.ERROR, error=f"{type(exc).__name__}: {exc}"
+                )
+            finally:
+                state.reference_done.set()
 
         loader = asyncio.create_task(load())
         flusher = None
@@ -109,15 +141,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.service = state
-    app.include_router(routes.prediction_router(settings))
-    app.include_router(routes.probe_router(settings))
-    app.include_router(routes.metrics_router(settings))
-    app.include_router(monitoring.router(settings))
+    _add_routes(
+        app,
+        routes.prediction_router(settings),
+        routes.probe_router(settings),
+        routes.metrics_router(settings),
+        monitoring.router(settings),
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
     access = (lambda **fields: logs.event("request", **fields)) if settings.access_log else None
     app.add_middleware(RequestMetrics, metrics=state.metrics, access_log=access)
     return app
+
+
+def _add_routes(app: FastAPI, *routers: APIRouter) -> None:
+    """Add the routers' routes to the app's own router, as they are, ahead of its documentation
+    routes (``/predict`` is matched first; no two paths overlap, so the order changes nothing else).
+
+    Each ``APIRoute`` already carries what its ``APIRouter`` declares (prefix, tags, dependencies,
+    responses, route class): FastAPI merges them when the route is created. ``app.include_router``
+    would instead keep each router as a branch that FastAPI walks again on every request; for
+    ``POST /predict`` that walk costs about as much as the model call (``benchmarks/bench_serve.py``
+    measures both, in process). Nothing is included with a prefix of its own, so nothing else
+    differs."""
+    app.router.routes[:0] = [route for router in routers for route in router.routes]
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

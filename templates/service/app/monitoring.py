@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import json
 import time
 from collections import deque
@@ -96,6 +97,18 @@ class Reference:
         }
 
 
+def reference_rows(path: Path, limit: int) -> list[tuple[Any, ...]]:
+    """The first ``limit`` rows of the reference sample, as request rows (``INPUT_COLUMNS``
+    order)."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        kinds = [COLUMN_TYPES.get(c, "string") for c in INPUT_COLUMNS]
+        return [
+            tuple(_parse(row.get(c), k) for c, k in zip(INPUT_COLUMNS, kinds, strict=True))
+            for row in itertools.islice(reader, limit)
+        ]
+
+
 def _kind(column: str, values: list[Any]) -> str:
     json_type = COLUMN_TYPES.get(column)
     if json_type == "number":
@@ -161,7 +174,7 @@ def router(settings: Any) -> APIRouter:
         responses={401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"}},
     )
     not_loaded: dict[int | str, dict[str, Any]] = {
-        503: {"description": "The reference sample is not loaded yet"}
+        503: {"description": "The reference sample is not loaded (yet, or it failed to load)"}
     }
 
     @api.get("/sample", summary="Most recent input records served")
@@ -175,11 +188,10 @@ def router(settings: Any) -> APIRouter:
 
     @api.get("/reference", summary="The training reference sample", responses=not_loaded)
     async def reference(request: Request, n: int = Query(1000, ge=1, le=MAX_SAMPLE)) -> Any:
-        ref: Reference | None = request.app.state.service.reference
+        service = request.app.state.service
+        ref: Reference | None = await service.loaded_reference()
         if ref is None:
-            return JSONResponse(
-                {"detail": "the reference sample is not loaded yet"}, status_code=503
-            )
+            return _not_loaded(service)
         return {"records": ref.records[:n], "total": ref.rows}
 
     @api.get(
@@ -192,11 +204,9 @@ def router(settings: Any) -> APIRouter:
     )
     async def drift(request: Request, n: int | None = Query(None, ge=1, le=MAX_SAMPLE)) -> Any:
         service = request.app.state.service
-        ref: Reference | None = service.reference
+        ref: Reference | None = await service.loaded_reference()
         if ref is None:
-            return JSONResponse(
-                {"detail": "the reference sample is not loaded yet"}, status_code=503
-            )
+            return _not_loaded(service)
         store: InputStore = service.store
         rows = store.latest(min(n or len(store.rows), MAX_SAMPLE))
         needed = service.settings.monitor_min_rows
@@ -213,3 +223,13 @@ def router(settings: Any) -> APIRouter:
         return await asyncio.to_thread(compute_drift, ref, rows)
 
     return api
+
+
+def _not_loaded(service: Any) -> JSONResponse:
+    reason = service.reference_error
+    detail = (
+        f"the reference sample failed to load ({reason}); see the service log"
+        if reason
+        else "the reference sample is not loaded yet; retry shortly"
+    )
+    return JSONResponse({"detail": detail}, status_code=503)

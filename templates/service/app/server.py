@@ -3,14 +3,19 @@ directory (the image's command; ``mlops-nb serve`` runs it too).
 
 uvicorn runs ``app.main:create_app`` with :class:`app.connections.HeaderDeadlineProtocol` as its
 HTTP protocol (a deadline for request headers), idle keep-alive connections closed after
-``KEEP_ALIVE_TIMEOUT`` seconds (5), no access log of its own (``ACCESS_LOG=1`` is the app's) and no
-``server`` header. ``PORT`` (8080), ``HOST`` (127.0.0.1) and ``WORKERS`` (1) are the defaults.
+``KEEP_ALIVE_TIMEOUT`` seconds (5), no access log of its own (``ACCESS_LOG=1`` is the app's), no
+``server`` header and no proxy-header rewriting. ``PORT`` (8080), ``HOST`` (127.0.0.1) and
+``WORKERS`` (1) are the defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+
+# One BLAS thread per worker process (a user's own setting is kept): a worker scores on one core,
+# and OpenBLAS starting a thread per core costs start-up time and competes with the event loop.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import uvicorn
 
@@ -33,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         timeout_keep_alive=int(os.environ.get("KEEP_ALIVE_TIMEOUT") or 5),
         access_log=False,
         server_header=False,
+        # nothing in the service reads the client's address (the access log has none), so
+        # X-Forwarded-* headers are not rewritten into the scope on every request
+        proxy_headers=False,
     )
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ CELLS = [
     "    ('clf', LogisticRegression())]).fit(X, y)",
 ]
 
-# Run in the service folder: pandas and the feature code made unimportable, then every request
-# kind through the app (TestClient); prints what a user would check, as JSON.
-_SERVE_WITHOUT_PANDAS = """
+
+def _script(before: str, requests: str, report: str) -> str:
+    """Run in the service folder: ``before``, then the app in process (TestClient) once ready,
+    the input example's records through ``/predict``, ``requests``; prints what a user would
+    check (``ready``, ``many``, ``expected`` and the ``report`` entries), as JSON."""
+    return f"""
 import json, sys, time
-for blocked in ("pandas", "features", "feature_runtime", "sklearn"):
-    sys.modules[blocked] = None  # importing it raises ImportError
+{before}
 from fastapi.testclient import TestClient
 from app.main import create_app
 example = json.load(open("model/input_example.json"))
@@ -47,14 +50,22 @@ with TestClient(create_app()) as client:
         time.sleep(0.05)
     ready = client.get("/readyz").json()
     many = client.post("/predict", json=example["records"]).json()
-    one = client.post("/predict", json=example["records"][0]).json()
-    columns = list(example["records"][0])
-    split = client.post("/invocations", json={"dataframe_split": {
-        "columns": columns, "data": [[r[c] for c in columns] for r in example["records"]]}}).json()
-    engine = client.get("/metadata").json().get("engine")
-print(json.dumps({"ready": ready, "many": many, "one": one, "split": split, "engine": engine,
-                  "expected": example["predictions"]}))
+{textwrap.indent(requests, "    ")}
+print(json.dumps({{"ready": ready, "many": many, "expected": example["predictions"], {report}}}))
 """
+
+
+# pandas and the feature code made unimportable, then every request kind
+_SERVE_WITHOUT_PANDAS = _script(
+    """for blocked in ("pandas", "features", "feature_runtime", "sklearn"):
+    sys.modules[blocked] = None  # importing it raises ImportError""",
+    """one = client.post("/predict", json=example["records"][0]).json()
+columns = list(example["records"][0])
+split = client.post("/invocations", json={"dataframe_split": {
+    "columns": columns, "data": [[r[c] for c in columns] for r in example["records"]]}}).json()
+engine = client.get("/metadata").json().get("engine")""",
+    '"one": one, "split": split, "engine": engine',
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +121,26 @@ def test_sklearn_engine_without_the_feature_code_is_a_clear_load_failure(service
     assert detail.startswith("the model failed to load:") and "/" not in detail, detail
     assert "features.py" in detail or "not installed" in detail, detail
     assert "model failed to load" in str(got["many"]), got["many"]
+
+
+# with MODEL_DIR set: the service with a drift reference it cannot read
+_SERVE_WITHOUT_REFERENCE = _script(
+    "",
+    """drift = client.get("/monitoring/drift")
+reference = client.get("/monitoring/reference")""",
+    '"drift": [drift.status_code, drift.json()], '
+    '"reference": [reference.status_code, reference.json()]',
+)
+
+
+def test_a_missing_drift_reference_leaves_the_model_serving(service: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(service / "model", tmp_path / "model")
+    (tmp_path / "model" / "reference.csv").unlink()
+    got = _run(service, _SERVE_WITHOUT_REFERENCE, MODEL_DIR=str(tmp_path / "model"))
+    assert got["ready"] == {"status": "ready"}
+    assert got["many"]["predictions"] == got["expected"]
+    detail = "the reference sample failed to load (reference.csv is missing); see the service log"
+    assert got["drift"] == [503, {"detail": detail}]
+    assert got["reference"] == [503, {"detail": detail}]

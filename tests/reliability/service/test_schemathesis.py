@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 MAX_EXAMPLES = int(os.environ.get("MLOPS_NB_SCHEMATHESIS_EXAMPLES", "120"))
 
 
-def _schemathesis(live: dict[str, Any], *selection: str) -> tuple[int, str]:
+def _schemathesis(live: dict[str, Any], workdir: Path, *selection: str) -> tuple[int, str]:
     st = Path(sys.executable).parent / "schemathesis"
     run = subprocess.run(
         [
@@ -37,6 +37,7 @@ def _schemathesis(live: dict[str, Any], *selection: str) -> tuple[int, str]:
             *selection,
         ],
         capture_output=True, text=True, timeout=600,
+        cwd=workdir,  # its example database (.schemathesis/) stays out of the repository
     )  # fmt: skip
     out = run.stdout
     assert run.returncode == 0, out[out.find("FAILURES") :][:5000] or out[-4000:]
@@ -45,11 +46,11 @@ def _schemathesis(live: dict[str, Any], *selection: str) -> tuple[int, str]:
     return int(generated.group(1)), out
 
 
-def test_schemathesis_finds_nothing(live: dict[str, Any]) -> None:
-    most, out = _schemathesis(live, "--checks", "all", "--exclude-path", "/invocations")
+def test_schemathesis_finds_nothing(live: dict[str, Any], tmp_path: Path) -> None:
+    most, out = _schemathesis(live, tmp_path, "--checks", "all", "--exclude-path", "/invocations")
     assert "Tested: 8" in out, out[-2000:]  # every other operation of the document
     invocations, out = _schemathesis(
-        live,
+        live, tmp_path,
         "--checks", "all",
         "--exclude-checks", "positive_data_acceptance",
         "--include-path", "/invocations",
