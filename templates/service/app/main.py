@@ -63,8 +63,6 @@ class ServiceState:
     def load_reference(self) -> None:
         """The drift reference, loaded once the service is ready (drift requests wait for it)."""
         self.reference = monitoring.Reference(self.reference_path)
-        gc.collect()
-        gc.freeze()  # the model and reference are long-lived: keep them out of GC passes
 
     @property
     def reference_path(self) -> Path:
@@ -76,6 +74,15 @@ class ServiceState:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.reference_done.wait(), timeout)
         return self.reference
+
+
+def _settle_memory() -> None:
+    """Once start-up is over: what it made (modules, the app, the model, the reference) is
+    long-lived, so it is collected once and frozen out of later collections, and collection is
+    turned back on (``app/server.py`` turns it off while the process starts)."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 def _micro_batch(setting: str) -> bool:
@@ -118,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             finally:
                 state.reference_done.set()
+                await asyncio.to_thread(_settle_memory)
 
         loader = asyncio.create_task(load())
         flusher = None

@@ -144,3 +144,25 @@ def test_a_missing_drift_reference_leaves_the_model_serving(service: Path, tmp_p
     detail = "the reference sample failed to load (reference.csv is missing); see the service log"
     assert got["drift"] == [503, {"detail": detail}]
     assert got["reference"] == [503, {"detail": detail}]
+
+
+# app.server imported first, as `python -m app.server` does: garbage collection is off while the
+# process starts and back on (with start-up's objects frozen) once the model and reference load
+_SERVE_AFTER_START_UP = _script(
+    "import gc, app.server\ncollecting_at_start = gc.isenabled()",
+    """settled = time.monotonic() + 30
+while not gc.isenabled() and time.monotonic() < settled:
+    time.sleep(0.05)
+reference = client.get("/monitoring/reference", params={"n": 1})""",
+    '"collecting_at_start": collecting_at_start, "collecting": gc.isenabled(), '
+    '"frozen": gc.get_freeze_count(), "reference": reference.status_code',
+)
+
+
+def test_garbage_collection_is_back_on_once_the_service_has_started(service: Path) -> None:
+    got = _run(service, _SERVE_AFTER_START_UP)
+    assert got["ready"] == {"status": "ready"}
+    assert got["many"]["predictions"] == got["expected"]
+    assert got["collecting_at_start"] is False
+    assert got["collecting"] is True and got["reference"] == 200
+    assert got["frozen"] > 10_000  # modules, the app and the model stay out of later collections
