@@ -26,6 +26,9 @@ from app.metrics import Metrics, RequestMetrics
 from app.schema import INPUT_COLUMNS, SERVICE_NAME
 from app.settings import Settings
 
+#: seconds between the service saying ready and reading its drift reference
+REFERENCE_DELAY = 1.0
+
 
 class ServiceState:
     """Everything the routes share; built per app, never at import time."""
@@ -37,6 +40,7 @@ class ServiceState:
         self.load_error: str | None = None
         self.reference_error: str | None = None
         self.reference_done = asyncio.Event()  # set once the reference is loaded, or failed to
+        self.reference_wanted = asyncio.Event()  # a monitoring route asked for it
         self.batcher: MicroBatcher | None = None
         self.metrics = Metrics()
         self.slots = ScoringSlots(settings.max_concurrency)
@@ -71,6 +75,7 @@ class ServiceState:
     async def loaded_reference(self, timeout: float = 10.0) -> monitoring.Reference | None:
         """The reference, waiting up to ``timeout`` seconds while it is being loaded."""
         if self.reference is None and not self.reference_done.is_set():
+            self.reference_wanted.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.reference_done.wait(), timeout)
         return self.reference
@@ -112,6 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logs.event(
                     "model failed to load", logging.ERROR, error=f"{type(exc).__name__}: {exc}"
                 )
+            # parsing the reference holds the interpreter for ~0.1 s: the first readiness probes
+            # are answered first, unless a monitoring route asks for it sooner
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.reference_wanted.wait(), REFERENCE_DELAY)
             try:
                 await asyncio.to_thread(state.load_reference)
             except Exception as exc:  # the model still serves; the drift routes say why
