@@ -11,7 +11,10 @@ service (engine ``auto``: onnxruntime when it reproduces the model); the same se
 with ``ENGINE=sklearn``, with micro-batching on and off, and the very same fitted object is logged
 to MLflow and served with ``mlflow models serve --env-manager local``. Every server runs one worker
 on 127.0.0.1; load comes from ``wrk``. Figures are medians of ``--repeat`` runs, alternating between
-servers. Resident memory is the worker's VmRSS after the load. The cost of recording inputs for
+servers. Two reference servers run in the same rounds: a bare ASGI app on the same uvicorn
+(this machine's limit for one worker; the throughput target reads against it) and the
+FastAPI app a user writes by hand (pydantic record, one-row DataFrame, scikit-learn
+``predict``). Resident memory is the worker's VmRSS after the load. The cost of recording inputs for
 drift is the single-request latency with recording on minus with ``MONITOR_CAPACITY=0``, and the
 recording call timed alone (``InputStore.record``, in microseconds), each as a share of the
 request. Unless ``--no-docker``, the simple service is also built as an image (no network, local
@@ -399,6 +402,60 @@ def container_start(tag: str, repeat: int) -> dict[str, float]:
     return {"image_mb": docker.image_size(tag) / 1e6, "start_to_ready_s": statistics.median(times)}
 
 
+# Two reference servers, so the figures can be read against this machine in the same run (the
+# issue's table lists both). The hardware limit: a bare ASGI app on the same uvicorn (uvloop,
+# httptools, one worker, no access log) that reads the body and answers a fixed prediction.
+_BARE_ASGI = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"prediction":1}'})
+"""
+
+# The app a FastAPI user writes by hand from the tutorials: a pydantic model of the record, the
+# pickled scikit-learn pipeline, and predict on a one-row DataFrame.
+_HANDWRITTEN = """
+import pickle
+import pandas as pd
+from fastapi import FastAPI
+from pydantic import create_model
+with open("model.pkl", "rb") as f:
+    model = pickle.load(f)
+COLUMNS = list(model.feature_names_in_)
+Record = create_model("Record", **{c: (float, ...) for c in COLUMNS})
+app = FastAPI()
+@app.post("/predict")
+def predict(record: Record) -> dict:
+    frame = pd.DataFrame([record.model_dump()], columns=COLUMNS)
+    return {"prediction": int(model.predict(frame)[0])}
+"""
+
+
+def reference_apps(work: Path, model: Any) -> Path:
+    """Write the two reference apps (and the pickled model) into a folder of their own."""
+    folder = work / "reference_apps"
+    folder.mkdir()
+    (folder / "bare_asgi.py").write_text(_BARE_ASGI)
+    (folder / "handwritten.py").write_text(_HANDWRITTEN)
+    (folder / "model.pkl").write_bytes(pickle.dumps(model))
+    return folder
+
+
+def uvicorn_cmd(app: str, port: int) -> list[str]:
+    """The reference apps on uvicorn with the service's own HTTP settings."""
+    return [
+        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--no-server-header", "--no-proxy-headers",
+    ]  # fmt: skip
+
+
 def service_cmd(port: int) -> list[str]:
     """What the image and ``mlops-nb serve`` run (uvicorn with the header deadline), one worker."""
     return [
@@ -473,9 +530,12 @@ def main() -> int:
         # mlflow models serve execs `uvicorn` from PATH
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    refs = reference_apps(work, simple_model)
     single = lambda b: {"single_c8": ("/predict", b["one"], 8)}  # noqa: E731
     # key: (name, directory or model uri, extra env, scenarios)
     plan_servers: dict[str, tuple[str, Any, dict[str, str], dict[str, tuple[str, bytes, int]]]] = {
+        "bare_asgi": ("bare ASGI app, same uvicorn (the limit)", refs, {}, single(sb)),
+        "handwritten": ("hand-written FastAPI app, sklearn (simple)", refs, {}, single(fb)),
         "mlflow": ("mlflow models serve (simple)", simple_uri, {}, {
             "single_c8": ("/invocations", fb["split1"], 8),
             "batch1000_c4": ("/invocations", fb["split1000"], 4),
@@ -509,9 +569,12 @@ def main() -> int:
     for key, (name, where, extra, scenarios) in plan_servers.items():
         port = ports[key] = free_port()
         probe_path, probe_body = next(iter(scenarios.values()))[:2]
+        probe = (f"http://127.0.0.1:{port}{probe_path}", probe_body)
         if key == "mlflow":
-            servers[key] = Server(name, mlflow_cmd(where, port), work, env,
-                                  (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
+            servers[key] = Server(name, mlflow_cmd(where, port), work, env, probe)
+        elif key in ("bare_asgi", "handwritten"):
+            app = "bare_asgi:app" if key == "bare_asgi" else "handwritten:app"
+            servers[key] = Server(name, uvicorn_cmd(app, port), where, env, probe)
         else:
             servers[key] = Server(name, service_cmd(port), where, {**env, **extra},
                                   (f"http://127.0.0.1:{port}{probe_path}", probe_body))  # fmt: skip
@@ -579,6 +642,14 @@ def main() -> int:
     recording_ms = r["onnx"]["single_c1"]["p50_ms"] - r["onnx_no_recording"]["single_c1"]["p50_ms"]
     summary = {
         "onnx_single_c8_rps": r["onnx"]["single_c8"]["rps"],
+        # this machine's limit in the same run, and what a user's own FastAPI app does
+        "bare_asgi_single_c8_rps": r["bare_asgi"]["single_c8"]["rps"],
+        "bare_asgi_single_c8_p99_ms": r["bare_asgi"]["single_c8"]["p99_ms"],
+        "onnx_share_of_bare_asgi": r["onnx"]["single_c8"]["rps"]
+        / r["bare_asgi"]["single_c8"]["rps"],
+        "handwritten_single_c8_rps": r["handwritten"]["single_c8"]["rps"],
+        "onnx_vs_handwritten_single_c8_x": r["onnx"]["single_c8"]["rps"]
+        / r["handwritten"]["single_c8"]["rps"],
         "onnx_single_c8_p99_ms": r["onnx"]["single_c8"]["p99_ms"],
         "onnx_vs_mlflow_single_c8_x": r["onnx"]["single_c8"]["rps"]
         / r["mlflow"]["single_c8"]["rps"],

@@ -12,6 +12,14 @@ It relies on uvicorn's protocol attributes ``transport`` and ``cycle`` (a new re
 once a request's headers are parsed; ``cycle.more_body`` false once its body is complete,
 ``cycle.scope`` its ASGI scope, ``cycle.response_complete`` after its answer).
 ``tests/reliability/service/test_slow_clients.py`` fails if they move.
+
+It also writes each response in one send. uvicorn writes a response's status line and headers
+when the app starts the response, and its body when the app sends it: two ``send`` calls, and two
+TCP segments for the client to read. :class:`ResponseWriter` stands between the protocol and its
+transport and holds what is written until the loop's next turn, so the head and body of a
+response go out together (a bare ASGI app on uvicorn answers ~25% more requests per second so;
+``benchmarks/bench_serve.py`` compares both). Nothing waits longer than that one turn, and
+closing the connection writes what is held first.
 """
 
 from __future__ import annotations
@@ -34,14 +42,88 @@ HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT") or 10.0)
 BODY_RECEIVED = "mlops_nb.body_received"
 
 
+class ResponseWriter(asyncio.Transport):
+    """A connection's transport whose writes are held until the loop's next turn and then sent
+    as one: the head and body of a response (and pipelined responses) share one ``send``."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._held: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(bytes(data))
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Send what is held (nothing once the connection is closing)."""
+        if self._held:
+            data = b"".join(self._held) if len(self._held) > 1 else self._held[0]
+            self._held = []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = []
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+
 class HeaderDeadlineProtocol(_UvicornProtocol):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose headers do not arrive in time."""
+    """uvicorn's HTTP/1.1 protocol, closing connections whose headers do not arrive in time and
+    writing each response in one send."""
 
     _deadline: asyncio.TimerHandle | None = None
     _cycle_before: Any = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # uvicorn's flow control keeps the transport itself; the protocol and each request's
+        # cycle (made from ``self.transport`` when its headers are parsed) write through this
+        self.transport = ResponseWriter(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:

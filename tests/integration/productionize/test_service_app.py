@@ -441,3 +441,79 @@ def test_large_batches_leave_the_event_loop_free(
         assert len(health) >= 2  # /healthz was answered more than once while the batch ran
     finally:
         client.__exit__(None, None, None)
+
+
+class _RecordingTransport:
+    """The socket's side of a connection: what the server sends, send by send."""
+
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed, "written after close"
+        self.sends.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_each_response_goes_out_in_one_send(service_module: Any, made: dict[str, Any]) -> None:
+    """The service's HTTP protocol (uvicorn's, with the header deadline) sends a response's head
+    and body together: one send per response, pipelined requests answered in order, and what is
+    held is sent before the connection closes."""
+    import asyncio
+
+    from app.connections import HeaderDeadlineProtocol  # the service's package (service_module)
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    service = made["helpers"]["result"].service_dir
+    settings = dataclasses.replace(service_module.Settings.from_env(), model_dir=service / "model")
+    config = Config(
+        service_module.create_app(settings), lifespan="off", http=HeaderDeadlineProtocol
+    )
+    config.load()
+
+    async def serve(request: bytes, responses: int) -> _RecordingTransport:
+        transport = _RecordingTransport()
+        protocol = HeaderDeadlineProtocol(
+            config=config,
+            server_state=ServerState(),
+            app_state={},
+            _loop=asyncio.get_running_loop(),
+        )
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        protocol.data_received(request)
+        for _ in range(500):
+            if b"".join(transport.sends).count(b"HTTP/1.1 ") >= responses:
+                break
+            await asyncio.sleep(0.01)
+        protocol.connection_lost(None)
+        return transport
+
+    get = b"GET /healthz HTTP/1.1\r\nHost: svc\r\n\r\n"
+    for request, responses in ((get, 1), (get * 3, 3)):
+        sent = asyncio.run(serve(request, responses)).sends
+        assert len(sent) <= responses, sent  # never more sends than responses
+        answered = b"".join(sent).split(b"HTTP/1.1 ")[1:]
+        assert len(answered) == responses, sent
+        for send in sent:  # each send holds whole responses: head and body together
+            assert send.startswith(b"HTTP/1.1 200 OK\r\n") and send.endswith(b'{"status":"ok"}')
+    closing = asyncio.run(serve(get.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), 1))
+    assert closing.closed and len(closing.sends) == 1
+    assert closing.sends[0].endswith(b'{"status":"ok"}')
