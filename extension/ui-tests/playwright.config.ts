@@ -21,6 +21,10 @@ module.exports = {
     ...baseConfig.use,
     baseURL: process.env.MLOPS_NB_BASE_URL ?? 'http://127.0.0.1:8888',
     video: 'off',
+    // an action whose element never comes fails within two minutes, naming its locator,
+    // instead of holding the walk until the test's own timeout
+    actionTimeout: 120_000,
+    navigationTimeout: 120_000,
     trace: 'off',
     screenshot: 'only-on-failure',
     viewport: { width: 1400, height: 900 },
