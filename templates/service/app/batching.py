@@ -19,10 +19,13 @@ class MicroBatcher:
         self.max_rows = max_rows
         self.rows: list[Any] = []
         self.waiters: list[asyncio.Future[Any]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once it submits
 
     def submit(self, row: Any) -> asyncio.Future[Any]:
         """The prediction for one row (a future resolved on the next turn of the loop)."""
-        loop = asyncio.get_running_loop()
+        loop = self.loop
+        if loop is None:  # asking asyncio for the running loop costs a getpid() system call
+            loop = self.loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self.rows:
             loop.call_soon(self.flush)
