@@ -73,6 +73,19 @@ def _get(url: str, timeout: float) -> tuple[int, Any]:
         raise DriftUnavailable(f"{url} answered HTTP {status}, not JSON: {exc}") from exc
 
 
+def _reference_state(status: int, data: Any, detail: str) -> str | None:
+    """Whether the service's drift reference is ``loading`` or ``failed`` to load (its 503
+    says so in ``reference``; services generated before that field existed, only in
+    ``detail``); None when the answer is not about the reference."""
+    if status != 503:
+        return None
+    if isinstance(data, dict) and data.get("reference") in ("loading", "failed"):
+        return str(data["reference"])
+    if "reference" not in detail:
+        return None
+    return "failed" if "failed to load" in detail else "loading"
+
+
 def check(service_url: str, timeout: float = TIMEOUT_S) -> schemas.DriftResponse:
     base = service_base(service_url)
     url = base + DRIFT_PATH
@@ -88,12 +101,13 @@ def check(service_url: str, timeout: float = TIMEOUT_S) -> schemas.DriftResponse
             min_rows=needed,
             widget=None,
         )
-    if status == 503 and "reference" in detail:
+    reference = _reference_state(status, data, detail)
+    if reference is not None:
         ready_status, ready = _get(base + "/readyz", timeout)
         reason = str(ready.get("detail", "")) if isinstance(ready, dict) else ""
         if ready_status == 503 and reason and reason != "loading":
             raise DriftUnavailable(f"{base} failed to load its model: {reason}")
-        if "failed to load" in detail:  # the model serves, but drift has no reference
+        if reference == "failed":  # the model serves, but drift has no reference
             raise DriftUnavailable(f"{url}: {detail}")
         return schemas.DriftResponse(
             url=url,

@@ -61,12 +61,12 @@ class Service(BaseHTTPRequestHandler):
             ),
             "/starting/monitoring/drift": (
                 503,
-                {"detail": "the reference sample is not loaded yet"},
+                {"detail": "the reference sample is not loaded yet", "reference": "loading"},
             ),
             "/starting/readyz": (503, {"status": "not ready", "detail": "loading"}),
             "/broken/monitoring/drift": (
                 503,
-                {"detail": "the reference sample is not loaded yet"},
+                {"detail": "the reference sample is not loaded yet", "reference": "loading"},
             ),
             "/broken/readyz": (
                 503,
@@ -76,10 +76,22 @@ class Service(BaseHTTPRequestHandler):
                 503,
                 {
                     "detail": "the reference sample failed to load "
-                    "(ValueError while reading reference.csv); see the service log"
+                    "(ValueError while reading reference.csv); see the service log",
+                    "reference": "failed",
                 },
             ),
             "/noref/readyz": (200, {"status": "ready"}),
+            # a service generated before the 503 said ``reference``: only its detail tells
+            "/older-noref/monitoring/drift": (
+                503,
+                {"detail": "the reference sample failed to load (reference.csv is missing)"},
+            ),
+            "/older-noref/readyz": (200, {"status": "ready"}),
+            "/older-starting/monitoring/drift": (
+                503,
+                {"detail": "the reference sample is not loaded yet; retry shortly"},
+            ),
+            "/older-starting/readyz": (200, {"status": "ready"}),
         }
         if path == "/html/monitoring/drift":
             body, status = b"<html>not json</html>", 200
@@ -153,9 +165,17 @@ async def test_a_service_whose_model_failed_to_load_says_so(jp_fetch, service):
     assert code == 502 and "failed to load its model" in message and "truncated" in message
 
 
-async def test_a_ready_service_whose_reference_failed_is_an_error_not_starting(jp_fetch, service):
-    code, message = await drift_error(jp_fetch, f"{service}/noref")
+@pytest.mark.parametrize("prefix", ["/noref", "/older-noref"])
+async def test_a_ready_service_whose_reference_failed_is_an_error_not_starting(
+    jp_fetch, service, prefix
+):
+    code, message = await drift_error(jp_fetch, f"{service}{prefix}")
     assert code == 502 and "reference sample failed to load" in message
+
+
+async def test_an_older_service_still_loading_its_reference_is_starting(jp_fetch, service):
+    data = await drift_of(jp_fetch, f"{service}/older-starting")
+    assert data.state == "starting" and "not loaded yet" in data.message
 
 
 async def test_the_full_report_is_built_on_demand(jp_fetch, service):

@@ -79,30 +79,24 @@ class Reference:
     """The training reference sample and each column's side of the tests, prepared at startup."""
 
     def __init__(self, path: Path) -> None:
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            raw: dict[str, list[Any]] = {c: [] for c in INPUT_COLUMNS}
-            self.records: list[dict[str, Any]] = []
-            for row in reader:
-                record = {}
-                for column in INPUT_COLUMNS:
-                    value = _parse(row.get(column), COLUMN_TYPES.get(column, "string"))
-                    record[column] = value
-                    raw[column].append(value)
-                self.records.append(record)
-        self.rows = len(self.records)
+        rows = reference_rows(path)
+        self.records: list[dict[str, Any]] = [
+            dict(zip(INPUT_COLUMNS, row, strict=True)) for row in rows
+        ]
+        self.rows = len(rows)
+        raw = {column: [row[i] for row in rows] for i, column in enumerate(INPUT_COLUMNS)}
         self.kinds = {column: _kind(column, raw[column]) for column in INPUT_COLUMNS}
         self.columns = {
             column: _prepare(self.kinds[column], raw[column]) for column in INPUT_COLUMNS
         }
 
 
-def reference_rows(path: Path, limit: int) -> list[tuple[Any, ...]]:
-    """The first ``limit`` rows of the reference sample, as request rows (``INPUT_COLUMNS``
-    order)."""
+def reference_rows(path: Path, limit: int | None = None) -> list[tuple[Any, ...]]:
+    """The reference sample's rows (the first ``limit``, or all), parsed as request rows
+    (``INPUT_COLUMNS`` order)."""
+    kinds = [COLUMN_TYPES.get(c, "string") for c in INPUT_COLUMNS]
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        kinds = [COLUMN_TYPES.get(c, "string") for c in INPUT_COLUMNS]
         return [
             tuple(_parse(row.get(c), k) for c, k in zip(INPUT_COLUMNS, kinds, strict=True))
             for row in itertools.islice(reader, limit)
@@ -174,7 +168,11 @@ def router(settings: Any) -> APIRouter:
         responses={401: {"description": "Missing or invalid X-API-Key (when API_KEY is set)"}},
     )
     not_loaded: dict[int | str, dict[str, Any]] = {
-        503: {"description": "The reference sample is not loaded (yet, or it failed to load)"}
+        503: {
+            "description": "The reference sample is not loaded: still loading (retry shortly) "
+            "or it failed to load (see the service log)",
+            "content": {"application/json": {"schema": NOT_LOADED_SCHEMA}},
+        }
     }
 
     @api.get("/sample", summary="Most recent input records served")
@@ -225,11 +223,21 @@ def router(settings: Any) -> APIRouter:
     return api
 
 
+#: the monitoring routes' 503: ``reference`` says whether to retry ("loading") or not ("failed")
+NOT_LOADED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "reference": {"type": "string", "enum": ["loading", "failed"]},
+    },
+    "required": ["detail", "reference"],
+}
+
+
 def _not_loaded(service: Any) -> JSONResponse:
     reason = service.reference_error
-    detail = (
-        f"the reference sample failed to load ({reason}); see the service log"
-        if reason
-        else "the reference sample is not loaded yet; retry shortly"
-    )
-    return JSONResponse({"detail": detail}, status_code=503)
+    if reason:
+        detail = f"the reference sample failed to load ({reason}); see the service log"
+        return JSONResponse({"detail": detail, "reference": "failed"}, status_code=503)
+    detail = "the reference sample is not loaded yet; retry shortly"
+    return JSONResponse({"detail": detail, "reference": "loading"}, status_code=503)

@@ -142,8 +142,8 @@ def test_a_missing_drift_reference_leaves_the_model_serving(service: Path, tmp_p
     assert got["ready"] == {"status": "ready"}
     assert got["many"]["predictions"] == got["expected"]
     detail = "the reference sample failed to load (reference.csv is missing); see the service log"
-    assert got["drift"] == [503, {"detail": detail}]
-    assert got["reference"] == [503, {"detail": detail}]
+    assert got["drift"] == [503, {"detail": detail, "reference": "failed"}]
+    assert got["reference"] == [503, {"detail": detail, "reference": "failed"}]
 
 
 # app.server imported first, as `python -m app.server` does: garbage collection is off while the
