@@ -33,8 +33,11 @@ def sync_command(
     except OSError as exc:
         raise _spool_error(exc) from None
     for outcome in report.delivered:
+        name = outcome.record.get("run_name") or outcome.folder.name
         if outcome.run_id:
-            typer.echo(f"delivered {outcome.record.get('run_name')!r} -> run {outcome.run_id}")
+            typer.echo(f"delivered {name!r} -> run {outcome.run_id}")
+        elif outcome.elsewhere:
+            typer.echo(f"delivered {name!r} (by a background delivery, while this sync waited)")
     for outcome in report.left:
         typer.echo(f"still queued: {outcome.folder.name} ({outcome.error or outcome.status.value})")
     for outcome in report.failed:

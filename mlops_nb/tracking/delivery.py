@@ -57,6 +57,7 @@ class Outcome:
     record: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     unreachable: bool = False  # the store's health probe failed
+    elsewhere: bool = False  # delivered by another deliverer (a kernel's worker) while sync waited
 
 
 def validate(record: dict[str, Any]) -> None:
@@ -180,6 +181,14 @@ def _set_aside(outbox: Outbox, folder: Path, record: dict[str, Any], reason: str
     return Outcome(target, Status.FAILED, record=record, error=reason)
 
 
+def _peek(folder: Path) -> dict[str, Any]:
+    """The record in ``folder`` as it stands, or {} (it may be delivered and gone meanwhile)."""
+    try:
+        return Outbox.read(folder)
+    except (UnreadableRecord, OSError):
+        return {}
+
+
 @dataclass
 class SyncReport:
     """What ``sync`` did (delivered now, set aside now) and what the outbox holds after it."""
@@ -215,11 +224,15 @@ def sync(
                 outbox.requeue(folder)
                 report.requeued += 1
     for folder in outbox.pending():
+        # read first: if another process delivers it meanwhile, the report still names the run
+        known = _peek(folder)
         outcome = safe_process(outbox, folder, wait=wait)
         for _ in range(attempts - 1):
             if outcome.status is not Status.RETRY:
                 break
             outcome = safe_process(outbox, folder, wait=wait)
+        if outcome.status is Status.DELIVERED and outcome.run_id is None:
+            outcome.record, outcome.elsewhere = outcome.record or known, True
         if outcome.status is Status.DELIVERED:
             report.delivered.append(outcome)
         elif outcome.status is Status.FAILED:

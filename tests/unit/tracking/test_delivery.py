@@ -191,3 +191,34 @@ def test_worker_gives_up_after_its_grace_period(tmp_path: Path) -> None:
     assert done.returncode == 1 and time.monotonic() - started < 60
     assert box.counts() == Counts(queued=1, failed=0)
     assert "grace period over" in done.stderr.decode()  # run by hand: it logs to stderr
+
+
+def test_a_run_delivered_by_a_background_delivery_while_sync_waits_is_still_named(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kernel's (or pipeline's) worker delivers a record while ``mlops-nb sync`` waits for its
+    lock: sync counts it and names it, saying who delivered it."""
+    from filelock import FileLock
+
+    from mlops_nb.cli import main
+    from mlops_nb.config import get_settings
+
+    box = Outbox(get_settings().spool_dir)
+    folder = queue(box, f"sqlite:///{isolated / 'mlflow.db'}", "delivered-meanwhile")
+    held = FileLock(folder / ".lock")
+    held.acquire()
+
+    def deliver_then_release() -> None:
+        time.sleep(0.5)
+        box.complete(folder)  # what a worker does once MLflow has the run
+        held.release()
+
+    other = threading.Thread(target=deliver_then_release)
+    other.start()
+    try:
+        assert main(["sync", "--wait", "20"]) == 0
+    finally:
+        other.join()
+    out = capsys.readouterr().out
+    assert "delivered 'delivered-meanwhile' (by a background delivery" in out, out
+    assert "1 delivered, 0 queued, 0 failed" in out, out
