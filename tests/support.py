@@ -172,7 +172,24 @@ def template_module(*parts: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"template_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    package = path.parent
+    if not (package / "__init__.py").is_file() or package.name in sys.modules:
+        spec.loader.exec_module(module)
+        return module
+    # the module's imports of its siblings (``from app.onnx_session import ...``) resolve to the
+    # template's own package while it loads; nothing of it stays in sys.modules afterwards (tests
+    # import rendered services' ``app`` packages under the same name)
+    init = importlib.util.spec_from_file_location(
+        package.name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert init is not None and init.loader is not None
+    sys.modules[package.name] = importlib.util.module_from_spec(init)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        loaded = [m for m in sys.modules if m.split(".")[0] == package.name]
+        for name in loaded:
+            del sys.modules[name]
     return module
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from app.onnx_session import direct_run
+
 
 class PredictionError(ValueError):
     """The model rejected valid-looking input (e.g. an unseen category)."""
@@ -72,6 +74,7 @@ class OnnxEngine:
         inputs = description["inputs"]
         self.mode: str = inputs["mode"]
         self.names: list[str] = inputs["names"]
+        self._run = direct_run(self.session, self.names)
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
         self.columns: list[str] = inputs["columns"]
         # the request column each model input comes from (``passthrough``: the API column, or
@@ -203,7 +206,7 @@ class OnnxEngine:
         if self.refused_feeds:
             self._refuse_missing(feeds)
         try:
-            result = self.session.run(self.output, feeds)[0]
+            result = self._run(self.output, feeds)[0]
         except Exception as exc:  # onnxruntime raises its own exception types
             raise PredictionError(_first_line(exc)) from None
         if self.regressor:

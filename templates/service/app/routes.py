@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic_core import to_json
+from starlette.routing import request_response
 
 from app import limits, security
 from app.engines import PredictionError
@@ -38,14 +40,35 @@ class ScoringRoute(APIRoute):
     exception handlers, but its endpoint takes the ``Request`` and answers it itself: FastAPI's
     per-request dependency solving and body handling (~50 µs, more than the whole prediction;
     ``benchmarks/bench_serve.py`` measures it) are skipped. The one dependency such a route may
-    declare, the API key (``security.require_api_key``), is checked here; with any other
-    dependency the route falls back to FastAPI's own handler, so nothing is silently skipped."""
+    declare, the API key (``security.require_api_key``), is checked here; an endpoint that takes
+    anything but the ``Request``, or a route with any other dependency, falls back to FastAPI's
+    own handler, so nothing is silently skipped.
+
+    Such a handler is served by Starlette's ``request_response``, the adapter FastAPI's own copy
+    extends with two exit stacks for dependencies with ``yield``: a route that solves no
+    dependency has nothing to put on them, and entering and leaving them costs a few µs a
+    request. That holds for routes on the app's own router (``app.main._add_routes``); routes
+    of a router added with ``include_router`` are served by FastAPI's adapter, as before."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self._answers_itself() and getattr(self, "max_body_size", None) is None:
+            self.app = request_response(self.get_route_handler())
+
+    def _answers_itself(self) -> bool:
+        """The endpoint takes the ``Request`` alone, and the route depends on nothing but the
+        API key: anything else (a parameter, a dependency) is FastAPI's to solve."""
+        params = list(inspect.signature(self.endpoint).parameters.values())
+        request_only = len(params) == 1 and params[0].annotation in (Request, "Request")
+        return request_only and all(
+            d.dependency is security.require_api_key for d in self.dependencies
+        )
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint
-        declared = [d.dependency for d in self.dependencies]
-        if any(d is not security.require_api_key for d in declared):
+        if not self._answers_itself():
             return super().get_route_handler()
+        declared = self.dependencies
         if not declared:
             return endpoint
 

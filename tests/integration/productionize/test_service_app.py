@@ -517,3 +517,40 @@ def test_each_response_goes_out_in_one_send(service_module: Any, made: dict[str,
     closing = asyncio.run(serve(get.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"), 1))
     assert closing.closed and len(closing.sends) == 1
     assert closing.sends[0].endswith(b'{"status":"ok"}')
+
+
+def test_scoring_routes_keep_fastapi_dependencies_working(service_module: Any) -> None:
+    """A scoring route answers through Starlette's adapter (no dependency exit stacks to enter),
+    and one that declares another dependency is served by FastAPI's own handler, so the
+    dependency runs, ``yield`` clean-up included. Fails if FastAPI stops building a route's ASGI
+    app in ``APIRoute.__init__`` (the assignment would then be lost or overwritten)."""
+    from app.routes import ScoringRoute  # the service's package (service_module)
+    from fastapi import APIRouter, Depends, FastAPI, Request, Response
+    from fastapi.testclient import TestClient
+
+    events: list[str] = []
+
+    def tracked() -> Any:
+        events.append("enter")
+        yield "value"
+        events.append("exit")
+
+    scoring = APIRouter(route_class=ScoringRoute)
+
+    @scoring.post("/plain")
+    async def plain(request: Request) -> Response:
+        stacks = sorted(k for k in request.scope if k.startswith("fastapi_") and "astack" in k)
+        return Response(json.dumps(stacks).encode(), media_type="application/json")
+
+    @scoring.post("/with-dependency")
+    async def with_dependency(value: str = Depends(tracked)) -> dict[str, str]:
+        return {"value": value}
+
+    app = FastAPI()
+    service_module._add_routes(app, scoring)  # as the service adds its routers' routes
+
+    with TestClient(app) as client:
+        # only the app-wide stack FastAPI's middleware opens; none for a route's dependencies
+        assert client.post("/plain").json() == ["fastapi_middleware_astack"]
+        assert client.post("/with-dependency").json() == {"value": "value"}
+    assert events == ["enter", "exit"]
