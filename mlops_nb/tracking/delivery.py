@@ -224,9 +224,13 @@ def sync(
                 outbox.requeue(folder)
                 report.requeued += 1
     for folder in outbox.pending():
-        # read first: if another process delivers it meanwhile, the report still names the run
-        known = _peek(folder)
-        outcome = safe_process(outbox, folder, wait=wait)
+        known: dict[str, Any] = {}
+        outcome = safe_process(outbox, folder)
+        if outcome.status is Status.LOCKED and wait > 0:
+            # another deliverer holds it: read it before waiting, so that if that one delivers
+            # it meanwhile, the report still names the run
+            known = _peek(folder)
+            outcome = safe_process(outbox, folder, wait=wait)
         for _ in range(attempts - 1):
             if outcome.status is not Status.RETRY:
                 break
