@@ -19,6 +19,7 @@ from app.schema import (
     MANY,
     NUMERIC_MATRIX,
     NUMERIC_ONLY,
+    NUMERIC_RECORD,
     NUMERIC_RECORDS,
     ONE,
     row_of,
@@ -26,6 +27,9 @@ from app.schema import (
 
 _COLUMNS = tuple(INPUT_COLUMNS)
 _pick = itemgetter(*INPUT_COLUMNS)
+#: every column takes any number: the fast paths below validate every value as a strict float,
+#: which an integer column must not take (1.5 is refused there, as the Record path refuses it)
+_FLOATS_ONLY = NUMERIC_ONLY and all(COLUMN_TYPES.get(c) == "number" for c in INPUT_COLUMNS)
 
 #: validated rows: tuples of values in INPUT_COLUMNS order, or (all-number batches) one matrix
 Rows = list[Any] | np.ndarray
@@ -68,10 +72,14 @@ def _check_rows(count: int, max_rows: int) -> None:
         )
 
 
-def _fast_records(body: bytes, max_rows: int) -> list[Any] | None:
-    """All-numeric lists of records without building model objects; None: take the full path."""
+def _fast_records(body: bytes, max_rows: int, many: bool) -> list[Any] | None:
+    """All-number records (a list, or one record) without building model objects; None: take
+    the full path (which says what is wrong)."""
     try:
-        records = NUMERIC_RECORDS.validate_json(body)
+        if many:
+            records = NUMERIC_RECORDS.validate_json(body)
+        else:
+            records = [NUMERIC_RECORD.validate_json(body)]
         if not 0 < len(records) <= max_rows:
             return None
         if len(_COLUMNS) == 1:
@@ -96,7 +104,9 @@ def _fast_split(payload: dict[str, Any], max_rows: int, body: bytes) -> Rows | N
     validation (a string, null or nested value makes another dtype, a ragged row an error, NaN or
     an infinity is refused by the finiteness check). The one value it would take for a number, a
     JSON boolean, is ruled out first: after the last ``"data"`` key the body holds nothing but
-    number characters, brackets and commas (else the strict path below answers)."""
+    number characters, brackets and commas (else the strict path below answers). Where a column
+    takes only integers, only a matrix of whole numbers is taken (a fraction anywhere makes it a
+    float matrix, and it can no longer say in which column)."""
     split = payload.get("dataframe_split")
     if not isinstance(split, dict) or len(payload) != 1:
         return None
@@ -114,10 +124,13 @@ def _fast_split(payload: dict[str, Any], max_rows: int, body: bytes) -> Rows | N
         if (
             matrix.ndim == 2
             and matrix.shape[1] == len(_COLUMNS)
-            and matrix.dtype.kind in "fi"
+            # whole numbers suit every column; a fraction, only columns that take any number
+            and (matrix.dtype.kind == "i" or (matrix.dtype.kind == "f" and _FLOATS_ONLY))
             and np.isfinite(matrix).all()
         ):
             return matrix.astype(np.float64, copy=False)
+        return None
+    if not _FLOATS_ONLY:
         return None
     try:
         rows = NUMERIC_MATRIX.validate_python(data, strict=True)
@@ -131,8 +144,8 @@ def _fast_split(payload: dict[str, Any], max_rows: int, body: bytes) -> Rows | N
 def predict_rows(body: bytes, max_rows: int) -> list[Any]:
     """/predict: one record object, or a list of them."""
     start = body.lstrip()[:1]
-    if NUMERIC_ONLY and start == b"[":
-        fast = _fast_records(body, max_rows)
+    if _FLOATS_ONLY:
+        fast = _fast_records(body, max_rows, start == b"[")
         if fast is not None:
             return fast
     try:

@@ -190,3 +190,28 @@ def test_a_model_fed_an_unnamed_matrix_refuses_a_missing_value_by_position() -> 
     assert engine.predict(matrix[:5]) == model.predict(matrix[:5]).tolist()
     with pytest.raises(ENGINES.PredictionError, match="missing value in column 1"):
         engine.predict(np.array([[0.5, np.nan]]))
+
+
+def test_tied_votes_go_to_the_first_class_in_micro_batches_and_large_batches_alike() -> None:
+    """Labels from probabilities: a few rows are picked in Python, a large batch with numpy; the
+    two agree with each other and with scikit-learn, ties included (a forest's 0.5/0.5 votes)."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    rng = np.random.default_rng(7)
+    scale = np.array([1.0, 100.0, 0.01, 1e4])  # float32 sums of the votes break ties either way
+    frame = pd.DataFrame(rng.normal(size=(400, 4)) * scale, columns=list("abcd"))
+    y = np.where(frame.a + frame.b / 100 + rng.normal(size=400) > 0, "yes", "no")
+    model = ExtraTreesClassifier(n_estimators=20, random_state=0).fit(frame, y)
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.outputs["labels_from"] == "probabilities"
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), list(model.classes_))
+    rows = pd.DataFrame(rng.normal(size=(600, 4)) * scale, columns=list("abcd"))
+    expected = model.predict(rows).tolist()
+    assert (model.predict_proba(rows)[:, 0] == 0.5).sum() > 20  # ties to break
+    whole = engine.predict(rows)  # 1,200 probabilities: numpy
+    assert whole == expected
+    pieces: list[object] = []
+    for size in (1, 2, 3, 5, 8, 16, 17):  # up to 32 probabilities (16 rows): Python
+        start = len(pieces)
+        pieces += engine.predict(rows.iloc[start : start + size])
+    assert pieces == expected[: len(pieces)]
