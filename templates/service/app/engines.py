@@ -76,6 +76,12 @@ class OnnxEngine:
         self.names: list[str] = inputs["names"]
         self._run = direct_run(self.session, self.names)
         self.dtypes: list[Any] = [object if d == "str" else np.dtype(d) for d in inputs["dtypes"]]
+        # why a prediction the notebook's model (float64) computes may overflow here
+        self.precision_note = (
+            " (this ONNX engine computes in float32: beyond about 3.4e38 a value overflows)"
+            if "float32" in inputs["dtypes"]
+            else ""
+        )
         self.columns: list[str] = inputs["columns"]
         # the request column each model input comes from (``passthrough``: the API column, or
         # None for a constant: the training value of a raw column the API does not ask for)
@@ -212,7 +218,10 @@ class OnnxEngine:
         if self.regressor:
             values = result.ravel() if result.ndim == 2 and result.shape[1] == 1 else result
             if not np.all(np.isfinite(values)):
-                raise PredictionError("the model produced a non-finite prediction for this input")
+                raise PredictionError(
+                    "the model produced a non-finite prediction for this input"
+                    + self.precision_note
+                )
             return list(values.astype(np.float64).tolist())
         if self.tie is not None and self.classes is not None:
             if result.size <= _PYTHON_ARGMAX:  # a micro-batch: plain Python beats numpy's calls

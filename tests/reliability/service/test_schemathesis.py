@@ -57,3 +57,31 @@ def test_schemathesis_finds_nothing(live: dict[str, Any], tmp_path: Path) -> Non
     )  # fmt: skip
     assert "Tested: 1" in out, out[-2000:]
     assert most + invocations >= 6 * MAX_EXAMPLES  # ~1,000 cases with the default
+
+
+def test_schemathesis_finds_nothing_on_an_all_number_service(
+    live_numbers: dict[str, Any], tmp_path: Path
+) -> None:
+    """The scoring routes of a service whose columns are all numbers (a float column with missing
+    values, an integer column): its payloads take the all-number fast paths, which the wine
+    service's never do (``test_payload_types.py`` checks their integer column case by hand).
+
+    ``positive_data_acceptance`` is off: this model is a regressor, and for schema-valid numbers
+    far outside anything it was trained on (1e51) its prediction overflows, in the float32 its
+    ONNX engine computes in and, further out, in the notebook's float64 too. The service refuses
+    such a prediction with a 422 that says so, never an infinite or wrong number."""
+    predict, out = _schemathesis(
+        live_numbers, tmp_path,
+        "--checks", "all",
+        "--exclude-checks", "positive_data_acceptance",
+        "--include-path", "/predict",
+    )  # fmt: skip
+    assert "Tested: 1" in out, out[-2000:]
+    invocations, out = _schemathesis(
+        live_numbers, tmp_path,
+        "--checks", "all",
+        "--exclude-checks", "positive_data_acceptance",
+        "--include-path", "/invocations",
+    )  # fmt: skip
+    assert "Tested: 1" in out, out[-2000:]
+    assert predict + invocations >= MAX_EXAMPLES

@@ -215,3 +215,27 @@ def test_tied_votes_go_to_the_first_class_in_micro_batches_and_large_batches_ali
         start = len(pieces)
         pieces += engine.predict(rows.iloc[start : start + size])
     assert pieces == expected[: len(pieces)]
+
+
+def test_an_overflowing_float32_prediction_is_refused_saying_why() -> None:
+    """An ONNX engine that computes in float32 (here: no double-precision imputer converter)
+    overflows on a value the notebook's float64 model takes: the service refuses the prediction
+    and says why, never answering an infinite number."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    frame = X.assign(c=np.where(X.b > 1, np.nan, X.b))
+    model = make_pipeline(SimpleImputer(), Ridge()).fit(frame, X.a * 3 + 1)
+    choice = choose_engine(model, frame)
+    assert choice.engine == "onnx" and choice.inputs is not None
+    assert "float32" in choice.describe()["inputs"]["dtypes"], choice.reason
+    engine = ENGINES.OnnxEngine(choice.onnx_bytes, choice.describe(), None)
+    far = frame.head(1).assign(a=1e51)
+    assert np.isfinite(model.predict(far)).all()  # the notebook's model answers
+    with (
+        pytest.raises(ENGINES.PredictionError, match="computes in float32"),
+        np.errstate(over="ignore"),
+    ):
+        engine.predict(far)
+    assert engine.predict(frame.head(3)) == pytest.approx(model.predict(frame.head(3)), rel=1e-5)
