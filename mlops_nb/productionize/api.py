@@ -319,7 +319,7 @@ def _from_source(report: _Reporter, scratch: Path, o: _Options, source: Any) -> 
             served = json.loads((stage / "model" / "engine.json").read_text())
             route = (
                 "; requests go straight to the model, without pandas: " + served["feature_code"]
-                if served.get("passthrough")
+                if served.get("passthrough") and served["engine"] == "onnx"
                 else ""
             )
             done.append(

@@ -336,11 +336,12 @@ def _passthrough(requested: str | None, state: Any, requests: Any) -> Any:
 
 
 def _record_passthrough(service: Path, engine: dict[str, Any], verdict: Any) -> dict[str, Any]:
-    """An ONNX engine reads its inputs straight from the request rows when the feature code only
-    passes the API's columns through (engine.json ``passthrough``); the verdict is said anyway."""
-    if engine.get("engine") != "onnx":
-        return engine
-    width = len(engine["inputs"]["columns"]) or None
+    """The engine reads its inputs straight from the request rows when the feature code only
+    passes the API's columns through (engine.json ``passthrough``): onnxruntime always, the
+    scikit-learn model when the columns are numbers and it answers the rows alike (the service
+    checks that at load); the verdict is said anyway."""
+    inputs = engine.get("inputs") or {}
+    width = len(inputs.get("columns") or []) or None
     fits = verdict.columns is not None and (width is None or len(verdict.columns) == width)
     engine = {**engine, "feature_code": verdict.reason}
     if fits:
