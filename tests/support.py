@@ -161,6 +161,23 @@ class KernelSession:
             self.km.shutdown_kernel(now=True)
 
 
+def run_in_service(service: Path, code: str, *args: str, timeout: float = 300, **env: str) -> Any:
+    """Run ``python -c code args`` in a generated service's folder (its ``app`` importable, ``env``
+    added to the environment) and return the JSON its last line of output prints."""
+    import json
+
+    run = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(service), **env},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def template_module(*parts: str) -> Any:
     """A module of the service template, imported from its file (``template_module("service",
     "app", "engines.py")``): the template is rendered into services, not imported as a package."""

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
-from support import TEST_NOTEBOOKS, free_port, wait_http
+from support import TEST_NOTEBOOKS, free_port, run_in_service, wait_http
 
 from mlops_nb.productionize.api import FidelityError, productionize
 
@@ -122,16 +122,7 @@ def _missing_values_answered_alike(service: Path, record: dict[str, Any]) -> Non
     refuses with a 422, exactly as the scikit-learn model does; never a 5xx."""
     numeric = [c for c, v in record.items() if isinstance(v, int | float) and v is not None]
     probes = [{**record, c: None} for c in numeric] + [{**record, **dict.fromkeys(numeric)}]
-    run = subprocess.run(
-        [sys.executable, "-c", _MISSING_PROBE, json.dumps(probes)],
-        cwd=service,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(service)},
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    answers = json.loads(run.stdout.strip().splitlines()[-1])
+    answers = run_in_service(service, _MISSING_PROBE, json.dumps(probes))
     for probe, onnx, sklearn in zip(probes, answers["onnx"], answers["sklearn"], strict=True):
         assert onnx[0] in (200, 422) and sklearn[0] in (200, 422), (probe, onnx, sklearn)
         assert onnx[0] == sklearn[0], (probe, onnx, sklearn)

@@ -6,9 +6,6 @@ features.py are never imported, and neither is in requirements.txt or the Docker
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from typing import Any
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from support import run_in_service
 
 pytestmark = pytest.mark.integration
 
@@ -80,17 +78,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(service: Path, code: str, **env: str) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=service,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return result
+    return dict(run_in_service(service, code, timeout=120, **env))
 
 
 def test_passthrough_is_recorded_and_the_image_leaves_pandas_out(service: Path) -> None:

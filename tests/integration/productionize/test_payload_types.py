@@ -6,15 +6,13 @@ once took 1.5 for the integer column that the Record path refuses."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from support import run_in_service
 
 pytestmark = pytest.mark.integration
 
@@ -72,16 +70,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _answers(service: Path, cases: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(cases)],
-        cwd=service,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(service)},
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+    return dict(run_in_service(service, _PROBE, json.dumps(cases)))
 
 
 def test_every_payload_form_takes_and_refuses_the_same_values(service: Path) -> None:

@@ -7,15 +7,13 @@ reported by /metadata). A model that reads its columns by name keeps the feature
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from support import run_in_service
 
 pytestmark = pytest.mark.integration
 
@@ -65,16 +63,7 @@ print(json.dumps({"expected": example["predictions"], "many": many["predictions"
 
 
 def _serve_once(service: Path) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        cwd=service,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(service)},
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+    return dict(run_in_service(service, _PROBE))
 
 
 @pytest.mark.parametrize("model", list(MODELS))
