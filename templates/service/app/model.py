@@ -77,7 +77,8 @@ class LoadedModel:
 
     def predict_rows(self, rows: Rows) -> list[Any]:
         """Predict for rows of values in INPUT_COLUMNS order (tuples, or one number matrix)."""
-        if isinstance(rows, np.ndarray) and not isinstance(self.engine, OnnxEngine):
+        direct = isinstance(self.engine, OnnxEngine) or self.matrix is not None
+        if isinstance(rows, np.ndarray) and not direct:
             rows = rows.tolist()  # the pickled model and the feature code take the general path
         if self.matrix is not None:
             predictions = self.engine.predict(self.matrix(rows))
@@ -190,7 +191,7 @@ def request_matrix(passthrough: dict[str, Any]) -> Callable[[Rows], np.ndarray] 
     taken = [p for p in positions if p is not None]
 
     def matrix(rows: Rows) -> np.ndarray:
-        values = np.array(rows, dtype=np.float64).reshape(len(rows), len(INPUT_COLUMNS))
+        values = np.array(rows, dtype=np.float64)
         out = np.repeat(filled[np.newaxis, :], len(values), axis=0)
         out[:, into] = values[:, taken]
         return out
