@@ -4,6 +4,7 @@ predictions as JSON-ready Python values."""
 
 from __future__ import annotations
 
+import math
 import os
 from operator import itemgetter
 from typing import Any
@@ -195,7 +196,8 @@ class OnnxEngine:
     def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
         if self.mode == "matrix":  # one check for the common case: no missing value at all
             matrix = feeds[self.names[0]]
-            if matrix.dtype.kind != "f" or not np.isnan(matrix).any():
+            # a NaN anywhere makes the sum NaN (so does inf - inf: the exact check below decides)
+            if matrix.dtype.kind != "f" or not math.isnan(np.add.reduce(matrix, None)):
                 return
         missing = [
             column

@@ -35,13 +35,17 @@ class ScoringSlots:
         self.busy -= 1
 
 
-async def _read(request: Request, max_bytes: int) -> bytes:
+def _check_declared(request: Request, max_bytes: int) -> None:
+    """Refuse a body by its Content-Length before reading it."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
             raise HTTPException(400, "invalid Content-Length header")
         if int(declared) > max_bytes:
             raise HTTPException(413, f"body over {max_bytes} bytes", headers=_CLOSE)
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
     chunks, size = [], 0
     receive = request.receive
     while True:  # the ASGI messages of the body (the server stops at Content-Length)
@@ -61,7 +65,10 @@ async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
     """The request body; 413 above ``max_bytes``, 408 when it is not complete within ``timeout``
     (no deadline is needed when the server says the whole body came with the headers)."""
     if BODY_RECEIVED in request.scope.get("extensions", ()):
+        # the server has read the whole body (the HTTP parser checked its Content-Length):
+        # its size is checked as it is taken, with nothing left to wait for
         return await _read(request, max_bytes)
+    _check_declared(request, max_bytes)
     try:
         if sys.version_info >= (3, 11):
             async with asyncio.timeout(timeout):

@@ -213,7 +213,7 @@ async def _score(request: Request, rows: Rows, one_record: bool) -> Response:
         ]
         return Response(_dumps({"detail": detail}), status_code=422, media_type=_JSON)
     service.store.record(rows)
-    service.metrics.recorded.inc(len(rows))
+    service.metrics.record_inputs(len(rows))
     service.metrics.observe_predictions(predictions)
     return Response(_dumps({"predictions": predictions}), media_type=_JSON)
 

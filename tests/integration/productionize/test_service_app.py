@@ -131,6 +131,37 @@ def test_api_key(service_module: Any, made: dict[str, Any], example: dict[str, A
         client.__exit__(None, None, None)
 
 
+def test_metrics_count_what_the_service_answered(client: Any, example: dict[str, Any]) -> None:
+    """A scrape shows the requests, their statuses, the rows scored and recorded, and where the
+    predicted values fell, as the responses themselves say."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    records = example["records"]
+    answered: list[float] = []
+    for record in records[:3]:
+        answered += client.post("/predict", json=record).json()["predictions"]
+    answered += client.post("/predict", json=records).json()["predictions"]
+    bad = client.post("/predict", json={**records[0], "bmi": "heavy"})
+    assert bad.status_code == 422
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for s in family.samples
+    }
+    route = (("method", "POST"), ("route", "/predict"))
+    assert samples[("http_requests_total", (*route, ("status", "200")))] == 4
+    assert samples[("http_requests_total", (*route, ("status", "422")))] == 1
+    assert samples[("http_request_duration_seconds_count", (("route", "/predict"),))] == 5
+    assert samples[("predictions_rows_total", ())] == len(answered)
+    assert samples[("monitoring_inputs_recorded_total", ())] == len(answered)
+    buckets = {dict(k[1])["le"]: v for k, v in samples.items() if k[0] == "prediction_value_bucket"}
+    assert buckets.pop("+Inf") == len(answered) == samples[("prediction_value_count", ())]
+    for le, count in buckets.items():
+        assert count == sum(1 for p in answered if p <= float(le)), le
+    assert samples[("prediction_value_sum", ())] == pytest.approx(sum(answered))
+
+
 def test_metadata_metrics_and_docs(client: Any, example: dict[str, Any]) -> None:
     client.post("/predict", json=example["records"])
     metadata = client.get("/metadata").json()
