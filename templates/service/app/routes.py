@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic_core import to_json
-from starlette.routing import request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import limits, security
 from app.engines import PredictionError
@@ -44,16 +44,17 @@ class ScoringRoute(APIRoute):
     anything but the ``Request``, or a route with any other dependency, falls back to FastAPI's
     own handler, so nothing is silently skipped.
 
-    Such a handler is served by Starlette's ``request_response``, the adapter FastAPI's own copy
-    extends with two exit stacks for dependencies with ``yield``: a route that solves no
-    dependency has nothing to put on them, and entering and leaving them costs a few µs a
-    request. That holds for routes on the app's own router (``app.main._add_routes``); routes
-    of a router added with ``include_router`` are served by FastAPI's adapter, as before."""
+    Such a handler is served by :func:`_serve`, not by FastAPI's copy of Starlette's
+    ``request_response``, which adds two exit stacks for dependencies with ``yield``: a route that
+    solves no dependency has nothing to put on them, and entering and leaving them costs a few
+    µs a request. That holds for routes on the app's own router (``app.main._add_routes``);
+    routes of a router added with ``include_router`` are served by FastAPI's adapter, as
+    before."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         if self._answers_itself() and getattr(self, "max_body_size", None) is None:
-            self.app = request_response(self.get_route_handler())
+            self.app = _serve(self.get_route_handler())
 
     def _answers_itself(self) -> bool:
         """The endpoint takes the ``Request`` alone, and the route depends on nothing but the
@@ -77,6 +78,23 @@ class ScoringRoute(APIRoute):
             return await endpoint(request)
 
         return checked
+
+
+def _serve(handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIApp:
+    """The ASGI app of a route whose handler takes the ``Request`` and answers it: Starlette's
+    ``request_response`` without its per-route exception wrapper. That wrapper hands an
+    exception to the app's exception handlers before it leaves the route; the app's
+    ``ExceptionMiddleware`` (always in FastAPI's stack, between the user middleware and the
+    router) hands it to the same handlers, with the same request, one layer out. Nothing
+    between the two answers or times a response (``RequestMetrics`` is outside both), so the
+    answer is the same, without two closures and a wrapper around each ``send`` per request.
+    ``test_scoring_route_errors_reach_the_app_s_exception_handlers`` checks that answer."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def _detail(description: str, example: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import Request  # endpoints declared in tests resolve their annotation here
 
 pytestmark = pytest.mark.integration
 
@@ -556,7 +557,7 @@ def test_scoring_routes_keep_fastapi_dependencies_working(service_module: Any) -
     dependency runs, ``yield`` clean-up included. Fails if FastAPI stops building a route's ASGI
     app in ``APIRoute.__init__`` (the assignment would then be lost or overwritten)."""
     from app.routes import ScoringRoute  # the service's package (service_module)
-    from fastapi import APIRouter, Depends, FastAPI, Request, Response
+    from fastapi import APIRouter, Depends, FastAPI, Response
     from fastapi.testclient import TestClient
 
     events: list[str] = []
@@ -585,3 +586,58 @@ def test_scoring_routes_keep_fastapi_dependencies_working(service_module: Any) -
         assert client.post("/plain").json() == ["fastapi_middleware_astack"]
         assert client.post("/with-dependency").json() == {"value": "value"}
     assert events == ["enter", "exit"]
+
+
+def test_scoring_route_errors_reach_the_app_s_exception_handlers(service_module: Any) -> None:
+    """A scoring route is served without Starlette's per-route exception wrapper: what its
+    endpoint raises must still get the answer the app's handlers give, as from an ordinary
+    route, and the metrics middleware must count that answer's status."""
+    from app.metrics import Metrics, RequestMetrics
+    from app.routes import ScoringRoute
+    from fastapi import APIRouter, FastAPI, HTTPException, Response
+    from fastapi.responses import JSONResponse
+    from fastapi.testclient import TestClient
+
+    class Refused(Exception):
+        pass
+
+    def raising(router: APIRouter, path: str) -> None:
+        @router.post(f"{path}/http")
+        async def http(request: Request) -> Response:
+            raise HTTPException(418, "short and stout", headers={"Retry-After": "3"})
+
+        @router.post(f"{path}/custom")
+        async def custom(request: Request) -> Response:
+            raise Refused("no")
+
+    scoring, ordinary = APIRouter(route_class=ScoringRoute), APIRouter()
+    raising(scoring, "/scoring")
+    raising(ordinary, "/ordinary")
+    assert all(type(r) is ScoringRoute for r in scoring.routes)
+
+    app = FastAPI()
+    service_module._add_routes(app, scoring, ordinary)
+
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"refused": request.url.path}, status_code=409)
+
+    app.add_exception_handler(Refused, refused)
+    metrics = Metrics()
+    app.add_middleware(RequestMetrics, metrics=metrics)
+
+    with TestClient(app) as client:
+        for kind, status in (("http", 418), ("custom", 409)):
+            ours, theirs = client.post(f"/scoring/{kind}"), client.post(f"/ordinary/{kind}")
+            assert ours.status_code == theirs.status_code == status
+            assert ours.headers.get("retry-after") == theirs.headers.get("retry-after")
+            assert ours.json() == {
+                k: (v.replace("ordinary", "scoring") if isinstance(v, str) else v)
+                for k, v in theirs.json().items()
+            }
+    counted = {key[0]: key[2] for key in metrics.tallies.requests}
+    assert counted == {
+        "/scoring/http": 418,
+        "/ordinary/http": 418,
+        "/scoring/custom": 409,
+        "/ordinary/custom": 409,
+    }
