@@ -196,8 +196,9 @@ class OnnxEngine:
     def _refuse_missing(self, feeds: dict[str, np.ndarray]) -> None:
         if self.mode == "matrix":  # one check for the common case: no missing value at all
             matrix = feeds[self.names[0]]
-            # a NaN anywhere makes the sum NaN (so does inf - inf: the exact check below decides)
-            if matrix.dtype.kind != "f" or not math.isnan(np.add.reduce(matrix, None)):
+            # the minimum is NaN exactly when a value is (one C call, no temporary array, and
+            # no floating-point warning whatever the values, unlike a sum)
+            if matrix.dtype.kind != "f" or not math.isnan(np.minimum.reduce(matrix, None)):
                 return
         missing = [
             column
