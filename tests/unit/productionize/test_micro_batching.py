@@ -25,12 +25,22 @@ def _loops() -> list[Any]:
     return [*out, pytest.param(uvloop.new_event_loop, id="uvloop")]
 
 
-def _run(new_loop: Callable[[], asyncio.AbstractEventLoop], main: Coroutine[Any, Any, Any]) -> Any:
-    loop = new_loop()
-    try:
-        return loop.run_until_complete(main)
-    finally:
-        loop.close()
+Runner = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@pytest.fixture(params=_loops())
+def run(request: pytest.FixtureRequest) -> Runner:
+    """Runs a coroutine to completion on a new loop of the kind the test is parametrised with."""
+    new_loop: Callable[[], asyncio.AbstractEventLoop] = request.param
+
+    def runner(main: Coroutine[Any, Any, Any]) -> Any:
+        loop = new_loop()
+        try:
+            return loop.run_until_complete(main)
+        finally:
+            loop.close()
+
+    return runner
 
 
 class Model:
@@ -46,9 +56,8 @@ class Model:
         return [2 * r for r in rows]
 
 
-@pytest.mark.parametrize("new_loop", _loops())
 def test_requests_waiting_together_and_those_arriving_a_turn_later_share_one_call(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
+    run: Runner,
 ) -> None:
     model = Model()
 
@@ -59,14 +68,11 @@ def test_requests_waiting_together_and_those_arriving_a_turn_later_share_one_cal
         later = batcher.submit(4)
         return list(await asyncio.gather(*first, later))
 
-    assert _run(new_loop, main()) == [2, 4, 6, 8]
+    assert run(main()) == [2, 4, 6, 8]
     assert model.calls == [[1, 2, 3, 4]]
 
 
-@pytest.mark.parametrize("new_loop", _loops())
-def test_a_lone_request_is_answered_within_a_few_turns_without_a_timer(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
+def test_a_lone_request_is_answered_within_a_few_turns_without_a_timer(run: Runner) -> None:
     model = Model()
 
     async def main() -> tuple[int, int]:
@@ -79,15 +85,12 @@ def test_a_lone_request_is_answered_within_a_few_turns_without_a_timer(
             assert turns < 5, "the batch was not scored within a few turns of the loop"
         return future.result(), turns
 
-    answer, turns = _run(new_loop, main())
+    answer, turns = run(main())
     assert answer == 10 and turns <= 3
     assert model.calls == [[5]]
 
 
-@pytest.mark.parametrize("new_loop", _loops())
-def test_a_full_batch_is_scored_at_once_and_the_rest_open_the_next(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
+def test_a_full_batch_is_scored_at_once_and_the_rest_open_the_next(run: Runner) -> None:
     model = Model()
 
     async def main() -> list[int]:
@@ -96,14 +99,11 @@ def test_a_full_batch_is_scored_at_once_and_the_rest_open_the_next(
         assert model.calls == [[0, 1, 2], [3, 4, 5]]  # before the loop turns at all
         return list(await asyncio.gather(*futures))
 
-    assert _run(new_loop, main()) == [0, 2, 4, 6, 8, 10, 12]
+    assert run(main()) == [0, 2, 4, 6, 8, 10, 12]
     assert model.calls == [[0, 1, 2], [3, 4, 5], [6]]
 
 
-@pytest.mark.parametrize("new_loop", _loops())
-def test_a_refused_row_fails_alone_and_any_other_error_reaches_every_request(
-    new_loop: Callable[[], asyncio.AbstractEventLoop],
-) -> None:
+def test_a_refused_row_fails_alone_and_any_other_error_reaches_every_request(run: Runner) -> None:
     model = Model()
 
     async def refused() -> list[Any]:
@@ -111,7 +111,7 @@ def test_a_refused_row_fails_alone_and_any_other_error_reaches_every_request(
         futures = [batcher.submit(r) for r in (1, -1, 3)]
         return list(await asyncio.gather(*futures, return_exceptions=True))
 
-    one, bad, three = _run(new_loop, refused())
+    one, bad, three = run(refused())
     assert (one, three) == (2, 6) and isinstance(bad, REFUSED)
     assert model.calls == [[1, -1, 3], [1], [-1], [3]]  # the batch, then row by row
 
@@ -123,4 +123,4 @@ def test_a_refused_row_fails_alone_and_any_other_error_reaches_every_request(
         futures = [batcher.submit(r) for r in (1, 2)]
         return list(await asyncio.gather(*futures, return_exceptions=True))
 
-    assert [str(e) for e in _run(new_loop, failing())] == ["the engine is gone"] * 2
+    assert [str(e) for e in run(failing())] == ["the engine is gone"] * 2
