@@ -178,6 +178,25 @@ def run_in_service(service: Path, code: str, *args: str, timeout: float = 300, *
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scraped(text: str | bytes, names: set[str] | None = None) -> Samples:
+    """A Prometheus scrape as ``{(sample name, sorted labels): value}``: every sample of the named
+    families (all when ``names`` is None), ``*_created`` series left out."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for family in text_string_to_metric_families(
+        text.decode() if isinstance(text, bytes) else text
+    ):
+        if names is None or family.name in names:
+            for s in family.samples:
+                if not s.name.endswith("_created"):
+                    out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
 def template_module(*parts: str) -> Any:
     """A module of the service template, imported from its file (``template_module("service",
     "app", "engines.py")``): the template is rendered into services, not imported as a package."""

@@ -104,11 +104,8 @@ class Tallies(Collector):
             classes = CounterMetricFamily(
                 "predictions", "Predictions by predicted class.", labels=["class"]
             )
-            by_label: dict[str, int] = {}
-            for label, n in self.classes.items():  # (two classes never print alike; kept safe)
-                by_label[str(label)] = by_label.get(str(label), 0) + n
-            for label, n in by_label.items():
-                classes.add_metric([label], n)
+            for label, n in self.classes.items():  # the model's classes: no two print alike
+                classes.add_metric([str(label)], n)
             yield classes
         if self.values is not None:
             values = HistogramMetricFamily("prediction_value", "Distribution of predicted values.")
@@ -173,7 +170,6 @@ class RequestMetrics:
 
     def __init__(self, app: Any, metrics: Metrics, access_log: Any = None) -> None:
         self.app = app
-        self.metrics = metrics
         self.access_log = access_log
         self.tallies = metrics.tallies
 

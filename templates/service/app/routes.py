@@ -85,7 +85,7 @@ def _serve(handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIA
     ``request_response`` without its per-route exception wrapper. That wrapper hands an
     exception to the app's exception handlers before it leaves the route; the app's
     ``ExceptionMiddleware`` (always in FastAPI's stack, between the user middleware and the
-    router) hands it to the same handlers, with the same request, one layer out. Nothing
+    router) hands it to the same handlers, with a request on the same scope, one layer out. Nothing
     between the two answers or times a response (``RequestMetrics`` is outside both), so the
     answer is the same, without two closures and a wrapper around each ``send`` per request.
     ``test_scoring_route_errors_reach_the_app_s_exception_handlers`` checks that answer."""

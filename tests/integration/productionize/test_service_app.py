@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi import Request  # endpoints declared in tests resolve their annotation here
+from support import scraped
 
 pytestmark = pytest.mark.integration
 
@@ -135,8 +136,6 @@ def test_api_key(service_module: Any, made: dict[str, Any], example: dict[str, A
 def test_metrics_count_what_the_service_answered(client: Any, example: dict[str, Any]) -> None:
     """A scrape shows the requests, their statuses, the rows scored and recorded, and where the
     predicted values fell, as the responses themselves say."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     records = example["records"]
     answered: list[float] = []
     for record in records[:3]:
@@ -145,11 +144,7 @@ def test_metrics_count_what_the_service_answered(client: Any, example: dict[str,
     bad = client.post("/predict", json={**records[0], "bmi": "heavy"})
     assert bad.status_code == 422
 
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(client.get("/metrics").text)
-        for s in family.samples
-    }
+    samples = scraped(client.get("/metrics").text)
     route = (("method", "POST"), ("route", "/predict"))
     assert samples[("http_requests_total", (*route, ("status", "200")))] == 4
     assert samples[("http_requests_total", (*route, ("status", "422")))] == 1

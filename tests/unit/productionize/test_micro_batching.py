@@ -10,25 +10,21 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
+import uvloop
 from support import template_module
 
 BATCHING = template_module("service", "app", "batching.py")
 REFUSED = BATCHING.PredictionError  # the class batching.py catches (from its app.engines)
 
 
-def _loops() -> list[Any]:
-    out: list[Any] = [pytest.param(asyncio.new_event_loop, id="asyncio")]
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency of the service and of dev
-        return out
-    return [*out, pytest.param(uvloop.new_event_loop, id="uvloop")]
-
-
+LOOPS = [
+    pytest.param(asyncio.new_event_loop, id="asyncio"),
+    pytest.param(uvloop.new_event_loop, id="uvloop"),  # the service's (uvicorn[standard])
+]
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 
 
-@pytest.fixture(params=_loops())
+@pytest.fixture(params=LOOPS)
 def run(request: pytest.FixtureRequest) -> Runner:
     """Runs a coroutine to completion on a new loop of the kind the test is parametrised with."""
     new_loop: Callable[[], asyncio.AbstractEventLoop] = request.param

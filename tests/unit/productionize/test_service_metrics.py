@@ -9,21 +9,9 @@ import random
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-from support import template_module
+from support import scraped, template_module
 
 METRICS = template_module("service", "app", "metrics.py")
-
-
-def _samples(text: bytes, names: set[str]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the named families, by sample name and sorted labels."""
-    out = {}
-    for family in text_string_to_metric_families(text.decode()):
-        if family.name in names:
-            for s in family.samples:
-                if not s.name.endswith("_created"):
-                    out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
 
 
 def _requests(rng: random.Random) -> list[tuple[str, str, int, float]]:
@@ -61,7 +49,7 @@ def test_requests_and_latency_show_what_prometheus_clients_own_metrics_would() -
         histogram.labels(route).observe(seconds)
 
     names = {"http_requests", "http_request_duration_seconds"}
-    ours, theirs = _samples(metrics.render(), names), _samples(generate_latest(registry), names)
+    ours, theirs = scraped(metrics.render(), names), scraped(generate_latest(registry), names)
     sums = {k: ours.pop(k) - theirs.pop(k) for k in list(ours) if k[0].endswith("_sum")}
     assert ours == theirs
     assert all(abs(d) < 1e-9 for d in sums.values()), sums
@@ -69,7 +57,7 @@ def test_requests_and_latency_show_what_prometheus_clients_own_metrics_would() -
 
 
 def _classes_scraped(metrics: Any) -> dict[str, float]:
-    samples = _samples(metrics.render(), {"predictions", "predictions_rows"})
+    samples = scraped(metrics.render(), {"predictions", "predictions_rows"})
     return {dict(labels).get("class", name): v for (name, labels), v in samples.items()}
 
 
@@ -88,7 +76,7 @@ def test_predicted_classes_rows_and_recorded_inputs_are_counted_per_request() ->
         "maybe": 1,
         "predictions_rows_total": len(answered),
     }
-    recorded = _samples(metrics.render(), {"monitoring_inputs_recorded"})
+    recorded = scraped(metrics.render(), {"monitoring_inputs_recorded"})
     assert recorded == {("monitoring_inputs_recorded_total", ()): len(answered)}
 
 
@@ -108,7 +96,7 @@ def test_regression_values_land_in_the_reference_deciles_as_prometheus_client_wo
     for v in values:
         histogram.observe(v)
     names = {"prediction_value"}
-    ours, theirs = _samples(metrics.render(), names), _samples(generate_latest(registry), names)
+    ours, theirs = scraped(metrics.render(), names), scraped(generate_latest(registry), names)
     total = ("prediction_value_sum", ())
     assert abs(ours.pop(total) - theirs.pop(total)) < 1e-6
     assert ours == theirs
